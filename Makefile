@@ -7,7 +7,9 @@ export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 export HF_DATASETS_OFFLINE := 1
 
-.PHONY: install test demo demo-live bench clean
+SUDO   := $(shell [ "$$(id -u)" = 0 ] || echo sudo -n)
+
+.PHONY: install browser test demo demo-live clean
 
 # torch is pinned first: an unpinned one would pull a multi-GB CUDA build.
 # llama-cpp-python compiles from source once (about 11 minutes on 2 cores); pip caches the wheel.
@@ -22,8 +24,14 @@ $(STAMP): pyproject.toml Makefile
 
 install: $(STAMP)
 
-test: install
-	$(BIN)/python -m pytest -ra -q tests
+# The evidence report is a web page, so the tests render it in a real headless browser.
+browser:
+	@command -v chromium >/dev/null 2>&1 || { $(SUDO) apt-get update -qq && \
+	  $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-dejavu-core; }
+
+test: install browser
+	$(BIN)/python -m pytest -ra -q tests notebooks --nbval-lax --nbval-current-env \
+	  --sanitize-with notebooks/nbval_sanitize.cfg
 
 demo: install
 	$(BIN)/forensics demo

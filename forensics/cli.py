@@ -72,12 +72,16 @@ def _verify(args) -> int:
 
 
 def _demo(args) -> int:
+    import time
+
     from forensics import demo
 
-    results = demo.verify_case(args.case_dir or demo.CASE_DIR)
-    for result in results:
-        print(result.describe())
-    return EXIT_OK if all(r.ok for r in results) else EXIT_FOUND_PROBLEM
+    started = time.monotonic()
+    notebook = demo.run_demo(args.out, args.case_dir, args.seed)
+    print(f"executed notebook: {notebook}")
+    print(f"evidence report:   {notebook.parent / 'report.html'}")
+    print(f"verdicts:          {notebook.parent / 'verdicts.json'}  ({time.monotonic() - started:.0f}s)")
+    return EXIT_OK
 
 
 def _probes(args) -> int:
@@ -146,6 +150,7 @@ def build_parser() -> argparse.ArgumentParser:
                                    "`make demo-live` (python -m forensics.demo) re-records that evidence.")
     d.add_argument("--out", default="out/demo", help="output folder")
     d.add_argument("--case-dir", help="evidence folder of the case (default: the one shipped in the package)")
+    d.add_argument("--seed", type=int, default=0, help="seed of the resampling")
     d.set_defaults(func=_demo)
 
     for extension in _extensions():
@@ -156,8 +161,9 @@ def build_parser() -> argparse.ArgumentParser:
 def _extensions():
     """Sub-commands that live beside their own module."""
     from forensics.bench import add_bench_parser
+    from forensics.report import add_report_parser
 
-    return [add_bench_parser]
+    return [add_bench_parser, add_report_parser]
 
 
 def main(argv: list[str] | None = None) -> int:

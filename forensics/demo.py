@@ -86,5 +86,28 @@ def verify_case(case_dir: Path | str = CASE_DIR) -> list:
     return [verify(Path(case_dir) / f"{s.label}.jsonl") for s in SUBJECTS]
 
 
+def run_demo(out_dir: Path | str = "out/demo", case_dir: Path | str | None = None, seed: int = 0) -> Path:
+    """Verify the committed evidence, then execute the quickstart notebook on it.
+
+    The notebook analyses every suspect and writes ``verdicts.json`` and ``report.html`` into
+    ``out_dir``; the executed notebook is kept beside them.
+    """
+    import papermill
+
+    from forensics.evidence import EvidenceError
+
+    failed = [r.describe() for r in verify_case(case_dir or CASE_DIR) if not r.ok]
+    if failed:
+        raise EvidenceError("; ".join(failed))
+    out_dir = Path(out_dir).resolve()
+    out_dir.mkdir(parents=True, exist_ok=True)
+    notebook = Path(__file__).resolve().parents[1] / "notebooks" / "01_quickstart.ipynb"
+    executed = out_dir / notebook.name
+    papermill.execute_notebook(str(notebook), str(executed), progress_bar=False, cwd=str(notebook.parent),
+                               parameters={"case_dir": str(case_dir) if case_dir else None,
+                                           "out_dir": str(out_dir), "seed": seed})
+    return executed
+
+
 if __name__ == "__main__":
     record_case()

@@ -39,7 +39,8 @@ def test_environment_yml_matches_pyproject():
 
 def test_every_subcommand_has_help():
     for args in (["--help"], ["collect", "--help"], ["import", "--help"], ["verify", "--help"],
-                 ["probes", "--help"], ["bench", "lineage", "--help"]):
+                 ["probes", "--help"], ["bench", "lineage", "--help"], ["report", "--help"],
+                 ["demo", "--help"]):
         proc = subprocess.run([sys.executable, "-m", "forensics.cli", *args], capture_output=True, text=True,
                               timeout=120)
         assert proc.returncode == 0, (args, proc.stderr)
