@@ -31,6 +31,7 @@ import numpy as np
 
 from forensics.corpus import load_benchmark_corpus, load_lineage
 from forensics.signals import DEFAULT_SIGNALS, Features
+from forensics.statistics import _jsonable, holm
 from forensics.verdict import analyse
 
 __all__ = ["run_lineage_benchmark", "add_bench_parser", "run_bench", "lineage_pairs", "auc_score",
@@ -94,10 +95,7 @@ def _evaluate(results: dict, spec: dict, alpha: float) -> dict:
         ranked = sorted(spec["references"], key=lambda r: (-(results[(r, s)][0] if np.isfinite(results[(r, s)][0])
                                                             else -np.inf), r))
         top = ranked[0] if ranked else None
-        pv = [results[(r, s)][1] for r in ranked]
-        from forensics.statistics import holm
-
-        adj = holm(pv)
+        adj = holm([results[(r, s)][1] for r in ranked])
         details.append({"student": s, "teacher_family": tf, "top": top, "top_family": spec["families"].get(top),
                         "correct": bool(top is not None and spec["families"].get(top) == tf),
                         "supported": bool(np.isfinite(adj[0]) and adj[0] < alpha) if len(adj) else False,
@@ -108,6 +106,7 @@ def _evaluate(results: dict, spec: dict, alpha: float) -> dict:
         "tpr": float(np.mean(hit(pos_p))) if pos_p else None,
         "fpr": float(np.mean(hit(neg_p))) if neg_p else None,
         "n_false_positives": int(sum(hit(neg_p))), "n_true_positives": int(sum(hit(pos_p))),
+        "n_undefined": int(sum(not np.isfinite(p) for p in pos_p + neg_p)),
         "attribution": {"correct": int(sum(d["correct"] for d in details)), "total": len(details),
                         "details": details},
     }
@@ -203,21 +202,21 @@ def run_lineage_benchmark(data_dir: str | Path, corpora: Iterable[str] | None = 
                                           "panel": v.panel if v else [],
                                           "same_model_share": v.same_model.get("share") if v else None})
             att_c = [m["attribution"]["correct"] for m in runs]
-            by_prompts[str(size)] = {
+            by_prompts[size] = {
                 "auc": _mean([m["auc"] for m in runs]), "family_auc": _mean([m["family_auc"] for m in runs]),
                 "tpr": _mean([m["tpr"] for m in runs]), "fpr": _mean([m["fpr"] for m in runs]),
                 "attribution": {"correct": float(np.mean(att_c)) if att_c else 0.0,
                                 "total": runs[0]["attribution"]["total"] if runs else 0},
                 "n_runs": len(runs),
             }
-            log(f"[{name}] prompts={size}: AUC={_fmt(by_prompts[str(size)]['auc'])} "
-                f"TPR={_fmt(by_prompts[str(size)]['tpr'])} FPR={_fmt(by_prompts[str(size)]['fpr'])} "
+            log(f"[{name}] prompts={size}: AUC={_fmt(by_prompts[size]['auc'])} "
+                f"TPR={_fmt(by_prompts[size]['tpr'])} FPR={_fmt(by_prompts[size]['fpr'])} "
                 f"({time.time() - t0:.0f}s)")
         out.append({
             "corpus": name, "n_prompts": len(all_pids), "n_pos": n_pos, "n_neg": n_neg, "n_family_pos": n_fam,
             "auc": headline["auc"], "family_auc": headline["family_auc"], "tpr": headline["tpr"],
             "fpr": headline["fpr"], "n_true_positives": headline["n_true_positives"],
-            "n_false_positives": headline["n_false_positives"],
+            "n_false_positives": headline["n_false_positives"], "n_undefined": headline["n_undefined"],
             "threshold": f"combined Monte Carlo p < {alpha}", "alpha": alpha,
             "attribution": headline["attribution"],
             "by_prompts": {k: v for k, v in by_prompts.items()},
@@ -244,6 +243,9 @@ def format_results(results: list[dict]) -> str:
         tp = f"{r['n_true_positives']}/{r['n_pos']}" if r["n_pos"] else "0/0"
         fp = f"{r['n_false_positives']}/{r['n_neg']}" if r["n_neg"] else "0/0"
         lines.append(f"  at {r['threshold']}: TPR {_fmt(r['tpr'])} ({tp})   FPR {_fmt(r['fpr'])} ({fp})")
+        if r.get("n_undefined"):
+            lines.append(f"  {r['n_undefined']} scored pair(s) could not be tested (panel of fewer than two "
+                         f"independent units): counted as not rejected")
         lines.append(f"  top-1 teacher attribution: {att['correct']}/{att['total']}")
         for d in att["details"]:
             lines.append(f"    {d['student']:28s} teacher family {str(d['teacher_family']):18s} top: "
@@ -253,7 +255,7 @@ def format_results(results: list[dict]) -> str:
         lines.append(f"    {'prompts':>8s} {'AUC':>7s} {'famAUC':>7s} {'TPR':>7s} {'FPR':>7s} {'top-1':>9s}")
         for size, m in r["by_prompts"].items():
             a = m["attribution"]
-            lines.append(f"    {size:>8s} {_fmt(m['auc']):>7s} {_fmt(m['family_auc']):>7s} {_fmt(m['tpr']):>7s} "
+            lines.append(f"    {str(size):>8s} {_fmt(m['auc']):>7s} {_fmt(m['family_auc']):>7s} {_fmt(m['tpr']):>7s} "
                          f"{_fmt(m['fpr']):>7s} {a['correct']:>5.1f}/{a['total']:<3d}")
         lines.append(f"  ({r['seconds']:.0f} s)")
     return "\n".join(lines)
@@ -308,8 +310,6 @@ def run_bench(args) -> int:
     print(format_results(results))
     if getattr(args, "json", None):
         Path(args.json).parent.mkdir(parents=True, exist_ok=True)
-        from forensics.statistics import _jsonable
-
         Path(args.json).write_text(json.dumps(_jsonable(results), indent=1), encoding="utf-8")
         print(f"wrote {args.json}")
     return 0

@@ -13,6 +13,11 @@ or another process encodes nothing that was encoded before. The cache lives in
 ``.cache/forensics/embeddings/`` under the current directory; ``cache_dir=`` overrides both,
 and ``cache_dir=False`` disables the on-disk cache.
 
+Threads
+-------
+``num_threads="auto"`` (default) uses torch's thread count, reduced to the cores other processes
+leave idle: on a shared, oversubscribed machine fewer threads encode faster.
+
 Precision
 ---------
 On CPUs with native bfloat16 support (AVX512-BF16 / AMX) encoding runs under bfloat16 autocast by
@@ -59,6 +64,22 @@ def _cpu_bf16_fast() -> bool:
         return bool(torch.ops.mkldnn._is_mkldnn_bf16_supported())
     except Exception:  # pragma: no cover - depends on the torch build
         return False
+
+
+def _threads(setting, default: int) -> int:
+    """Intra-op threads for encoding. "auto": torch's default, reduced to the cores that other
+    processes leave idle (1-minute load average, counting this process as one), because spinning
+    OpenMP threads on an oversubscribed machine are slower than fewer threads."""
+    if isinstance(setting, int) and setting > 0:
+        return setting
+    if setting != "auto":
+        return default
+    try:
+        other = max(0.0, os.getloadavg()[0] - 1.0)
+    except OSError:  # pragma: no cover - not available on this platform
+        return default
+    cores = os.cpu_count() or default
+    return int(max(1, min(default, round(cores - other))))
 
 
 class _SqliteStore:
@@ -122,10 +143,11 @@ class Embedder:
 
     def __init__(self, model_name_or_path: str | os.PathLike | None = None, cache_dir=None,
                  max_seq_length: int = 128, batch_size: int = 64, device: str | None = None,
-                 show_progress: bool | None = None, precision: str = "auto"):
+                 show_progress: bool | None = None, precision: str = "auto", num_threads: int | str | None = "auto"):
         if precision not in ("auto", "float32", "bfloat16"):
             raise ValueError(f"precision must be 'auto', 'float32' or 'bfloat16', not {precision!r}")
         self.precision = precision
+        self.num_threads = num_threads
         if model_name_or_path is None:
             self.model_id = DEFAULT_MODEL_ID
             self._load_from = None
@@ -215,9 +237,15 @@ class Embedder:
         use_bf16 = self.precision == "bfloat16" or (self.precision == "auto" and _cpu_bf16_fast()
                                                      and str(model.device) == "cpu")
         ctx = torch.autocast("cpu", dtype=torch.bfloat16) if use_bf16 else contextlib.nullcontext()
-        with ctx, torch.inference_mode():
-            vecs = model.encode(texts, batch_size=self.batch_size, show_progress_bar=bool(progress),
-                                convert_to_numpy=True, normalize_embeddings=True)
+        before = torch.get_num_threads()
+        threads = _threads(self.num_threads, before)
+        try:
+            torch.set_num_threads(threads)
+            with ctx, torch.inference_mode():
+                vecs = model.encode(texts, batch_size=self.batch_size, show_progress_bar=bool(progress),
+                                    convert_to_numpy=True, normalize_embeddings=True)
+        finally:
+            torch.set_num_threads(before)
         vecs = np.asarray(vecs, dtype=np.float32)
         norms = np.linalg.norm(vecs, axis=1, keepdims=True)
         vecs = vecs / np.where(norms > 0, norms, 1.0)

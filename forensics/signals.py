@@ -1,7 +1,8 @@
 """Closeness signals: per prompt, how close is each model's response to the reference's?
 
 Every signal is a small pure function ``signal(corpus, reference, models, features=None,
-prompt_ids=None) -> SignalScores`` whose ``values[i, j]`` says how close ``models[i]``'s response to
+prompt_ids=None) -> SignalScores`` (``closeness_matrix(corpus, reference, models, signal=name)``
+runs one by name, ``compute_signals`` several) whose ``values[i, j]`` says how close ``models[i]``'s response to
 prompt ``prompt_ids[j]`` is to the reference's response (larger = closer), with NaN where the
 comparison is undefined (a missing or empty response, a prompt the signal does not speak to).
 Signals never look at any model's role: the caller decides who is the suspect and who is panel.
@@ -15,13 +16,18 @@ symmetry is what makes the panel a valid null reference (see :mod:`forensics.sta
 Signals (``SIGNALS``):
 
 ``embedding``
-    cosine between the reference's and the model's response embeddings after removing, on each
-    prompt, the centroid of the comparison set's responses (what "everyone says" on the prompt).
+    cosine similarity between the reference's and the model's response embeddings. The
+    statistics standardise it per prompt across the compared models (centre on their mean,
+    scale by their spread), which removes "everyone says similar things on this prompt". We do
+    *not* centre the embeddings themselves on the panel centroid for this signal: on a panel of
+    mostly verbose models, the residuals of all terse answers point the same way, so two terse
+    models would look alike whatever their lineage (a length artefact).
 ``fingerprint``
-    projection of the model's centred response embedding onto the reference's *consistent*
-    direction: the reference's mean centred embedding over prompts, whitened by the
-    (Ledoit-Wolf shrunk) within-prompt covariance of the comparison set. This is a linear
-    discriminant "does this answer carry R's idiosyncratic house style".
+    projection of the model's centred response embedding (per-prompt centroid of the comparison
+    set removed) onto the reference's *consistent* direction: the reference's mean centred
+    embedding over prompts, whitened by the (Ledoit-Wolf shrunk) within-prompt covariance of the
+    comparison set. A linear discriminant for "does this answer carry R's house style", which
+    down-weights the directions in which answers vary most anyway (such as length).
 ``style``
     negative standardised distance between stylometric vectors (:func:`forensics.style.style_vector`)
     of the two responses: formatting habits, length, openers and closers.
@@ -38,8 +44,9 @@ Signals (``SIGNALS``):
     vectorised).
 ``identity``
     1 when the model's response makes a first-person claim to be the reference's vendor
-    (:func:`forensics.identity.claimed_identity`), else 0; undefined (all NaN) when the reference's
-    own vendor is unknown (it never identifies itself and none was given).
+    (:func:`forensics.identity.claimed_identity`), else 0. The reference's vendor is the one it
+    claims itself most often, else the one its name points to; the signal is undefined (all
+    NaN) when neither is known.
 
 Per-response features (embeddings, style vectors, refusal scores, identity claims, n-grams) are
 computed once per corpus by :class:`Features` and shared by all signals and all pairs.
@@ -48,6 +55,7 @@ from __future__ import annotations
 
 import math
 import re
+import warnings
 from collections import Counter
 from dataclasses import dataclass, field
 from typing import Callable, Iterable, Sequence
@@ -56,9 +64,9 @@ import numpy as np
 
 from forensics.corpus import Corpus
 
-__all__ = ["SignalScores", "Features", "SIGNALS", "DEFAULT_SIGNALS", "compute_signals",
+__all__ = ["SignalScores", "Features", "SIGNALS", "DEFAULT_SIGNALS", "compute_signals", "closeness_matrix",
            "embedding_signal", "fingerprint_signal", "style_signal", "refusal_signal",
-           "idiosyncratic_signal", "identity_signal", "reference_vendor"]
+           "idiosyncratic_signal", "identity_signal", "reference_vendor", "vendor_from_name"]
 
 
 @dataclass
@@ -336,7 +344,11 @@ def _check_models(reference: str, models: Sequence[str]) -> list[str]:
 
 def embedding_signal(corpus: Corpus, reference: str, models: Sequence[str], features: Features | None = None,
                      prompt_ids: Sequence[str] | None = None) -> SignalScores:
-    """Cosine of per-prompt *centred* response embeddings (see module docstring)."""
+    """Cosine similarity of the two responses' embeddings (see module docstring).
+
+    The values are raw cosines; the statistics centre and scale them per prompt across the
+    compared models (``standardise=True``), which removes "everyone says similar things on this
+    prompt" in similarity space."""
     models = _check_models(reference, models)
     features = features or Features(corpus)
     pids = _prompts_for(corpus, reference, prompt_ids)
@@ -344,20 +356,10 @@ def embedding_signal(corpus: Corpus, reference: str, models: Sequence[str], feat
     ref_ok = features.present(reference, pids)
     X = np.stack([features.embeddings(m, pids) for m in models]).astype(np.float64)  # M x P x d
     r = features.embeddings(reference, pids).astype(np.float64)
-    w = present[:, :, None].astype(float)
-    with np.errstate(all="ignore"):
-        centroid = (X * w).sum(0) / w.sum(0)
-    centroid = np.nan_to_num(centroid)
-    xr = X - centroid[None]
-    rr = r - centroid
-    num = np.einsum("mpd,pd->mp", xr, rr)
-    den = np.linalg.norm(xr, axis=-1) * np.linalg.norm(rr, axis=-1)[None]
-    with np.errstate(all="ignore"):
-        values = num / den
-    ok = present & ref_ok[None] & (den > 1e-12) & (present.sum(0) >= 2)[None]
-    values = np.where(ok, values, np.nan)
+    values = np.einsum("mpd,pd->mp", X, r)
+    values = np.where(present & ref_ok[None], values, np.nan)
     return _scores("embedding", features, reference, models, pids, values, True,
-                   "cosine of response embeddings after removing each prompt's panel centroid")
+                   "cosine similarity of response embeddings (standardised per prompt against the panel)")
 
 
 def _ledoit_wolf_solve(X: np.ndarray, b: np.ndarray) -> np.ndarray:
@@ -432,7 +434,8 @@ def style_signal(corpus: Corpus, reference: str, models: Sequence[str], features
     S = np.stack([features.style(m, pids) for m in models])  # M x P x F
     r = features.style(reference, pids)
     flat = S.reshape(-1, S.shape[-1])
-    with np.errstate(all="ignore"):
+    with np.errstate(all="ignore"), warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
         sd = np.nanstd(flat, axis=0)
     keep = np.isfinite(sd) & (sd > 1e-9)
     values = np.full((len(models), len(pids)), np.nan)
@@ -551,21 +554,38 @@ def idiosyncratic_signal(corpus: Corpus, reference: str, models: Sequence[str], 
                    "agreement on rare specific wording (IDF-weighted shared word 3-grams)", mode="rare_ngrams")
 
 
+def vendor_from_name(name: str) -> str | None:
+    """The vendor a model's *name* points to ("gpt4_0314" -> OpenAI, "claude-2" -> Anthropic), using
+    the identity module's alias table; None when the name names no known model or vendor."""
+    from forensics.identity import claimed_identity
+
+    words = [w for w in re.split(r"[\s_/]+", name) if w]
+    cased = [w[:1].upper() + w[1:] for w in words]
+    for candidate in [" ".join(cased)] + cased + [p for w in cased for p in w.split("-")[:1]]:
+        claim = claimed_identity(f"I am {candidate}")
+        if claim is not None and claim.vendor:
+            return claim.vendor
+    return None
+
+
 def reference_vendor(corpus: Corpus, reference: str, features: Features | None = None,
                      prompt_ids: Sequence[str] | None = None) -> str | None:
-    """The vendor the reference most often claims to be, or None if it never self-identifies."""
+    """The vendor the reference most often claims to be; if it never self-identifies, the vendor
+    its name points to (:func:`vendor_from_name`); None when neither is known."""
     features = features or Features(corpus)
     pids = list(prompt_ids) if prompt_ids is not None else sorted(corpus.prompts)
     vendors = Counter(c.vendor for c in features.identities(reference, pids) if c and c.vendor)
-    return vendors.most_common(1)[0][0] if vendors else None
+    if vendors:
+        return vendors.most_common(1)[0][0]
+    return vendor_from_name(reference)
 
 
 def identity_signal(corpus: Corpus, reference: str, models: Sequence[str], features: Features | None = None,
                     prompt_ids: Sequence[str] | None = None, vendor: str | None = None) -> SignalScores:
     """1 where the model claims the reference's vendor as its own (see module docstring).
 
-    The reference's vendor is ``vendor`` if given, else the vendor the reference itself claims
-    most often over the whole corpus; when it is unknown the signal is undefined (all NaN)."""
+    The reference's vendor is ``vendor`` if given, else :func:`reference_vendor`; when it is
+    unknown the signal is undefined (all NaN)."""
     models = _check_models(reference, models)
     features = features or Features(corpus)
     pids = _prompts_for(corpus, reference, prompt_ids)
@@ -591,6 +611,16 @@ SIGNALS: dict[str, SignalFn] = {
     "identity": identity_signal,
 }
 DEFAULT_SIGNALS: tuple[str, ...] = tuple(SIGNALS)
+
+
+def closeness_matrix(corpus: Corpus, reference: str, models: Sequence[str], signal: str = "embedding",
+                     features: Features | None = None, prompt_ids: Sequence[str] | None = None) -> SignalScores:
+    """How close is each of ``models``' responses to ``reference``'s, prompt by prompt, for one signal.
+
+    ``values[i, j]`` is the closeness of ``models[i]`` on ``prompt_ids[j]`` (NaN where undefined)."""
+    if signal not in SIGNALS:
+        raise ValueError(f"unknown signal {signal!r}; known: {sorted(SIGNALS)}")
+    return SIGNALS[signal](corpus, reference, models, features=features or Features(corpus), prompt_ids=prompt_ids)
 
 
 def compute_signals(corpus: Corpus, reference: str, models: Sequence[str], signals: Iterable[str] | None = None,

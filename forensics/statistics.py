@@ -56,7 +56,9 @@ models (mean and SD over suspect and panel alike, so exchangeability under H0 is
 outlying model can reach at most z = K/sqrt(K+1) on one signal, so no single degenerate signal
 can dominate), and averaged with weights into one composite score per model. The composite of S
 is then tested against the panel members' composites with the same prediction statistic and the
-same t(K-1) reference. Because the panel's composites are computed exactly like S's, whatever
+same t(K-1) reference (exact for fixed weights; the weights and scales used here are estimated
+symmetrically from all K+1 models, which the simulations in the test-suite show keeps the
+combined test calibrated). Because the panel's composites are computed exactly like S's, whatever
 correlation the signals have (they are strongly correlated: a student that copies R's wording
 also copies its embeddings) is reflected in the spread of the panel composites; no independence
 or correlation estimate is needed. Weights default to 1 per signal times the signal's
@@ -78,6 +80,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import warnings
 from dataclasses import dataclass, field
 from typing import Mapping, Sequence
 
@@ -227,7 +230,8 @@ def prompt_matrix(scores: SignalScores, models: Sequence[str]) -> np.ndarray:
         return V
     finite = np.isfinite(V)
     count = finite.sum(0)
-    with np.errstate(all="ignore"):
+    with np.errstate(all="ignore"), warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # prompts with no defined value
         mu = np.nanmean(np.where(finite, V, np.nan), axis=0)
         var = np.nanvar(np.where(finite, V, np.nan), axis=0, ddof=1)
     ok = count >= 2
@@ -298,7 +302,8 @@ def _composite_fixed(T: np.ndarray, mu: np.ndarray, sd: np.ndarray, w: np.ndarra
 
 
 def _mc_pvalue(null: np.ndarray, observed: float) -> float:
-    if not np.isfinite(observed) and np.isnan(observed):
+    """Monte Carlo p-value (1 + #{null >= observed}) / (B + 1)."""
+    if np.isnan(observed):
         return float("nan")
     exceed = np.sum(~(null < observed))  # NaN draws count as exceedances (conservative)
     return float((1 + exceed) / (null.shape[0] + 1))
@@ -306,7 +311,8 @@ def _mc_pvalue(null: np.ndarray, observed: float) -> float:
 
 def panel_test(scores: Sequence[SignalScores] | SignalScores, suspect: str, panel: Sequence[str],
                rng: np.random.Generator, n_resamples: int = 1999, weights: Mapping[str, float] | None = None,
-               ci_level: float = 0.95, top_k: int = 5, reliability_weights: bool = True, groups: Mapping[str, str] | None = None) -> CombinedTest:
+               ci_level: float = 0.95, top_k: int = 5, reliability_weights: bool = True,
+               groups: Mapping[str, str] | None = None) -> CombinedTest:
     """Test H0 "``suspect`` is no closer to the reference than an independent model" for every
     signal in ``scores`` and for their combination, calibrated against ``panel``.
 
@@ -375,9 +381,11 @@ def panel_test(scores: Sequence[SignalScores] | SignalScores, suspect: str, pane
     Td, Tbd, wd = T[:, cols], Tb[:, :, cols], w[cols]
     # prompt noise of each model's statistic (the part not shared by all models)
     delta = Tbd - Td[None]  # [B, M, k]
-    own = delta - np.nanmean(delta, axis=1, keepdims=True)
     M = Td.shape[0]
-    noise_var = np.nanmean(np.nanvar(own, axis=0, ddof=1), axis=0) * (M / (M - 1))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # resamples with no defined prompt
+        own = delta - np.nanmean(delta, axis=1, keepdims=True)
+        noise_var = np.nanmean(np.nanvar(own, axis=0, ddof=1), axis=0) * (M / (M - 1))
     noise_var = np.where(np.isfinite(noise_var), noise_var, 0.0)
     if reliability_weights:
         # weight = reliability of the signal's model-level statistic: the share of its spread
@@ -391,12 +399,16 @@ def panel_test(scores: Sequence[SignalScores] | SignalScores, suspect: str, pane
         w[cols] = wd
     # prompt-noise floors: bootstrap SE of (T_S - mean panel), per signal and for the composite
     Db = Tbd[:, 0, :] - Tbd[:, 1:, :].mean(1)
-    floor = np.nanstd(Db, axis=0, ddof=1)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        floor = np.nanstd(Db, axis=0, ddof=1)
     floor = np.where(np.isfinite(floor), floor, 0.0)
     mu_all = Td.mean(0)
     sd_all = Td.std(0, ddof=1)
     Cb = _composite_fixed(Tbd, mu_all, sd_all, wd)
-    floor_c = float(np.nanstd(Cb[:, 0] - Cb[:, 1:].mean(1), ddof=1)) if n_resamples > 1 else 0.0
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        floor_c = float(np.nanstd(Cb[:, 0] - Cb[:, 1:].mean(1), ddof=1)) if n_resamples > 1 else 0.0
     floor_c = floor_c if np.isfinite(floor_c) else 0.0
 
     t_obs, tC_obs, eff_obs, effC_obs, C_obs = _studentise(Td, floor, floor_c, wd, mu_all, sd_all)
@@ -423,7 +435,9 @@ def panel_test(scores: Sequence[SignalScores] | SignalScores, suspect: str, pane
             continue
         c = int(np.flatnonzero(cols == j)[0])
         V = mats[j]
-        contrib = V[0] - np.nanmean(V[1:], axis=0)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)  # prompts no panel member answered
+            contrib = V[0] - np.nanmean(V[1:], axis=0)
         order = [i for i in np.argsort(-np.nan_to_num(contrib, nan=-np.inf)) if np.isfinite(contrib[i])][:top_k]
         recs = s.records.get(suspect, [None] * n)
         tests.append(SignalTest(
