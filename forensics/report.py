@@ -18,7 +18,6 @@ that knows the engine's attribute names.
 """
 from __future__ import annotations
 
-import hashlib
 import inspect
 import json
 import math
@@ -35,6 +34,7 @@ from typing import Any, Iterable, Mapping, Sequence
 import numpy as np
 
 from forensics.evidence import EvidenceError, VerifyResult, canonical_json, iter_logs, read_records, verify
+from forensics.importers import file_sha256
 
 TEMPLATE = "report.html.j2"
 CSP = "default-src 'none'; img-src data:; style-src 'unsafe-inline'; base-uri 'none'; form-action 'none'"
@@ -104,14 +104,6 @@ def verify_evidence(paths: Iterable[Path | str]) -> list[VerifyResult]:
     return results
 
 
-def _file_sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
-
-
 def _decoding_text(decoding: Mapping | None) -> str:
     if not decoding:
         return "not recorded"
@@ -153,7 +145,7 @@ def collect_provenance(results: Sequence[VerifyResult]) -> dict:
         records = read_records(path, check=False)  # verified just before
         kinds = Counter(r.get("kind", "?") for r in records)
         labels = sorted({r["label"] for r in records if r.get("label") and r.get("kind") in ("response", "imported")})
-        logs.append({"path": str(path), "sha256": _file_sha256(path), "head": result.head,
+        logs.append({"path": str(path), "sha256": file_sha256(path), "head": result.head,
                      "n_records": result.n_records, "ok": result.ok, "status": "verified" if result.ok else "FAILED",
                      "kinds": sorted(kinds.items()), "labels": labels})
         for rec in records:
