@@ -2,7 +2,7 @@
 without noise, and checked cells for nbval. Running them is nbval's job:
 
     .venv/bin/python -m pytest --nbval-lax --nbval-current-env \
-        --sanitize-with notebooks/nbval_sanitize.cfg -p no:cacheprovider notebooks/
+        --nbval-sanitize-with notebooks/nbval_sanitize.cfg -p no:cacheprovider notebooks/
 """
 from __future__ import annotations
 
