@@ -31,7 +31,7 @@ browser:
 
 test: install browser
 	$(BIN)/python -m pytest -ra -q tests notebooks --nbval-lax --nbval-current-env \
-	  --sanitize-with notebooks/nbval_sanitize.cfg
+	  --nbval-sanitize-with notebooks/nbval_sanitize.cfg
 
 demo: install
 	$(BIN)/forensics demo

@@ -6,6 +6,7 @@ import subprocess
 import sys
 import textwrap
 from collections import Counter
+from datetime import datetime
 
 import pytest
 
@@ -145,3 +146,14 @@ def test_collect_cli_reports_user_errors_without_traceback(tmp_path):
     proc = subprocess.run([sys.executable, "-m", "forensics.cli", "collect", "--model", "gpt-4o",
                            "--out", str(tmp_path / "e.jsonl")], capture_output=True, text=True, timeout=60)
     assert proc.returncode == 2 and "PROVIDER:NAME" in proc.stderr and "Traceback" not in proc.stderr
+
+
+def test_rate_limit_spaces_request_starts(tmp_path):
+    probes = write_probes(tmp_path / "probes.yaml", [f"r{i}" for i in range(6)])
+    with FaultServer({}) as server:
+        summary = collect(f"openai-compatible:fake@{server.base_url}", [probes], tmp_path / "e.jsonl",
+                          concurrency=4, rate_limit=10.0, progress=False)
+    starts = sorted(r["sent_at"] for r in read_records(tmp_path / "e.jsonl") if r["kind"] == "response")
+    assert summary.succeeded == 6 and len(starts) == 6
+    times = [datetime.fromisoformat(s.replace("Z", "+00:00")).timestamp() for s in starts]
+    assert times[-1] - times[0] >= 5 * 0.1 * 0.95  # 6 starts at most 10 per second, despite 4 workers
