@@ -16,11 +16,15 @@ class FaultServer:
     behaviour repeats. An "ok" reply is made up here from the request ("echo: <prompt>"), so
     it is test data, not a model response. ``reflect_auth`` puts the Authorization header in
     the reply body, to prove that a leaked key is still redacted before it is written.
+    ``reply(model, prompt)`` and ``reported_model(model)`` replace the echo and the reported
+    model id, for tests that need replies of their own making.
     """
 
     def __init__(self, script: dict[str, list[str]], default: str = "ok", delay: float = 3.0,
-                 reflect_auth: bool = False):
+                 reflect_auth: bool = False, reply=None, reported_model=None):
         self.script, self.default, self.delay, self.reflect_auth = script, default, delay, reflect_auth
+        self.reply = reply or (lambda model, prompt: f"echo: {prompt}")
+        self.reported_model = reported_model or (lambda model: "fault-server")
         self.calls: dict[str, int] = {}
         self.auth_headers: list[str] = []
         self._lock = threading.Lock()
@@ -49,8 +53,9 @@ class FaultServer:
                 if behaviour in ("429", "500"):
                     self._send(int(behaviour), json.dumps({"error": {"message": f"injected {behaviour}"}}).encode())
                     return
-                text = f"echo: {prompt}" + (f" auth={auth}" if server.reflect_auth else "")
-                payload = json.dumps({"id": "fake", "object": "chat.completion", "model": "fault-server",
+                text = server.reply(body["model"], prompt) + (f" auth={auth}" if server.reflect_auth else "")
+                payload = json.dumps({"id": "fake", "object": "chat.completion",
+                                      "model": server.reported_model(body["model"]),
                                       "choices": [{"index": 0, "finish_reason": "stop",
                                                    "message": {"role": "assistant", "content": text}}],
                                       "usage": {"prompt_tokens": 1, "completion_tokens": 1, "total_tokens": 2}})

@@ -11,9 +11,7 @@ import argparse
 import hashlib
 import json
 import re
-import threading
 from datetime import datetime, timezone
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
@@ -24,6 +22,7 @@ from forensics.evidence import read_records
 from forensics.models import Decoding
 from forensics.probes import load_probe_set
 from forensics.signals import SIGNALS
+from servers import FaultServer
 
 # A label is not trusted either: imported recordings take model names from third-party files.
 HOSTILE_LABEL = 'panel-c"><b onmouseover=alert(3)>c</b>'
@@ -67,45 +66,6 @@ def test_reply(model: str, prompt: str) -> str:
     return text
 
 
-class TestServer:
-    """OpenAI-compatible chat completions on 127.0.0.1; the reply is ``test_reply(model, prompt)``.
-
-    The model id it reports also carries a payload, since a server controls that string too.
-    """
-
-    def __init__(self):
-        class Handler(BaseHTTPRequestHandler):
-            def log_message(self, *args):
-                pass
-
-            def do_POST(self):
-                body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
-                prompt = body["messages"][-1]["content"]
-                data = json.dumps({
-                    "id": "test", "object": "chat.completion", "model": f"{body['model']}{SCRIPT}",
-                    "choices": [{"index": 0, "finish_reason": "stop",
-                                 "message": {"role": "assistant", "content": test_reply(body["model"], prompt)}}],
-                    "usage": {"prompt_tokens": 1, "completion_tokens": 1, "total_tokens": 2}}).encode()
-                self.send_response(200)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
-
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.base_url = f"http://127.0.0.1:{self.httpd.server_address[1]}/v1"
-        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
-
-    def __enter__(self):
-        self.thread.start()
-        return self
-
-    def __exit__(self, *exc):
-        self.httpd.shutdown()
-        self.httpd.server_close()
-
-
-TestServer.__test__ = False  # not a test class, despite its name
 test_reply.__test__ = False
 
 
@@ -129,7 +89,7 @@ def record_case(folder: Path) -> list[Path]:
     folder.mkdir(parents=True, exist_ok=True)
     probes = write_probe_set(folder / "probes.yaml")
     logs = []
-    with TestServer() as server:
+    with FaultServer({}, reply=test_reply, reported_model=lambda model: f"{model}{SCRIPT}") as server:
         for i, label in enumerate((REFERENCE, SUSPECT, *PANEL)):
             log = folder / "evidence" / f"{i}-{re.sub(r'[^a-z-]', '', label)}.jsonl"
             summary = collect(f"openai-compatible:{label}@{server.base_url}", [probes], log,
