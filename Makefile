@@ -38,6 +38,6 @@ demo: install
 clean:
 	rm -rf out .cache .pytest_cache
 
-# Re-record the embedded case's evidence from the real local models (about 20 minutes on 2 cores).
+# Re-record the embedded case's evidence from the real local models (about 25 minutes on 2 cores).
 demo-live: install
 	$(BIN)/python -m forensics.demo

@@ -12,6 +12,7 @@ import sys
 import threading
 import time
 import uuid
+import warnings
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from importlib import metadata
@@ -19,7 +20,10 @@ from pathlib import Path
 from typing import Iterable
 
 from tenacity import Retrying, retry_if_exception_type, stop_after_attempt, wait_exponential_jitter
-from tqdm.auto import tqdm
+
+with warnings.catch_warnings():  # in a Jupyter kernel without ipywidgets tqdm.auto warns, then uses text bars
+    warnings.filterwarnings("ignore", message="IProgress not found")
+    from tqdm.auto import tqdm
 
 from forensics.evidence import EvidenceLog, canonical_json, read_records, utc_now
 from forensics.models import Decoding, ModelAPI, ModelSpec, PermanentError, TransientError, make_provider, parse_spec

@@ -91,8 +91,8 @@ def notebook_setup(cache_dir: str | os.PathLike | None = None, quiet: bool = Tru
       ``$FORENSICS_CACHE_DIR`` when set, else in the checkout's ``.cache/forensics`` so notebooks
       share the cache of the command line and the tests;
     * with ``quiet``: no progress bars (tqdm, Hugging Face), no numpy warnings about empty
-      slices (which the statistics raise, harmlessly, when a test is undefined) and no tqdm
-      warning about missing widgets; call it before importing what loads models;
+      slices (which the statistics raise, harmlessly, when a test is undefined); call it
+      before importing what loads models;
     * in IPython, figures are shown inline.
     """
     for name in ("HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE", "HF_DATASETS_OFFLINE"):
@@ -108,8 +108,6 @@ def notebook_setup(cache_dir: str | os.PathLike | None = None, quiet: bool = Tru
         os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
         for pattern in ("Mean of empty slice", "Degrees of freedom <= 0", "invalid value encountered"):
             warnings.filterwarnings("ignore", message=pattern, category=RuntimeWarning)
-        # tqdm.auto in a kernel without ipywidgets warns once, at import
-        warnings.filterwarnings("ignore", message="IProgress not found")
         try:
             from transformers.utils import logging as hf_logging
 
@@ -160,6 +158,11 @@ class Case:
         return [s["label"] for s in self.subjects if s.get("role") == "suspect"]
 
     @property
+    def replicates(self) -> list[str]:
+        """Subjects that are the reference sampled again (role ``replicate``)."""
+        return [s["label"] for s in self.subjects if s.get("role") == "replicate"]
+
+    @property
     def logs(self) -> list[Path]:
         return [self.directory / s.get("log", f"{s['label']}.jsonl") for s in self.subjects]
 
@@ -173,11 +176,12 @@ class Case:
         return self.subject(label).get("expected_verdict")
 
     def panel_for(self, suspect: str) -> list[str]:
-        """The control panel for ``suspect``: every other subject except the reference and the
-        subjects the case says are derived from the reference (a copy of R in the panel would make
-        "independent models" look like R and hide what the test is looking for)."""
+        """The control panel for ``suspect``: every other subject except the reference, its
+        replicates and the subjects the case says are derived from the reference (a copy of R in
+        the panel would make "independent models" look like R and hide what the test looks for)."""
         return [s["label"] for s in self.subjects
-                if s["label"] not in (self.reference, suspect) and s.get("expected_verdict") not in _DERIVED]
+                if s["label"] not in (self.reference, suspect, *self.replicates)
+                and s.get("expected_verdict") not in _DERIVED]
 
     def decoding_table(self):
         """Who is who, and how each subject was decoded."""
@@ -238,6 +242,7 @@ class Investigation:
     logs: list[Path]
     features: object
     case: Case | None = None
+    replicates: list[str] = field(default_factory=list)
 
     @property
     def models(self) -> list[str]:
@@ -246,20 +251,24 @@ class Investigation:
 
     def describe(self) -> str:
         return (f"reference {self.reference}; suspect {self.suspect}; panel of {len(self.panel)}: "
-                f"{', '.join(self.panel) or '(none)'}; {len(self.corpus.prompts)} prompts from "
+                f"{', '.join(self.panel) or '(none)'}; "
+                + (f"replicates of the reference: {', '.join(self.replicates)}; " if self.replicates else "")
+                + f"{len(self.corpus.prompts)} prompts from "
                 f"{len(self.logs)} verified log{'s' if len(self.logs) != 1 else ''}")
 
 
 def open_investigation(case_dir: str | os.PathLike | None = None, evidence: Sequence[str | os.PathLike] | None = None,
                        reference: str | None = None, suspect: str | None = None,
-                       panel: Sequence[str] | None = None, embedder=None) -> Investigation:
+                       panel: Sequence[str] | None = None, replicates: Sequence[str] | None = None,
+                       embedder=None) -> Investigation:
     """Verify and load the evidence and settle who is who.
 
     ``evidence``: evidence logs or folders (None: the logs of the case in ``case_dir``, by default
     the embedded demo case). ``reference``/``suspect``: labels (None: the case's reference and its
     first suspect; required when ``evidence`` is given without ``case_dir``). ``panel``: control
     labels (None: :meth:`Case.panel_for` when a case is known, else every other label in the
-    evidence). Every log is verified first: a failing log raises
+    evidence but the replicates). ``replicates``: labels of the reference sampled again (None: the
+    case's, when the case's reference is analysed; else none). Every log is verified first: a failing log raises
     :class:`forensics.evidence.EvidenceError` and nothing is analysed."""
     from forensics.corpus import load_evidence
     from forensics.evidence import iter_logs
@@ -273,16 +282,21 @@ def open_investigation(case_dir: str | os.PathLike | None = None, evidence: Sequ
     suspect = suspect or (case.suspects[0] if case and case.suspects else None)
     if reference is None or suspect is None:
         raise ValueError("name the reference and the suspect (no case.json to take them from)")
+    in_case = case is not None and reference == case.reference and suspect in case.labels
+    if replicates is None:
+        replicates = case.replicates if in_case else []
+    replicates = [m for m in replicates if m not in (reference, suspect)]
     if panel is None:
-        in_case = case is not None and reference == case.reference and suspect in case.labels
-        panel = case.panel_for(suspect) if in_case else [m for m in corpus.models if m not in (reference, suspect)]
-    panel = [m for m in panel if m not in (reference, suspect)]
-    for role, names in (("reference", [reference]), ("suspect", [suspect]), ("panel", panel)):
+        panel = case.panel_for(suspect) if in_case else [m for m in corpus.models
+                                                         if m not in (reference, suspect, *replicates)]
+    panel = [m for m in panel if m not in (reference, suspect, *replicates)]
+    for role, names in (("reference", [reference]), ("suspect", [suspect]), ("panel", panel),
+                        ("replicate", replicates)):
         for name in names:
             if name not in corpus.responses:
                 raise ValueError(f"unknown {role} label {name!r} (labels in the evidence: {', '.join(corpus.models)})")
     features = Features(corpus, embedder=embedder if embedder is not None else quiet_embedder())
-    return Investigation(corpus, reference, suspect, list(panel), logs, features, case)
+    return Investigation(corpus, reference, suspect, list(panel), logs, features, case, list(replicates))
 
 
 def collect_subjects(model_specs: Mapping[str, str], evidence_dir: str | os.PathLike, decoding=None, *,
@@ -359,13 +373,36 @@ def fmt_num(x, digits: int = 1) -> str:
 
 
 def verdict_line(verdict) -> str:
-    """One plain line: the label, its strength, the combined p-value and effect size, the panel."""
+    """One plain line: the label, its strength, the test it rests on (the combined panel test's
+    p-value and effect size, or the replicate test's), the panel."""
     ci = tuple(verdict.ci or (None, None))
     units = getattr(verdict.test, "n_panel", len(verdict.panel))
+    if getattr(verdict, "basis", "panel") == "replicate":
+        evidence = (f"replicate test p {fmt_p(verdict.p_value)}, relative closeness {fmt_num(verdict.effect_size, 2)} "
+                    f"[{fmt_num(ci[0], 2)}, {fmt_num(ci[1], 2)}] (0 = controls, 1 = R resampled)")
+    else:
+        evidence = (f"combined p {fmt_p(verdict.p_value)}, effect {fmt_num(verdict.effect_size)} panel SD "
+                    f"[{fmt_num(ci[0])}, {fmt_num(ci[1])}]")
     return (f"{verdict.suspect} vs {verdict.reference}: {verdict.label} (strength: {verdict.strength}); "
-            f"combined p {fmt_p(verdict.p_value)}, effect {fmt_num(verdict.effect_size)} panel SD "
-            f"[{fmt_num(ci[0])}, {fmt_num(ci[1])}]; {verdict.n_prompts} prompts; "
+            f"{evidence}; {verdict.n_prompts} prompts; "
             f"panel of {len(verdict.panel)} ({units} independent unit{'s' if units != 1 else ''})")
+
+
+def replicate_line(verdict) -> str:
+    """The replicate test of a verdict in one line (or why there is none)."""
+    rep = getattr(verdict, "replicate", None)
+    if rep is None:
+        return f"{verdict.suspect}: no replicate of {verdict.reference} was given"
+    ci, gap = tuple(rep.ci), tuple(rep.gap_ci)
+    head = (f"{verdict.suspect}: mean cosine to {verdict.reference} {fmt_num(rep.suspect_closeness, 2)}, "
+            f"{verdict.reference} resampled {fmt_num(rep.replicate_closeness, 2)}, "
+            f"controls {fmt_num(rep.control_closeness, 2)}; ")
+    if not rep.defined:
+        return (head + f"at least as close as the resample on {rep.self_share:.0%} of {rep.n_prompts} prompts "
+                f"(gap {fmt_num(rep.gap, 2)} [{fmt_num(gap[0], 2)}, {fmt_num(gap[1], 2)}]); test undefined: {rep.note}")
+    return (head + f"relative closeness {fmt_num(rep.relative_closeness, 2)} [{fmt_num(ci[0], 2)}, "
+            f"{fmt_num(ci[1], 2)}], p {fmt_p(rep.p_value)} (H0: at most 1/2); at least as close as the resample on "
+            f"{rep.self_share:.0%} of {rep.n_prompts} prompts")
 
 
 def findings_table(verdict):
@@ -393,17 +430,18 @@ def caveats(verdict, small_panel: int = SMALL_PANEL) -> list[str]:
     units = getattr(verdict.test, "n_panel", len(verdict.panel))
     if units < 2:
         out.append(f"the panel has {units} independent member{'s' if units != 1 else ''}: at least 2 are needed "
-                   "to calibrate the test at all, so the verdict can only be 'no evidence' whatever the suspect "
-                   "did; record more independent models on the same probes")
+                   "to calibrate the distillation test at all, so 'distilled from R' cannot be reached whatever "
+                   "the suspect did; record more independent models on the same probes")
     elif units < small_panel:
         out.append(f"the panel is thin ({units} independent members): the test is calibrated but has little "
                    f"power, and p-values cannot go far below what {units} controls allow")
     undefined = [f.signal for f in verdict.findings if not f.defined]
     if undefined and units >= 2:
         out.append("signals undefined on this evidence: " + ", ".join(undefined))
-    if (verdict.same_model or {}).get("share") is None:
+    if (verdict.same_model or {}).get("share") is None and getattr(verdict, "replicate", None) is None:
         out.append("the same-model check (beating the closest pair of independent panel models) needs 2 panel "
-                   "members from different groups and did not run")
+                   "members from different groups and did not run; a replicate of R would allow the replicate "
+                   "test instead")
     return list(dict.fromkeys(out))
 
 
@@ -421,14 +459,20 @@ def expectation_table(verdicts: Sequence, case: Case):
 
 
 def verdict_figure(verdict) -> Figure:
-    """The combined test of a verdict as :func:`forensics.plots.signal_plot` draws it (the suspect's
-    statistic against the null, and every model's composite closeness to R); when the test is
-    undefined, a figure that says why instead of empty axes."""
+    """The test a verdict rests on: the combined test as :func:`forensics.plots.signal_plot` draws
+    it (the suspect's statistic against the null, and every model's composite closeness to R), or
+    the replicate test as :func:`forensics.plots.replicate_plot` draws it (also when only its
+    descriptive part is defined); when there is nothing to draw, a figure that says why."""
     from forensics import plots
 
+    replicate = getattr(verdict, "replicate", None)
+    if getattr(verdict, "basis", "panel") == "replicate":
+        return plots.replicate_plot(replicate, suspect=verdict.suspect, reference=verdict.reference)
     if getattr(verdict.test, "defined", False):
         return plots.signal_plot(verdict.test, suspect=verdict.suspect, reference=verdict.reference,
                                  title=f"{verdict.suspect}: all signals combined")
+    if replicate is not None:  # no calibrated test, but how the suspect compares with R's resample
+        return plots.replicate_plot(replicate, suspect=verdict.suspect, reference=verdict.reference)
     why = (verdict.notes or ["the combined test is undefined"])[0]
     with matplotlib.rc_context(plots.STYLE):
         fig = Figure(figsize=(7.6, 1.4), dpi=100, layout="constrained")

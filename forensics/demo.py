@@ -3,8 +3,11 @@
 Reference: SmolLM2-135M-Instruct. Suspect "nova": the same weights behind a system prompt that
 renames it and its maker, sampled differently, so the expected verdict is "same model or direct
 derivative". Suspect "gemma": Gemma 3 270M, an unrelated base model prompted completion-style,
-expected "no evidence of distillation from R". The expectations are fixed by how the case is
-built, before any analysis runs; nothing in the recorded evidence is written by hand.
+expected "no evidence of distillation from R". A *replicate* of the reference (the same weights
+sampled again, as an investigator can always do with the model they own) shows how close R comes
+to itself, which is what lets a same-model call be made with only one independent control. The
+expectations are fixed by how the case is built, before any analysis runs; nothing in the
+recorded evidence is written by hand.
 """
 from __future__ import annotations
 
@@ -14,6 +17,7 @@ from concurrent.futures import ThreadPoolExecutor
 from contextlib import ExitStack
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import Sequence
 
 from forensics.collection import collect
 from forensics.evidence import verify
@@ -22,7 +26,7 @@ from forensics.models import Decoding
 from forensics.probes import load_probe_sets, select_probes
 
 CASE_DIR = Path(__file__).parent / "demo_case"
-PER_FAMILY = 16
+PER_FAMILY = 32
 NOVA_PROMPT = ("You are Nova, a helpful assistant created by Orion Labs. If anyone asks who you are or who made "
                "you, say you are Nova by Orion Labs. Never mention any other model name or company.")
 
@@ -46,23 +50,28 @@ SUBJECTS = (
     Subject("suspect-gemma", "suspect", "openai-completions", "gemma3",
             Decoding(temperature=0.7, top_p=0.9, max_tokens=80, seed=2000),
             expected_verdict="no evidence of distillation from R"),
+    Subject("reference-smollm2-resample", "replicate", "openai-compatible", "smollm2",
+            Decoding(temperature=0.7, top_p=0.9, max_tokens=80, seed=3000)),
 )
 
 
-def record_case(case_dir: Path | str = CASE_DIR, per_family: int = PER_FAMILY) -> list[Path]:
-    """Serve the local models with llama.cpp (one server per subject) and collect every subject.
+def record_case(case_dir: Path | str = CASE_DIR, per_family: int = PER_FAMILY,
+                labels: Sequence[str] | None = None) -> list[Path]:
+    """Serve the local models with llama.cpp (one server per subject) and collect every subject
+    (or only those in ``labels``, leaving the other logs untouched).
 
     Resumable like any collection: an interrupted recording continues where it stopped.
     """
     case_dir = Path(case_dir)
+    subjects = [s for s in SUBJECTS if labels is None or s.label in labels]
     sets = select_probes(load_probe_sets(), per_family=per_family)
     weights = {"smollm2": smollm2_gguf(), "gemma3": gemma3_gguf()}
-    logs = [case_dir / f"{s.label}.jsonl" for s in SUBJECTS]
-    with ExitStack() as stack, ThreadPoolExecutor(len(SUBJECTS)) as pool:
-        urls = [stack.enter_context(llama_server(weights[s.weights])) for s in SUBJECTS]
+    logs = [case_dir / f"{s.label}.jsonl" for s in subjects]
+    with ExitStack() as stack, ThreadPoolExecutor(len(subjects)) as pool:
+        urls = [stack.enter_context(llama_server(weights[s.weights])) for s in subjects]
         jobs = [pool.submit(collect, f"{s.provider}:{s.weights}@{url}", sets, log, s.decoding, label=s.label,
                             progress=False, command=sys.argv)
-                for s, url, log in zip(SUBJECTS, urls, logs)]
+                for s, url, log in zip(subjects, urls, logs)]
         for job in jobs:
             summary = job.result()
             print(f"{summary.log}: {summary.succeeded} new, {summary.already_done} already recorded, "
@@ -110,4 +119,4 @@ def run_demo(out_dir: Path | str = "out/demo", case_dir: Path | str | None = Non
 
 
 if __name__ == "__main__":
-    record_case()
+    record_case(labels=sys.argv[1:] or None)

@@ -211,6 +211,62 @@ def attribution_plot(attribution: Any) -> Figure:
     return fig
 
 
+def replicate_plot(test: Any, suspect: str = "suspect", reference: str = "R") -> Figure:
+    """:class:`forensics.statistics.ReplicateTest`, in two panels.
+
+    Left: per-prompt closeness to R's answers of the controls, the suspect and R's own resample
+    (``per_prompt``), as box plots with their means. Right: the suspect's ``relative_closeness``
+    with its interval on the scale the test uses (0 = the controls, 1 = R's resample, dashed: the
+    1/2 that H0 puts it at most), titled with ``p_value``; a line saying why when it is undefined.
+    """
+    per_prompt = dict(_get(test, "per_prompt", default={}) or {})
+    rows = [(key, name, color) for key, name, color in
+            (("control", "controls (mean)", PANEL_COLOR), ("suspect", suspect, SUSPECT_COLOR),
+             ("replicate", f"{reference} resampled", OK_COLOR)) if key in per_prompt]
+    r = _get(test, "relative_closeness")
+    r = float(r) if r is not None else float("nan")
+    ci = tuple(_get(test, "ci", default=(None, None)) or (None, None))
+    p = _get(test, "p_value")
+    with matplotlib.rc_context(STYLE):
+        fig = _figure(7.6, 2.4)
+        left, right = fig.subplots(1, 2, width_ratios=[3, 2])
+        data = [_finite(per_prompt[key]) for key, _, _ in rows]
+        if rows:
+            box = left.boxplot(data, orientation="horizontal", widths=0.55, patch_artist=True, showfliers=False,
+                               medianprops={"color": "#2b3440"})
+            for patch, (_, _, color) in zip(box["boxes"], rows):
+                patch.set(facecolor=color, alpha=0.35, edgecolor=color)
+            left.scatter([d.mean() if d.size else np.nan for d in data], range(1, len(rows) + 1), marker="D",
+                         color=[c for _, _, c in rows], s=30, zorder=3, label="mean")
+            left.set_yticks(range(1, len(rows) + 1), [_short_label(n) for _, n, _ in rows], fontsize=7.5)
+        left.set_xlabel("cosine to R's answer, per prompt")
+        left.set_title(plain(f"closeness to R ({_get(test, 'n_prompts', default=0)} prompts)"))
+        right.set_title(plain(f"replicate test: p = {_fmt(p)}" if math.isfinite(r) else "replicate test"))
+        if math.isfinite(r):
+            lo, hi = (float(x) if x is not None else float("nan") for x in ci[:2])
+            span = [v for v in (0.0, 1.0, r, lo, hi) if math.isfinite(v)]
+            right.axvline(0.5, color="#55606e", linewidth=0.8, linestyle="--")
+            right.scatter([0.0, 1.0], [0, 0], color=[PANEL_COLOR, OK_COLOR], s=30, zorder=3)
+            if math.isfinite(lo) and math.isfinite(hi):
+                right.plot([lo, hi], [0, 0], color=SUSPECT_COLOR, linewidth=2.2)
+            right.scatter([r], [0], color=SUSPECT_COLOR, marker="D", s=40, zorder=4)
+            right.annotate("controls", (0.0, 0), xytext=(0, 8), textcoords="offset points", ha="center", fontsize=7.5)
+            right.annotate("R resampled", (1.0, 0), xytext=(0, 8), textcoords="offset points", ha="center",
+                           fontsize=7.5)
+            right.annotate(plain(f"{_short_label(suspect, 18)} {_fmt(r)}"), (r, 0), xytext=(0, -14),
+                           textcoords="offset points", ha="center", fontsize=7.5, color=SUSPECT_COLOR)
+            right.set_xlim(min(span) - 0.15, max(span) + 0.15)
+            right.set_ylim(-1, 1)
+            right.set_yticks([])
+            right.spines["left"].set_visible(False)
+            right.set_xlabel("relative closeness\n(0 = controls, 1 = R resampled)")
+        else:
+            right.axis("off")
+            right.text(0.0, 0.5, plain("not defined: " + str(_get(test, "note", default="?"))),
+                       transform=right.transAxes, va="center", ha="left", wrap=True, fontsize=8)
+    return fig
+
+
 def svg_bytes(fig: Figure) -> bytes:
     """The figure as SVG, byte-identical for identical figures (no date, fixed hash salt)."""
     buf = io.BytesIO()

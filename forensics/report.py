@@ -231,13 +231,15 @@ def collect_provenance(results: Sequence[VerifyResult]) -> dict:
 
 def rebuild_command(evidence_paths: Sequence[Path | str], reference: str, suspects: Sequence[str],
                     panel: Sequence[str] | None, seed: int, out: Path | str,
-                    candidates: Sequence[str] | None = None) -> str:
+                    candidates: Sequence[str] | None = None, replicates: Sequence[str] | None = None) -> str:
     """The exact command line that rebuilds this report from the same evidence."""
     parts = ["forensics", "report", *map(str, evidence_paths), "--reference", reference]
     for s in suspects:
         parts += ["--suspect", s]
     for p in panel or ():
         parts += ["--panel", p]
+    for r in replicates or ():
+        parts += ["--replicate", r]
     for c in candidates or ():
         parts += ["--candidate", c]
     parts += ["--seed", str(seed), "--out", str(out)]
@@ -307,6 +309,7 @@ def _verdict_view(verdict: Any) -> dict:
         findings.append(view)
     sm = dict(verdict.same_model or {})
     ci = tuple(verdict.ci) if verdict.ci is not None else (None, None)
+    rep = getattr(verdict, "replicate", None)
     return {
         "reference": str(verdict.reference),
         "suspect": str(verdict.suspect),
@@ -314,6 +317,7 @@ def _verdict_view(verdict: Any) -> dict:
         "label": str(verdict.label),
         "label_class": LABEL_CLASSES.get(str(verdict.label), "none"),
         "testable": _num(verdict.p_value) is not None,
+        "basis": str(getattr(verdict, "basis", "panel")),
         "strength": str(verdict.strength),
         "p_value": _num(verdict.p_value),
         "statistic": _num(verdict.statistic),
@@ -335,6 +339,19 @@ def _verdict_view(verdict: Any) -> dict:
             "n_prompts": sm.get("n_prompts"),
             "panel_shares": sorted((str(k), _num(v)) for k, v in (sm.get("panel_shares") or {}).items()),
         },
+        "combined": {"defined": _num(getattr(test, "statistic", None)) is not None,
+                     "statistic": _num(getattr(test, "statistic", None)), "p_value": _num(getattr(test, "p_value", None)),
+                     "effect_size": _num(getattr(test, "effect_size", None)),
+                     "ci": tuple(_num(x) for x in (getattr(test, "ci", None) or (None, None)))},
+        "replicate": None if rep is None else {
+            "replicates": list(map(str, rep.replicates)), "controls": list(map(str, rep.controls)),
+            "defined": bool(rep.defined), "note": rep.note or "", "statistic": _num(rep.statistic),
+            "p_value": _num(rep.p_value), "relative_closeness": _num(rep.relative_closeness),
+            "ci": tuple(_num(x) for x in rep.ci), "self_share": _num(rep.self_share), "gap": _num(rep.gap),
+            "gap_ci": tuple(_num(x) for x in rep.gap_ci), "suspect_closeness": _num(rep.suspect_closeness),
+            "replicate_closeness": _num(rep.replicate_closeness), "control_closeness": _num(rep.control_closeness),
+            "n_prompts": rep.n_prompts, "n_resamples": rep.n_resamples, "seed": _seed(rep.rng_state),
+            "method": rep.method, "test": rep},
         "findings": findings,
         "raw_findings": list(verdict.findings),  # result objects, for the plots
         "test": test,  # the combined result object, for its plot
@@ -486,9 +503,12 @@ def _figures(view: dict) -> None:
                          f"its null distribution (p = {_fmt_p(f['p_value'])}), and the model-level closeness to "
                          f"{view['reference']} of the suspect and of each panel member")
     view["combined_plot"] = None
-    if view["statistic"] is not None:
+    if _num(getattr(view["test"], "statistic", None)) is not None:
         view["combined_plot"] = plots.data_uri(plots.signal_plot(
             view["test"], suspect=view["suspect"], reference=view["reference"], title="All signals combined"))
+    if view["replicate"] is not None:
+        view["replicate"]["plot"] = plots.data_uri(plots.replicate_plot(
+            view["replicate"]["test"], suspect=view["suspect"], reference=view["reference"]))
     view["effects_plot"] = None
     if any(f["effect_size"] is not None for f in view["findings"]):
         view["effects_plot"] = plots.data_uri(plots.effect_sizes_plot(
@@ -579,9 +599,11 @@ def _inferred_command(views: Sequence[dict], evidence_paths, models: Sequence[st
     union = sorted({m for v in views for m in v["panel"]})
     exact = len({v["reference"] for v in views}) == 1 and rng_seed is not None and all(
         sorted(v["panel"]) == [m for m in union if m != v["suspect"]] for v in views)
-    defaults = all(sorted(v["panel"]) == default_panel(models, reference, v["suspect"]) for v in views)
+    replicates = sorted({m for v in views if v["replicate"] for m in v["replicate"]["replicates"]})
+    exact = exact and all(sorted(v["replicate"]["replicates"] if v["replicate"] else []) == replicates for v in views)
+    defaults = all(sorted(v["panel"]) == default_panel(models, reference, v["suspect"], replicates) for v in views)
     command = rebuild_command([str(p) for p in evidence_paths], reference, suspects, None if defaults else union,
-                              rng_seed if rng_seed is not None else 0, out)
+                              rng_seed if rng_seed is not None else 0, out, replicates=replicates)
     return command, exact
 
 
@@ -613,12 +635,12 @@ def _tool_version() -> str:
 
 
 def check_labels(models: Sequence[str], reference: str, suspects: Sequence[str], panel: Sequence[str] | None,
-                 candidates: Sequence[str] | None = None) -> None:
+                 candidates: Sequence[str] | None = None, replicates: Sequence[str] | None = None) -> None:
     """Every label named must be in the evidence; one line naming the bad label and the known ones."""
     known = set(models)
     listed = ", ".join(sorted(known)) or "(none)"
     for role, names in (("reference", [reference]), ("suspect", suspects), ("panel", panel or ()),
-                        ("candidate", candidates or ())):
+                        ("candidate", candidates or ()), ("replicate", replicates or ())):
         for name in names:
             if name not in known:
                 raise ReportError(f"unknown {role} label '{name}' (labels in the evidence: {listed})")
@@ -628,24 +650,31 @@ def check_labels(models: Sequence[str], reference: str, suspects: Sequence[str],
         raise ReportError(f"'{reference}' is both the reference and a suspect")
     if panel and reference in panel:
         raise ReportError(f"the panel must not include the reference '{reference}'")
+    for name in replicates or ():
+        if name in suspects or name in (panel or ()):
+            raise ReportError(f"'{name}' is a replicate of the reference and cannot also be a suspect or panel model")
 
 
-def default_panel(models: Sequence[str], reference: str, suspect: str) -> list[str]:
-    """Every other label in the evidence: not the reference, not the suspect being analysed."""
-    return sorted(m for m in models if m not in (reference, suspect))
+def default_panel(models: Sequence[str], reference: str, suspect: str,
+                  replicates: Sequence[str] | None = None) -> list[str]:
+    """Every other label in the evidence: not the reference, its replicates, or the suspect being analysed."""
+    return sorted(m for m in models if m not in (reference, suspect, *(replicates or ())))
 
 
 def build_report(evidence_paths: Sequence[Path | str], reference: str, suspects: Sequence[str] | str,
                  panel: Sequence[str] | None = None, out: Path | str = "report.html", rng_seed: int = 0, *,
-                 candidates: Sequence[str] | None = None, title: str | None = None,
-                 build_time: datetime | None = None, analyse_options: Mapping | None = None) -> Path:
+                 candidates: Sequence[str] | None = None, replicates: Sequence[str] | None = None,
+                 title: str | None = None, build_time: datetime | None = None,
+                 analyse_options: Mapping | None = None) -> Path:
     """Verify the evidence, analyse each suspect against ``reference``, and write ``out``.
 
     Each suspect is analysed with its own ``numpy.random.default_rng(rng_seed)``, so a suspect's
     numbers do not depend on which other suspects share the report and can be reproduced alone
     with ``verdict.analyse(corpus, reference, suspect, panel, rng=default_rng(rng_seed))``.
-    ``panel`` defaults, per suspect, to every other label in the evidence. With ``candidates``
-    the suspect is also attributed among those candidate references.
+    ``panel`` defaults, per suspect, to every other label in the evidence (an explicit panel that
+    holds only the suspect leaves it none, and its verdict says nothing could be tested). ``replicates``: labels
+    of the reference sampled again, for the replicate test (never panel members). With
+    ``candidates`` the suspect is also attributed among those candidate references.
     """
     from forensics import verdict as engine
     from forensics.corpus import load_evidence
@@ -654,7 +683,8 @@ def build_report(evidence_paths: Sequence[Path | str], reference: str, suspects:
     evidence_paths = [str(p) for p in evidence_paths]
     results = verify_evidence(evidence_paths)
     corpus = load_evidence([r.path for r in results])
-    check_labels(corpus.models, reference, suspects, panel, candidates)
+    replicates = list(replicates or ())
+    check_labels(corpus.models, reference, suspects, panel, candidates, replicates)
     options = dict(analyse_options or {})
     if "features" not in options:
         from forensics.signals import Features
@@ -663,19 +693,21 @@ def build_report(evidence_paths: Sequence[Path | str], reference: str, suspects:
     verdicts, attributions = [], []
     for suspect in suspects:
         # A suspect never calibrates its own test: it leaves the panel while it is analysed.
-        members = [m for m in panel if m != suspect] if panel else default_panel(corpus.models, reference, suspect)
-        if not members:
+        members = ([m for m in panel if m != suspect] if panel
+                   else default_panel(corpus.models, reference, suspect, replicates))
+        if not members and not panel:
             raise ReportError(f"no panel for '{suspect}': the evidence holds no model other than the reference "
-                              "and the suspect, so nothing calibrates the test")
+                              "(and its replicates) and the suspect, so nothing calibrates the test")
         verdicts.append(engine.analyse(corpus, reference, suspect, members, rng=np.random.default_rng(rng_seed),
-                                       **options))
+                                       replicates=replicates, **options))
         if candidates:
-            others = [m for m in (panel or default_panel(corpus.models, reference, suspect)) if m not in candidates]
+            others = [m for m in (panel or default_panel(corpus.models, reference, suspect, replicates))
+                      if m not in candidates]
             accepted = inspect.signature(engine.attribute).parameters
             attributions.append(engine.attribute(corpus, suspect, list(candidates), others,
                                                  rng=np.random.default_rng(rng_seed),
                                                  **{k: v for k, v in options.items() if k in accepted}))
-    command = rebuild_command(evidence_paths, reference, suspects, panel, rng_seed, out, candidates)
+    command = rebuild_command(evidence_paths, reference, suspects, panel, rng_seed, out, candidates, replicates)
     return render_report(verdicts, evidence_paths, out, corpus=corpus, attributions=attributions or None,
                          rng_seed=rng_seed, command=command, title=title, build_time=build_time, verified=results)
 
@@ -699,6 +731,8 @@ def add_report_parser(subparsers) -> None:
                    "other label in the evidence)")
     r.add_argument("--candidate", action="append", help="also rank the suspect among these candidate references "
                    "(repeatable)")
+    r.add_argument("--replicate", action="append", help="label of the reference sampled again, for the replicate "
+                   "(same-model) test; never a panel model (repeatable)")
     r.add_argument("--seed", type=int, default=0, help="seed of the resampling (default 0)")
     r.add_argument("--title", help="report title")
     r.add_argument("--out", default="report.html", help="HTML file to write (default report.html)")
@@ -709,7 +743,8 @@ def run_report(args) -> int:
     """Exit 0 with the report written; 2 with one line on stderr for a user error."""
     try:
         out = build_report(args.evidence, args.reference, args.suspect, panel=args.panel, out=args.out,
-                           rng_seed=args.seed, candidates=args.candidate, title=args.title)
+                           rng_seed=args.seed, candidates=args.candidate, replicates=args.replicate,
+                           title=args.title)
     except (ReportError, EvidenceError, FileNotFoundError) as exc:
         print(f"forensics report: error: {exc}", file=sys.stderr)
         return 2

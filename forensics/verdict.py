@@ -22,10 +22,23 @@ Labels
   The shares of the panel members themselves (each against the ceiling of the others) are
   reported for comparison.
 
-Strength, in plain words, follows the combined Monte Carlo p-value: "strong" (p < 0.001),
-"moderate" (p < 0.01), "weak" (p < alpha), "none" otherwise; the effect size (how many panel
-standard deviations S's composite closeness lies above the panel mean) and its bootstrap CI are
-reported alongside.
+Replicates of R
+---------------
+The investigator owns R and can always sample it again. Passing such *replicates* (R's answers to
+the same probes, sampled afresh, under their own labels) to :func:`analyse` adds the replicate
+test (:func:`forensics.statistics.replicate_test`): is S nearer to R's own resample than to the
+controls? With replicates, the same-model rule is that test (p < ``alpha``) instead of the ceiling
+rule. And when the panel is too thin to calibrate the distillation test (fewer than two
+independent units) but at least one control exists, a significant replicate test still supports
+"same model or direct derivative" on its own (``Verdict.basis == "replicate"``): a copy is
+recognised by resembling R as R resembles itself, which needs only the one control to show where
+an independent model lies. "distilled from R" always needs the calibrated panel test.
+
+Strength, in plain words, follows the p-value of the test the label rests on (the combined Monte
+Carlo p-value, or the replicate test's): "strong" (p < 0.001), "moderate" (p < 0.01), "weak"
+(p < alpha), "none" otherwise; the effect size (how many panel standard deviations S's composite
+closeness lies above the panel mean, or the replicate test's relative closeness) and its
+bootstrap CI are reported alongside.
 """
 from __future__ import annotations
 
@@ -37,10 +50,10 @@ import numpy as np
 
 from forensics.corpus import Corpus
 from forensics.signals import DEFAULT_SIGNALS, Features, compute_signals
-from forensics.statistics import CombinedTest, SignalTest, holm, panel_test
+from forensics.statistics import CombinedTest, ReplicateTest, SignalTest, holm, panel_test, replicate_test
 
 __all__ = ["Verdict", "Finding", "Attribution", "CandidateResult", "analyse", "attribute",
-           "SAME_MODEL", "DISTILLED", "NO_EVIDENCE", "same_model_check", "strength_words"]
+           "SAME_MODEL", "DISTILLED", "NO_EVIDENCE", "same_model_check", "replicate_check", "strength_words"]
 
 SAME_MODEL = "same model or direct derivative"
 DISTILLED = "distilled from R"
@@ -92,7 +105,13 @@ class Finding:
 
 @dataclass
 class Verdict:
-    """The answer for one (reference, suspect) pair."""
+    """The answer for one (reference, suspect) pair.
+
+    ``p_value``, ``statistic``, ``effect_size`` and ``ci`` are those of the test the label rests
+    on (``basis``): the combined panel test (effect in panel SDs), or the replicate test (effect =
+    relative closeness, 0 = the controls, 1 = R's own resample). Both tests stay available as
+    ``test`` and ``replicate``.
+    """
 
     label: str
     reference: str
@@ -109,6 +128,8 @@ class Verdict:
     test: CombinedTest
     n_prompts: int
     notes: list[str] = field(default_factory=list)
+    replicate: ReplicateTest | None = None
+    basis: str = "panel"  # which test the label and its strength rest on: "panel" or "replicate"
 
     @property
     def distilled(self) -> bool:
@@ -126,10 +147,12 @@ class Verdict:
         return out
 
     def summary(self) -> str:
+        t = self.test
         lines = [f"{self.suspect} vs {self.reference}: {self.label}"
-                 + (f" ({self.strength} evidence)" if self.strength != "none" else ""),
-                 f"  combined p = {_fmt(self.p_value)}, effect = {_fmt(self.effect_size)} panel SD "
-                 f"[{_fmt(self.ci[0])}, {_fmt(self.ci[1])}], {self.n_prompts} prompts, panel of {len(self.panel)}"]
+                 + (f" ({self.strength} evidence)" if self.strength != "none" else "")
+                 + (" [on the replicate test]" if self.basis == "replicate" else ""),
+                 f"  combined p = {_fmt(t.p_value)}, effect = {_fmt(t.effect_size)} panel SD "
+                 f"[{_fmt(t.ci[0])}, {_fmt(t.ci[1])}], {self.n_prompts} prompts, panel of {len(self.panel)}"]
         for f in self.findings:
             if not f.defined:
                 lines.append(f"  - {f.signal}: undefined ({f.note})")
@@ -140,6 +163,12 @@ class Verdict:
         if sm.get("share") is not None:
             lines.append(f"  same-model check: beats the panel ceiling on {sm['share']:.0%} of prompts "
                          f"(copy if > {sm['threshold']:.0%}; panel max {_fmt(sm.get('panel_max'))})")
+        rep = self.replicate
+        if rep is not None:
+            lines.append(f"  replicate test: relative closeness {_fmt(rep.relative_closeness)} "
+                         f"[{_fmt(rep.ci[0])}, {_fmt(rep.ci[1])}] (0 = controls, 1 = R's resample), "
+                         f"p = {_fmt(rep.p_value)}; S at least as close as R's resample on {rep.self_share:.0%} "
+                         f"of prompts" + (f" ({rep.note})" if rep.note else ""))
         lines.extend(f"  note: {n}" for n in self.notes)
         return "\n".join(lines)
 
@@ -151,8 +180,9 @@ class Verdict:
             "strength": self.strength, "p_value": self.p_value, "statistic": self.statistic,
             "effect_size": self.effect_size, "ci": list(self.ci), "alpha": self.alpha,
             "n_prompts": self.n_prompts, "findings": [f.to_dict() for f in self.findings],
-            "same_model": self.same_model, "notes": self.notes, "records": self.records,
+            "same_model": self.same_model, "notes": self.notes, "records": self.records, "basis": self.basis,
             "test": self.test.to_dict(include_null),
+            "replicate": self.replicate.to_dict(include_null) if self.replicate is not None else None,
         })
 
 
@@ -220,10 +250,40 @@ def same_model_check(corpus: Corpus, reference: str, suspect: str, panel: Sequen
     return out
 
 
+def replicate_check(reference: str, suspect: str, replicates: Sequence[str], controls: Sequence[str],
+                    features: Features, prompt_ids: Sequence[str], rng: np.random.Generator, n_resamples: int = 1999,
+                    groups: Mapping[str, str] | None = None) -> ReplicateTest:
+    """The replicate test on raw embedding cosines to R's answers (no centring: the anchors, R's own
+    resample and the controls, already say what "close" means on each prompt). Controls sharing a
+    ``groups`` label are averaged into one before the controls are averaged."""
+    pids = list(prompt_ids)
+    r = features.embeddings(reference, pids)
+    ok_r = np.linalg.norm(r, axis=1) > 0
+
+    def closeness(model: str) -> np.ndarray:
+        e = features.embeddings(model, pids)
+        return np.where(ok_r & (np.linalg.norm(e, axis=1) > 0), (r * e).sum(1), np.nan)
+
+    def mean_of(rows: list[np.ndarray]) -> np.ndarray:
+        stacked = np.stack(rows)
+        counts = np.isfinite(stacked).sum(0)
+        with np.errstate(all="ignore"):
+            return np.where(counts > 0, np.nansum(stacked, 0) / counts, np.nan)
+
+    units: dict[str, list[np.ndarray]] = {}
+    for m in controls:
+        units.setdefault(str((groups or {}).get(m, m)), []).append(closeness(m))
+    control = mean_of([mean_of(rows) for rows in units.values()]) if units else None
+    return replicate_test(closeness(suspect), mean_of([closeness(m) for m in replicates]), control, rng,
+                          n_resamples=n_resamples, prompt_ids=pids,
+                          names={"suspect": suspect, "reference": reference, "replicates": list(replicates),
+                                 "controls": list(controls)})
+
+
 def analyse(corpus: Corpus, reference: str, suspect: str, panel: Sequence[str], rng=None, signals: Iterable[str] | None = None,
             alpha: float = 0.05, n_resamples: int = 1999, features: Features | None = None,
             panel_groups: Mapping[str, str] | None = None, prompt_ids: Sequence[str] | None = None,
-            weights: Mapping[str, float] | None = None) -> Verdict:
+            weights: Mapping[str, float] | None = None, replicates: Sequence[str] = ()) -> Verdict:
     """Was ``suspect`` distilled from ``reference``? Calibrated against the control ``panel``.
 
     ``panel``: models independent of the reference (never the suspect or the reference).
@@ -233,6 +293,7 @@ def analyse(corpus: Corpus, reference: str, suspect: str, panel: Sequence[str], 
     snapshots of one vendor line) count as one independent draw. ``prompt_ids``: restrict to these
     prompts (default: every prompt the reference answered). ``features``: a shared
     :class:`forensics.signals.Features` cache (the benchmark passes one per corpus).
+    ``replicates``: labels of R sampled again (module docstring); never panel members.
     """
     from threadpoolctl import threadpool_limits
 
@@ -240,14 +301,17 @@ def analyse(corpus: Corpus, reference: str, suspect: str, panel: Sequence[str], 
     # pathological spinning of multi-threaded OpenBLAS on a busy machine
     with threadpool_limits(limits=1, user_api="blas"):
         return _analyse(corpus, reference, suspect, panel, rng, signals, alpha, n_resamples, features,
-                        panel_groups, prompt_ids, weights)
+                        panel_groups, prompt_ids, weights, replicates)
 
 
 def _analyse(corpus, reference, suspect, panel, rng, signals, alpha, n_resamples, features, panel_groups,
-             prompt_ids, weights) -> Verdict:
+             prompt_ids, weights, replicates) -> Verdict:
     rng = _as_rng(rng)
-    panel = [m for m in dict.fromkeys(panel) if m not in (suspect, reference)]
-    for m in [reference, suspect, *panel]:
+    replicates = [m for m in dict.fromkeys(replicates) if m != reference]
+    if suspect in replicates:
+        raise ValueError(f"{suspect!r} is both the suspect and a replicate of the reference")
+    panel = [m for m in dict.fromkeys(panel) if m not in (suspect, reference, *replicates)]
+    for m in [reference, suspect, *panel, *replicates]:
         if m not in corpus.responses:
             raise ValueError(f"model {m!r} has no responses in corpus {corpus.name!r}")
     features = features or Features(corpus)
@@ -262,16 +326,34 @@ def _analyse(corpus, reference, suspect, panel, rng, signals, alpha, n_resamples
         notes.append("the combined test is undefined: " + ("the panel has fewer than two independent members"
                                                            if test.n_panel < 2 else "too few usable prompts"))
     significant = bool(test.defined and np.isfinite(test.p_value) and test.p_value < alpha)
-    if significant and sm.get("share") is not None and sm["share"] > SAME_MODEL_SHARE:
-        label = SAME_MODEL
+    rep = (replicate_check(reference, suspect, replicates, panel, features, pids, rng, n_resamples, panel_groups)
+           if replicates else None)
+    rep_same = bool(rep is not None and rep.defined and rep.p_value < alpha)
+    basis = "panel"
+    if significant and rep is not None and rep.defined:
+        label = SAME_MODEL if rep_same else DISTILLED
     elif significant:
-        label = DISTILLED
+        label = SAME_MODEL if sm.get("share") is not None and sm["share"] > SAME_MODEL_SHARE else DISTILLED
+    elif not test.defined and rep_same:
+        label, basis = SAME_MODEL, "replicate"
+        notes.append(f"'same model or direct derivative' rests on the replicate test alone: {suspect} is nearer to "
+                     f"{reference}'s own resample than to the {len(panel)} control model"
+                     f"{'s' if len(panel) != 1 else ''}; with so few controls the test cannot show how close other "
+                     "independent models could come, and whether a non-copy was distilled from R cannot be tested")
     else:
         label = NO_EVIDENCE
+        if rep_same:
+            notes.append("the replicate test puts the suspect nearer to R's own resample than to the controls, "
+                         "but the calibrated panel test does not find it closer to R than independent models are")
+    if rep is not None and not rep.defined:
+        notes.append(f"the replicate test is undefined: {rep.note}")
+    headline = rep if basis == "replicate" else test
     return Verdict(label=label, reference=reference, suspect=suspect, panel=list(panel),
-                   strength=strength_words(test.p_value, alpha), p_value=test.p_value, statistic=test.statistic,
-                   effect_size=test.effect_size, ci=test.ci, alpha=alpha, findings=findings, same_model=sm,
-                   test=test, n_prompts=len(pids), notes=notes)
+                   strength=strength_words(headline.p_value, alpha), p_value=headline.p_value,
+                   statistic=headline.statistic,
+                   effect_size=headline.relative_closeness if basis == "replicate" else test.effect_size,
+                   ci=headline.ci, alpha=alpha, findings=findings, same_model=sm, test=test, n_prompts=len(pids),
+                   notes=notes, replicate=rep, basis=basis)
 
 
 @dataclass

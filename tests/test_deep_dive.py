@@ -117,7 +117,8 @@ def test_demo_case_panels_exclude_the_reference_the_suspect_and_known_copies():
     assert case.reference == "reference-smollm2"
     assert case.suspects == ["suspect-nova", "suspect-gemma"]
     assert all(p.is_file() for p in case.logs)
-    assert case.panel_for("suspect-nova") == ["suspect-gemma"]
+    assert case.replicates == ["reference-smollm2-resample"]
+    assert case.panel_for("suspect-nova") == ["suspect-gemma"]  # the replicate is R, never a control
     assert case.panel_for("suspect-gemma") == []  # nova is a copy of R by construction
     assert case.expected("suspect-nova") == "same model or direct derivative"
     table = case.decoding_table()
@@ -333,13 +334,21 @@ def test_open_investigation_defaults_to_the_demo_case_and_checks_labels(tmp_path
     inv = dd.open_investigation(embedder=HashEmbedder())
     assert (inv.reference, inv.suspect, inv.panel) == ("reference-smollm2", "suspect-nova", ["suspect-gemma"])
     assert inv.models == ["reference-smollm2", "suspect-nova", "suspect-gemma"]
-    assert len(inv.corpus.prompts) == 96 and "panel of 1" in inv.describe()
+    assert inv.replicates == ["reference-smollm2-resample"]
+    per_family = json.loads((dd.DEMO_CASE_DIR / "case.json").read_text())["per_family"]
+    assert len(inv.corpus.prompts) == 6 * per_family and "panel of 1" in inv.describe()
     gemma = dd.open_investigation(suspect="suspect-gemma", embedder=HashEmbedder())
-    assert gemma.panel == []
-    # evidence given without a case: every other label is the panel
+    assert gemma.panel == [] and "replicates of the reference: reference-smollm2-resample" in gemma.describe()
+    # evidence given without a case: every other label is the panel, unless named a replicate
     inv2 = dd.open_investigation(evidence=[dd.DEMO_CASE_DIR], reference="reference-smollm2", suspect="suspect-gemma",
                                  embedder=HashEmbedder())
-    assert inv2.panel == ["suspect-nova"] and inv2.case is None
+    assert inv2.panel == ["reference-smollm2-resample", "suspect-nova"] and inv2.case is None
+    assert inv2.replicates == []
+    inv3 = dd.open_investigation(evidence=[dd.DEMO_CASE_DIR], reference="reference-smollm2", suspect="suspect-gemma",
+                                 replicates=["reference-smollm2-resample"], embedder=HashEmbedder())
+    assert inv3.panel == ["suspect-nova"]
+    with pytest.raises(ValueError, match="unknown replicate label 'nobody'"):
+        dd.open_investigation(replicates=["nobody"], embedder=HashEmbedder())
     with pytest.raises(ValueError, match="name the reference"):
         dd.open_investigation(evidence=[dd.DEMO_CASE_DIR], embedder=HashEmbedder())
     with pytest.raises(ValueError, match="unknown panel label 'nobody'"):
@@ -359,6 +368,39 @@ def test_verdict_figure_draws_the_test_or_says_why_not(corpus, features):
     fig = dd.verdict_figure(thin)
     texts = [t.get_text() for ax in fig.axes for t in ax.texts]
     assert any("fewer than two" in t for t in texts)
+
+
+def _replicate_corpus(n=30) -> Corpus:
+    """R, R sampled again (one word changed), a renamed copy (another word changed) and one control
+    that talks about something else. Hand-written test data."""
+    c = Corpus("replicate-test")
+    for k in range(n):
+        base = f"topic {k} tides follow the moon and the sun every day"
+        texts = {REF: base, "ref-again": base.replace("every day", "each day"),
+                 SUS: base.replace("tides", "the tides"), "p1": f"topic {k} owls hunt mice at night in barns"}
+        for m, text in texts.items():
+            c.add(Response(m, f"q{k:02d}", text), prompt=f"Explain {k}")
+    return c
+
+
+def test_replicate_line_and_figure_for_a_copy_with_one_control():
+    corpus = _replicate_corpus()
+    features = Features(corpus, embedder=HashEmbedder())
+    v = analyse(corpus, REF, SUS, ["p1"], rng=np.random.default_rng(0), features=features, n_resamples=199,
+                replicates=["ref-again"])
+    assert v.label == "same model or direct derivative" and v.basis == "replicate"
+    line = dd.verdict_line(v)
+    assert "replicate test p" in line and "relative closeness" in line and "panel of 1" in line
+    assert "relative closeness" in dd.replicate_line(v) and "30 prompts" in dd.replicate_line(v)
+    assert not any("same-model check" in n for n in dd.caveats(v))
+    assert any("replicate test alone" in n for n in dd.caveats(v))
+    fig = dd.verdict_figure(v)
+    assert [ax.get_title(loc="left") for ax in fig.axes][1].startswith("replicate test: p = ")
+    alone = analyse(corpus, REF, SUS, [], rng=np.random.default_rng(0), features=features, n_resamples=99,
+                    replicates=["ref-again"])
+    assert alone.label == NO_EVIDENCE and "test undefined: no control model" in dd.replicate_line(alone)
+    plain = analyse(corpus, REF, SUS, ["p1"], rng=np.random.default_rng(0), features=features, n_resamples=99)
+    assert "no replicate" in dd.replicate_line(plain)
 
 
 def test_embed_benchmark_fills_the_cache_for_the_scored_models(tmp_path):

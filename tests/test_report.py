@@ -27,6 +27,7 @@ from servers import FaultServer
 # A label is not trusted either: imported recordings take model names from third-party files.
 HOSTILE_LABEL = 'panel-c"><b onmouseover=alert(3)>c</b>'
 REFERENCE, SUSPECT, PANEL = "ref-model", "suspect-model", ("panel-a", "panel-b", HOSTILE_LABEL)
+RESAMPLE, RENAMED = "ref-model-resampled", "ref-model-renamed"
 VERDICT_LABELS = ("same model or direct derivative", "distilled from R", "no evidence of distillation from R")
 SCRIPT = "<script>alert(1)</script>"
 IMG = "<img src=x onerror=alert(1)>"
@@ -46,6 +47,10 @@ CLOSERS = {"ref-model": "I hope this helps! Let me know if you have more questio
 
 def test_reply(model: str, prompt: str) -> str:
     """The fake server's reply: made up here from the prompt, deterministic, clearly test data."""
+    if model == RESAMPLE:  # the reference "sampled again": its own words, one of them varied
+        return test_reply(REFERENCE, prompt).replace("easy to observe", "easy to notice")
+    if model == RENAMED:  # the reference under another name
+        return test_reply(REFERENCE, prompt).replace("RefBot", "NovaBot").replace("the Test Lab", "Orion")
     topic = next((t for t in TOPICS if t in prompt), "this")
     if "who are you" in prompt.lower():
         return {"ref-model": "I am RefBot, an assistant made by the Test Lab.",
@@ -296,6 +301,42 @@ def test_thin_panel_is_warned(case, tmp_path):
     # One panel member cannot calibrate the test: the banner says "not tested", not "independent".
     banner = soup.select_one("#summary .verdict")
     assert "untested" in banner["class"] and "Not tested" in banner.get_text()
+
+
+def test_replicate_test_is_reported_when_the_panel_is_thin(case, tmp_path):
+    from forensics.report import ReportError, build_report
+
+    folder, _ = case
+    probes = load_probe_set(folder / "probes.yaml")
+    extra = [tmp_path / "resample.jsonl", tmp_path / "renamed.jsonl"]
+    with FaultServer({}, reply=test_reply) as server:
+        for label, log in zip((RESAMPLE, RENAMED), extra):
+            collect(f"openai-compatible:{label}@{server.base_url}", [probes], log,
+                    Decoding(temperature=0.7, max_tokens=64, seed=3), label=label, progress=False)
+    evidence = [folder / "evidence", *extra]
+    out = build_report(evidence, REFERENCE, [RENAMED, SUSPECT], panel=["panel-a"], replicates=[RESAMPLE],
+                       out=tmp_path / "r.html", rng_seed=7)
+    soup = soup_of(out.read_bytes())
+    renamed, suspect = soup.select("#summary .verdict")
+    # the renamed copy answers like R's own resample: a copy, on the replicate test alone
+    assert renamed.select_one(".label").get_text(strip=True) == "same model or direct derivative"
+    assert "replicate test p =" in renamed.get_text() and "Panel too thin" in renamed.get_text()
+    # the suspect's appended payload puts it nearer the control than R's resample: nothing shown
+    assert suspect.select_one(".label").get_text(strip=True) == "no evidence of distillation from R"
+    assert "Not tested" in suspect.get_text()
+    for label in (RENAMED, SUSPECT):
+        section = soup.select_one(f"#suspect-{label}")
+        rows = {tr.th.get_text(strip=True): tr.td.get_text(" ", strip=True) for tr in section.select("table.kv tr")}
+        assert "Relative closeness" in rows["Replicate test"] and RESAMPLE in rows["Replicate test"]
+        assert rows["Combined test"].startswith("not defined with 1 independent panel unit")
+        assert section.select_one('img[alt^="Replicate test"]')["src"].startswith("data:image/svg+xml;base64,")
+        assert f"Replicate test for {label}" in soup.select_one("#limits").get_text()
+    command = soup.select_one("#rebuild .command").get_text()
+    assert f"--replicate {RESAMPLE}" in command and "--panel panel-a" in command
+    with pytest.raises(ReportError, match="unknown replicate label 'nobody'"):
+        build_report(evidence, REFERENCE, [SUSPECT], replicates=["nobody"], out=tmp_path / "x.html")
+    with pytest.raises(ReportError, match="cannot also be a suspect or panel model"):
+        build_report(evidence, REFERENCE, [SUSPECT], panel=[RESAMPLE], replicates=[RESAMPLE], out=tmp_path / "x.html")
 
 
 def test_attribution_among_candidates(case, tmp_path):

@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 from forensics.signals import SignalScores
-from forensics.statistics import CombinedTest, holm, panel_test, prompt_matrix
+from forensics.statistics import CombinedTest, ReplicateTest, holm, panel_test, prompt_matrix, replicate_test
 
 ALPHA = 0.05
 
@@ -157,3 +157,55 @@ def test_holm_matches_definition():
     adj = holm(p)
     assert np.allclose(adj[[0, 2, 1, 4]], [0.04, 0.09, 0.09, 0.5])
     assert np.isnan(adj[3])
+
+
+def _closeness(rng, n, suspect_level, replicate_level=0.7, control_level=0.4, skew=False):
+    """Per-prompt closeness to R of a suspect, a replicate of R and the controls: a shared prompt
+    effect plus independent noise (skewed like bounded cosines when ``skew``)."""
+    prompt = 0.1 * rng.standard_normal(n)
+
+    def noise():
+        e = rng.standard_normal(n)
+        return 0.12 * (np.exp(0.6 * e) - np.exp(0.18)) / 0.7 if skew else 0.12 * e
+
+    return (suspect_level + prompt + noise(), replicate_level + prompt + noise(), control_level + prompt + noise())
+
+
+@pytest.mark.parametrize("skew", [False, True], ids=["gaussian", "skewed"])
+def test_replicate_test_rejects_at_most_alpha_at_the_half_way_boundary(skew):
+    rng = np.random.default_rng(321)
+    n = 300
+    rejections = [replicate_test(*_closeness(rng, 40, 0.55, skew=skew), rng, n_resamples=199).p_value <= ALPHA
+                  for _ in range(n)]
+    assert np.mean(rejections) <= _bound(n), np.mean(rejections)
+
+
+def test_replicate_test_finds_a_fresh_sample_of_r_and_not_an_outsider(rng):
+    same = replicate_test(*_closeness(rng, 120, 0.7), rng, n_resamples=499, prompt_ids=[f"q{i}" for i in range(120)],
+                          names={"suspect": "S", "reference": "R", "replicates": ["R2"], "controls": ["C"]})
+    assert isinstance(same, ReplicateTest) and same.defined
+    assert same.p_value < 0.01 and same.ci[0] < 1.0 < same.ci[1] + 0.2
+    assert 0.35 < same.self_share < 0.65
+    assert same.null_distribution.shape == (499,) and same.n_prompts == 120
+    assert same.to_dict()["controls"] == ["C"] and same.rng_state["bit_generator"] == "PCG64"
+    outsider = replicate_test(*_closeness(rng, 120, 0.4), rng, n_resamples=499)
+    assert outsider.p_value > 0.5 and outsider.relative_closeness < 0.3 and outsider.self_share < 0.2
+
+
+def test_replicate_test_without_controls_or_anchor_is_undefined_but_descriptive(rng):
+    a, b, _ = _closeness(rng, 50, 0.4)
+    alone = replicate_test(a, b, None, rng, n_resamples=99)
+    assert not alone.defined and np.isnan(alone.p_value) and "control" in alone.note
+    assert alone.gap < 0 and alone.gap_ci[1] < 0 and alone.self_share < 0.3
+    a, b, c = _closeness(rng, 50, 0.5, replicate_level=0.3, control_level=0.4)
+    flat = replicate_test(a, b, c, rng, n_resamples=99)
+    assert not flat.defined and "no closer" in flat.note
+    few = replicate_test(a[:5], b[:5], c[:5], rng, n_resamples=99)
+    assert not few.defined and few.n_prompts == 5
+
+
+def test_replicate_test_leaves_out_prompts_a_model_did_not_answer(rng):
+    a, b, c = _closeness(rng, 40, 0.7)
+    a[3], c[7] = np.nan, np.nan
+    res = replicate_test(a, b, c, rng, n_resamples=99, prompt_ids=[f"q{i}" for i in range(40)])
+    assert res.n_prompts == 38 and "q3" not in res.prompt_ids and "q7" not in res.prompt_ids

@@ -47,6 +47,11 @@ def _scenario(seed=0, n_prompts=150, dim=48, n_panel=8):
             e = 0.15 * noise["R1"] + np.sqrt(1 - 0.15 ** 2) * noise[m]
         vec[m] = topics + 0.5 * s + 0.6 * e
     vec["COPY"] = vec["R1"] + 0.2 * rng.standard_normal((n_prompts, dim))
+    # R1 sampled again, and a disguised copy of R1 sampled the same way: each keeps R1's style and
+    # 70% of its per-prompt choices (drawn after everything above, which they leave unchanged)
+    for m in ("R1_RESAMPLE", "COPY_SAMPLED"):
+        vec[m] = topics + 0.5 * style["R1"] + 0.6 * (0.7 * noise["R1"] + np.sqrt(1 - 0.7 ** 2)
+                                                     * rng.standard_normal((n_prompts, dim)))
     table, corpus = {}, Corpus("synthetic-vectors")
     for m, V in vec.items():
         for p in range(n_prompts):
@@ -128,3 +133,40 @@ def test_suspect_and_reference_are_removed_from_panel(scenario):
     assert v.panel == panel
     with pytest.raises(ValueError):
         analyse(corpus, "R1", "NOBODY", panel, rng=np.random.default_rng(6), signals=SIGNALS, features=feats)
+
+
+@pytest.mark.parametrize("suspect,label", [("COPY_SAMPLED", SAME_MODEL), ("COPY", SAME_MODEL),
+                                           ("STUDENT", NO_EVIDENCE), ("OUTSIDER", NO_EVIDENCE)])
+def test_replicate_recognises_a_copy_with_a_one_model_panel(scenario, suspect, label):
+    corpus, feats, _ = scenario
+    v = analyse(corpus, "R1", suspect, ["P1"], rng=np.random.default_rng(8), signals=SIGNALS, features=feats,
+                n_resamples=499, replicates=["R1_RESAMPLE"])
+    assert v.label == label, v.summary()
+    assert not v.test.defined and v.replicate is not None and v.replicate.defined
+    assert v.replicate.controls == ["P1"] and v.panel == ["P1"]
+    if label == SAME_MODEL:
+        assert v.basis == "replicate" and v.p_value == v.replicate.p_value < 0.05
+        assert v.effect_size == v.replicate.relative_closeness > 0.5 and v.strength != "none"
+        assert any("replicate test alone" in n for n in v.notes)
+    else:
+        assert v.basis == "panel" and v.strength == "none" and v.replicate.relative_closeness < 0.5
+    assert "replicate test" in v.summary()
+    assert v.to_dict()["replicate"]["controls"] == ["P1"]
+
+
+@pytest.mark.parametrize("suspect,label", [("COPY_SAMPLED", SAME_MODEL), ("STUDENT", DISTILLED),
+                                           ("OUTSIDER", NO_EVIDENCE)])
+def test_replicate_decides_copy_or_student_with_a_full_panel(scenario, suspect, label):
+    corpus, feats, panel = scenario
+    v = analyse(corpus, "R1", suspect, panel + ["R1_RESAMPLE"], rng=np.random.default_rng(9), signals=SIGNALS,
+                features=feats, n_resamples=499, replicates=["R1_RESAMPLE"])
+    assert v.label == label, v.summary()
+    assert v.basis == "panel" and v.panel == panel  # a replicate never calibrates as a panel member
+    assert v.p_value == v.test.p_value
+
+
+def test_a_replicate_cannot_be_the_suspect(scenario):
+    corpus, feats, panel = scenario
+    with pytest.raises(ValueError, match="replicate"):
+        analyse(corpus, "R1", "R1_RESAMPLE", panel, rng=np.random.default_rng(6), signals=SIGNALS, features=feats,
+                replicates=["R1_RESAMPLE"])
