@@ -55,6 +55,10 @@ def test_make_demo_shows_the_verdicts_in_the_report_and_the_notebook(case, tmp_p
     shown = {b.select_one(".who strong").get_text(strip=True): b.select_one(".label").get_text(strip=True)
              for b in soup.select("#summary .verdict")}
     assert shown == {s: case.expected(s) for s in case.suspects}
+    # the thin local panel limits what the demo can claim, and the report says so
+    summary = soup.select_one("#summary").get_text(" ", strip=True)
+    assert "rests on the replicate test alone" in summary and "No panel." in summary
+    assert "cannot be calibrated at all" in soup.select_one("#limits").get_text(" ", strip=True)
     outputs = "".join(o.get("text", "") if isinstance(o.get("text"), str) else "".join(o.get("text", ()))
                       for cell in json.loads(executed.read_text())["cells"] for o in cell.get("outputs", ()))
     for suspect in case.suspects:
