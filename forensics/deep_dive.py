@@ -268,8 +268,8 @@ def open_investigation(case_dir: str | os.PathLike | None = None, evidence: Sequ
     first suspect; required when ``evidence`` is given without ``case_dir``). ``panel``: control
     labels (None: :meth:`Case.panel_for` when a case is known, else every other label in the
     evidence but the replicates). ``replicates``: labels of the reference sampled again (None: the
-    case's, when the case's reference is analysed; else none). Every log is verified first: a failing log raises
-    :class:`forensics.evidence.EvidenceError` and nothing is analysed."""
+    case's, when the case's reference is analysed; else none). Every log is verified first: a
+    failing log raises :class:`forensics.evidence.EvidenceError` and nothing is analysed."""
     from forensics.corpus import load_evidence
     from forensics.evidence import iter_logs
     from forensics.signals import Features
@@ -466,12 +466,10 @@ def verdict_figure(verdict) -> Figure:
     from forensics import plots
 
     replicate = getattr(verdict, "replicate", None)
-    if getattr(verdict, "basis", "panel") == "replicate":
-        return plots.replicate_plot(replicate, suspect=verdict.suspect, reference=verdict.reference)
     if getattr(verdict.test, "defined", False):
         return plots.signal_plot(verdict.test, suspect=verdict.suspect, reference=verdict.reference,
                                  title=f"{verdict.suspect}: all signals combined")
-    if replicate is not None:  # no calibrated test, but how the suspect compares with R's resample
+    if replicate is not None:  # the replicate test, or at least how the suspect compares with R's resample
         return plots.replicate_plot(replicate, suspect=verdict.suspect, reference=verdict.reference)
     why = (verdict.notes or ["the combined test is undefined"])[0]
     with matplotlib.rc_context(plots.STYLE):
