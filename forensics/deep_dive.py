@@ -493,17 +493,11 @@ def raw_cosines(corpus: Corpus, reference: str, models: Sequence[str], features=
     the ``embedding`` signal it does not remove what every model says to a prompt."""
     import pandas as pd
 
-    from forensics.signals import Features
+    from forensics.signals import embedding_signal
 
-    features = features or Features(corpus)
     pids = list(prompt_ids) if prompt_ids is not None else corpus.common_prompts([reference])
-    r = features.embeddings(reference, pids)
-    rows = {}
-    for m in models:
-        x = features.embeddings(m, pids)
-        ok = (np.linalg.norm(x, axis=1) > 0) & (np.linalg.norm(r, axis=1) > 0)
-        rows[m] = np.where(ok, (x * r).sum(1), np.nan)
-    return pd.DataFrame.from_dict(rows, orient="index", columns=pids)
+    cosines = embedding_signal(corpus, reference, models, features, pids)
+    return pd.DataFrame(cosines.values, index=list(models), columns=pids)
 
 
 def closeness_summary(corpus: Corpus, reference: str, models: Sequence[str], features=None,

@@ -49,7 +49,7 @@ from typing import Iterable, Mapping, Sequence
 import numpy as np
 
 from forensics.corpus import Corpus
-from forensics.signals import DEFAULT_SIGNALS, Features, compute_signals
+from forensics.signals import DEFAULT_SIGNALS, Features, compute_signals, embedding_signal
 from forensics.statistics import CombinedTest, ReplicateTest, SignalTest, holm, panel_test, replicate_test
 
 __all__ = ["Verdict", "Finding", "Attribution", "CandidateResult", "analyse", "attribute",
@@ -250,19 +250,14 @@ def same_model_check(corpus: Corpus, reference: str, suspect: str, panel: Sequen
     return out
 
 
-def replicate_check(reference: str, suspect: str, replicates: Sequence[str], controls: Sequence[str],
+def replicate_check(corpus: Corpus, reference: str, suspect: str, replicates: Sequence[str], controls: Sequence[str],
                     features: Features, prompt_ids: Sequence[str], rng: np.random.Generator, n_resamples: int = 1999,
                     groups: Mapping[str, str] | None = None) -> ReplicateTest:
-    """The replicate test on raw embedding cosines to R's answers (no centring: the anchors, R's own
-    resample and the controls, already say what "close" means on each prompt). Controls sharing a
-    ``groups`` label are averaged into one before the controls are averaged."""
-    pids = list(prompt_ids)
-    r = features.embeddings(reference, pids)
-    ok_r = np.linalg.norm(r, axis=1) > 0
-
-    def closeness(model: str) -> np.ndarray:
-        e = features.embeddings(model, pids)
-        return np.where(ok_r & (np.linalg.norm(e, axis=1) > 0), (r * e).sum(1), np.nan)
+    """The replicate test on the raw embedding cosines to R's answers (the ``embedding`` signal's
+    values before any centring: the anchors, R's own resample and the controls, already say what
+    "close" means on each prompt). Controls sharing a ``groups`` label are averaged into one
+    before the controls are averaged."""
+    cosines = embedding_signal(corpus, reference, [suspect, *replicates, *controls], features, prompt_ids)
 
     def mean_of(rows: list[np.ndarray]) -> np.ndarray:
         stacked = np.stack(rows)
@@ -272,10 +267,10 @@ def replicate_check(reference: str, suspect: str, replicates: Sequence[str], con
 
     units: dict[str, list[np.ndarray]] = {}
     for m in controls:
-        units.setdefault(str((groups or {}).get(m, m)), []).append(closeness(m))
+        units.setdefault(str((groups or {}).get(m, m)), []).append(cosines.row(m))
     control = mean_of([mean_of(rows) for rows in units.values()]) if units else None
-    return replicate_test(closeness(suspect), mean_of([closeness(m) for m in replicates]), control, rng,
-                          n_resamples=n_resamples, prompt_ids=pids,
+    return replicate_test(cosines.row(suspect), mean_of([cosines.row(m) for m in replicates]), control, rng,
+                          n_resamples=n_resamples, prompt_ids=cosines.prompt_ids,
                           names={"suspect": suspect, "reference": reference, "replicates": list(replicates),
                                  "controls": list(controls)})
 
@@ -326,8 +321,8 @@ def _analyse(corpus, reference, suspect, panel, rng, signals, alpha, n_resamples
         notes.append("the combined test is undefined: " + ("the panel has fewer than two independent members"
                                                            if test.n_panel < 2 else "too few usable prompts"))
     significant = bool(test.defined and np.isfinite(test.p_value) and test.p_value < alpha)
-    rep = (replicate_check(reference, suspect, replicates, panel, features, pids, rng, n_resamples, panel_groups)
-           if replicates else None)
+    rep = (replicate_check(corpus, reference, suspect, replicates, panel, features, pids, rng, n_resamples,
+                           panel_groups) if replicates else None)
     rep_same = bool(rep is not None and rep.defined and rep.p_value < alpha)
     basis = "panel"
     if significant and rep is not None and rep.defined:
