@@ -36,8 +36,8 @@ demo: install
 	$(BIN)/forensics demo
 
 clean:
-	rm -rf out .cache .pytest_cache
+	rm -rf out .cache .pytest_cache build
 
 # Re-record the embedded case's evidence from the real local models (about 25 minutes on 2 cores).
 demo-live: install
-	$(BIN)/python -m forensics.demo
+	$(BIN)/python -m forensics.notebook.demo

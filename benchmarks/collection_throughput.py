@@ -11,9 +11,9 @@ import argparse
 import tempfile
 from pathlib import Path
 
-from forensics.collection import collect
-from forensics.local_models import llama_server, smollm2_gguf
-from forensics.models import Decoding
+from forensics.evidence import collect
+from forensics.providers import llama_server, smollm2_gguf
+from forensics.providers import Decoding
 from forensics.probes import load_probe_sets, select_probes
 
 

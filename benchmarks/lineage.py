@@ -16,7 +16,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from forensics.bench import add_bench_parser, run_bench  # noqa: E402
+from forensics.cli.bench import add_bench_parser, run_bench  # noqa: E402
 
 
 def main(argv=None) -> int:

@@ -4,10 +4,10 @@ from __future__ import annotations
 import argparse
 import json
 
-import numpy as np
 import pytest
 
-from forensics.bench import add_bench_parser, auc_score, lineage_pairs, run_bench, run_lineage_benchmark
+from forensics.bench import auc_score, lineage_pairs
+from forensics.cli.bench import add_bench_parser, run_bench
 
 LINEAGE = {  # a made-up lineage in the shared layout
     "ref_a1": {"role": "reference", "family": "a"},

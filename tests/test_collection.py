@@ -9,13 +9,12 @@ from collections import Counter
 from datetime import datetime
 
 import pytest
-
-from forensics.collection import collect
-from forensics.corpus import load_evidence
-from forensics.evidence import read_records, verify
-from forensics.models import Decoding, parse_spec
-from forensics.probes import load_probe_set
 from servers import FaultServer
+
+from forensics.corpus import load_evidence
+from forensics.evidence import collect, read_records, verify
+from forensics.probes import load_probe_set
+from forensics.providers import Decoding, parse_spec
 
 PROMPTS = {
     "p-429": ["429", "ok"],

@@ -1,5 +1,5 @@
 """The embedded demo case: its committed evidence verifies, its verdicts are the ones its
-construction implies, and ``make demo`` (``forensics.demo.run_demo``) shows them in the report and
+construction implies, and ``make demo`` (``forensics.notebook.demo.run_demo``) shows them in the report and
 in the executed quickstart notebook. The evidence was recorded from the real local models by
 ``make demo-live``; these tests only read it, with the real (offline) embedding model."""
 from __future__ import annotations
@@ -11,17 +11,17 @@ import numpy as np
 import pytest
 from bs4 import BeautifulSoup
 
-from forensics import deep_dive as dd
 from forensics.cli import main
 from forensics.corpus import load_evidence
-from forensics.demo import SUBJECTS, verify_case
-from forensics.signals import Features
+from forensics.features import Features, quiet_embedder
+from forensics.notebook import load_case, notebook_setup
+from forensics.notebook.demo import SUBJECTS, verify_case
 from forensics.verdict import analyse
 
 
 @pytest.fixture(scope="module")
 def case():
-    return dd.load_case()
+    return load_case()
 
 
 def test_case_file_describes_the_recorded_subjects(case):
@@ -35,9 +35,9 @@ def test_case_file_describes_the_recorded_subjects(case):
 
 
 def test_demo_verdicts_match_the_construction(case):
-    dd.notebook_setup()
+    notebook_setup()
     corpus = load_evidence(case.logs)
-    features = Features(corpus, embedder=dd.quiet_embedder())
+    features = Features(corpus, embedder=quiet_embedder())
     for suspect in case.suspects:
         v = analyse(corpus, case.reference, suspect, case.panel_for(suspect), rng=np.random.default_rng(0),
                     features=features, replicates=case.replicates)
@@ -46,7 +46,7 @@ def test_demo_verdicts_match_the_construction(case):
 
 
 def test_make_demo_shows_the_verdicts_in_the_report_and_the_notebook(case, tmp_path):
-    from forensics.demo import run_demo
+    from forensics.notebook.demo import run_demo
 
     executed = run_demo(out_dir=tmp_path)
     verdicts = {v["suspect"]: v for v in json.loads((tmp_path / "verdicts.json").read_text())}

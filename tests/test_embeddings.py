@@ -4,7 +4,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from forensics.embeddings import Embedder, default_cache_dir
+from forensics.features.embeddings import Embedder, default_cache_dir
 
 
 @pytest.fixture(scope="module")

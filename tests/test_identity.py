@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pytest
 
-from forensics.identity import IdentityClaim, claimed_identities, claimed_identity, identity_distribution
+from forensics.features.identity import IdentityClaim, claimed_identities, claimed_identity, identity_distribution
 
 SELF_CLAIMS = [
     ("I am ChatGPT, a model by OpenAI.", "OpenAI", "ChatGPT"),

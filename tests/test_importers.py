@@ -9,7 +9,7 @@ import pytest
 from forensics.cli import main
 from forensics.corpus import CorpusFormatError, load_evidence
 from forensics.evidence import read_records, verify
-from forensics.importers import import_alpaca_eval, import_benchmark, import_hf_dataset
+from forensics.evidence.importers import import_alpaca_eval, import_benchmark
 
 
 def test_import_real_alpaca_eval_benchmark(shared_dev, tmp_path):

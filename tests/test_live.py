@@ -12,7 +12,7 @@ import pytest
 
 from forensics.cli import main
 from forensics.evidence import read_records, verify
-from forensics.local_models import llama_server, smollm2_gguf
+from forensics.providers import llama_server, smollm2_gguf
 
 pytestmark = pytest.mark.live
 

@@ -81,7 +81,7 @@ def test_thin_cells_and_markdown_that_explains(name):
     for cell in _code_cells(nb):
         tree = ast.parse(_source(cell))
         defined = [n for n in ast.walk(tree) if isinstance(n, (ast.FunctionDef, ast.ClassDef, ast.Lambda))]
-        assert not defined, f"{name}: logic belongs in forensics/deep_dive.py, not in a cell"
+        assert not defined, f"{name}: logic belongs in the package (at its pipeline stage), not in a cell"
         loops = [n for n in ast.walk(tree) if isinstance(n, (ast.While,))]
         assert not loops
     markdown = "\n".join(_source(c) for c in nb["cells"] if c["cell_type"] == "markdown")
@@ -123,10 +123,10 @@ def test_the_benchmark_notebook_checks_nothing_because_its_data_may_be_absent():
 
 
 def test_quickstart_shows_a_verdict_for_every_demo_suspect():
-    from forensics import deep_dive as dd
+    from forensics.notebook import load_case
     from forensics.verdict import DISTILLED, NO_EVIDENCE, SAME_MODEL
 
-    case = dd.load_case()
+    case = load_case()
     nb = _load("01_quickstart.ipynb")
     printed = "\n".join(_text(o) for c in _code_cells(nb) if CHECK in _tags(c) for o in c["outputs"])
     for suspect in case.suspects:

@@ -9,13 +9,13 @@ import jsonschema
 import pytest
 from conftest import ROOT
 
+from forensics.cli.probes import cmd_probes
 from forensics.probes import (
     DEFAULT_DIR,
     FAMILIES,
     PROBE_SET_SCHEMA,
     AnswerKey,
     ProbeSetError,
-    cmd_probes,
     load_probe_set,
     load_probe_sets,
     probe_set_stats,
@@ -148,12 +148,12 @@ def write(tmp_path, name: str, text: str):
 
 # --- shipped probe sets --------------------------------------------------------------------------
 
-def test_default_dir_is_repo_probe_sets():
-    assert DEFAULT_DIR == ROOT / "probe_sets"
+def test_default_dir_is_the_curated_sets_inside_the_package():
+    assert DEFAULT_DIR == ROOT / "forensics" / "probes" / "curated"
 
 
 def test_every_shipped_file_validates(shipped):
-    files = sorted((ROOT / "probe_sets").glob("*.yaml"))
+    files = sorted(DEFAULT_DIR.glob("*.yaml"))
     assert [s.path.name for s in shipped] == [f.name for f in files]
     for probe_set in shipped:
         assert re.fullmatch(r"[0-9a-f]{64}", probe_set.version)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from forensics.refusal import RefusalDetector, evaluate_refusal_detector, refusal_phrase
+from forensics.features.refusal import RefusalDetector, evaluate_refusal_detector, refusal_phrase
 
 REFUSALS = [
     "I'm sorry, but I can't assist with that.",

@@ -1,6 +1,6 @@
 """``forensics report``: escaping of hostile model text, determinism, offline, refusing bad evidence.
 
-The evidence here is recorded through the real pipeline (``forensics.collection.collect``)
+The evidence here is recorded through the real pipeline (``forensics.evidence.collect``)
 from a small OpenAI-compatible server on 127.0.0.1 whose replies this test writes itself:
 they are test data, plainly, and never presented as any real model's output. Some replies
 carry HTML/JavaScript payloads, so the report must show them as text and run none of them.
@@ -16,13 +16,12 @@ from pathlib import Path
 
 import pytest
 from bs4 import BeautifulSoup
-
-from forensics.collection import collect
-from forensics.evidence import read_records
-from forensics.models import Decoding
-from forensics.probes import load_probe_set
-from forensics.signals import SIGNALS
 from servers import FaultServer
+
+from forensics.evidence import collect, read_records
+from forensics.probes import load_probe_set
+from forensics.providers import Decoding
+from forensics.signals import SIGNALS
 
 # A label is not trusted either: imported recordings take model names from third-party files.
 HOSTILE_LABEL = 'panel-c"><b onmouseover=alert(3)>c</b>'
@@ -393,7 +392,7 @@ def test_tampered_evidence_is_refused_by_name(case, tmp_path):
 
 
 def _cli(argv: list[str]) -> int:
-    from forensics.report import add_report_parser
+    from forensics.cli.report import add_report_parser
 
     parser = argparse.ArgumentParser(prog="forensics")
     add_report_parser(parser.add_subparsers(dest="command", required=True))
@@ -431,7 +430,7 @@ def test_invisible_and_direction_characters_are_made_visible():
 def test_plots_are_deterministic_svg():
     import numpy as np
 
-    from forensics import plots
+    from forensics.report import plots
 
     finding = {"signal": "x $y$", "statistic": 0.4, "p_value": 0.01, "n_resamples": 200,
                "null_distribution": np.random.default_rng(0).normal(0, 0.1, 200), "panel_values": {"b": 0.1, "a": 0.0}}

@@ -25,9 +25,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 from bs4 import BeautifulSoup
-
 from test_report import VERDICT_LABELS, build_case_report
 
+pytestmark = pytest.mark.browser
 FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--no-first-run",
          "--disable-component-update", "--disable-sync", "--disable-extensions", "--mute-audio",
          "--host-resolver-rules=MAP * ~NOTFOUND"]

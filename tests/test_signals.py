@@ -7,10 +7,19 @@ import numpy as np
 import pytest
 
 from forensics.corpus import Corpus, Response
-from forensics.signals import (SIGNALS, Features, SignalScores, compute_signals, embedding_signal,
-                               fingerprint_signal, identity_signal, idiosyncratic_signal, refusal_signal,
-                               style_signal)
-from forensics.style import shared_rare_ngrams
+from forensics.features import Features
+from forensics.features.style import shared_rare_ngrams
+from forensics.signals import (
+    SIGNALS,
+    SignalScores,
+    compute_signals,
+    embedding_signal,
+    fingerprint_signal,
+    identity_signal,
+    idiosyncratic_signal,
+    refusal_signal,
+    style_signal,
+)
 
 
 class LookupEmbedder:

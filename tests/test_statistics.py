@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 from forensics.signals import SignalScores
-from forensics.statistics import CombinedTest, ReplicateTest, holm, panel_test, prompt_matrix, replicate_test
+from forensics.stats import CombinedTest, ReplicateTest, holm, panel_test, prompt_matrix, replicate_test
 
 ALPHA = 0.05
 

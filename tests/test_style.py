@@ -4,8 +4,17 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from forensics.style import (STYLE_FEATURES, characteristic_phrases, phrase_overlap, phrase_overlaps,
-                             shared_rare_ngrams, style_matrix, style_vector, tokenize, word_ngrams)
+from forensics.features.style import (
+    STYLE_FEATURES,
+    characteristic_phrases,
+    phrase_overlap,
+    phrase_overlaps,
+    shared_rare_ngrams,
+    style_matrix,
+    style_vector,
+    tokenize,
+    word_ngrams,
+)
 
 MARKDOWN = """Certainly! Here is an overview.
 

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from forensics.corpus import Corpus, Response
-from forensics.signals import Features
+from forensics.features import Features
 from forensics.verdict import DISTILLED, NO_EVIDENCE, SAME_MODEL, Attribution, Verdict, analyse, attribute
 
 SIGNALS = ["embedding", "fingerprint"]  # the synthetic texts carry no wording, only vectors

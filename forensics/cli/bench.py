@@ -1,0 +1,65 @@
+"""``forensics bench lineage``: the command line of :func:`forensics.bench.run_lineage_benchmark`."""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+
+
+def add_bench_parser(subparsers) -> argparse.ArgumentParser:
+    """Add ``bench lineage --data DIR [--corpus NAME] [--prompts ...] [--seeds N] [--json OUT]``."""
+    bench = subparsers.add_parser("bench", help="run benchmarks")
+    sub = bench.add_subparsers(dest="bench_command", required=True)
+    p = sub.add_parser("lineage", help="lineage benchmark (detection AUC, calibration, attribution)")
+    p.add_argument("--data", required=True, help="benchmark split folder (with lineage.json)")
+    p.add_argument("--corpus", action="append", default=None, help="corpus name (repeatable; default all)")
+    p.add_argument("--prompts", default="25,50,100,200,all", help="comma-separated subsample sizes, 'all' included")
+    p.add_argument("--seeds", type=int, default=3, help="random subsets per size")
+    p.add_argument("--rng-seed", type=int, default=20240601)
+    p.add_argument("--alpha", type=float, default=0.05)
+    p.add_argument("--resamples", type=int, default=999, help="Monte Carlo null draws per test")
+    p.add_argument("--signals", default=None, help="comma-separated signal names (default all)")
+    p.add_argument("--max-prompts", type=int, default=None, help="restrict each corpus to this many prompts first")
+    p.add_argument("--json", default=None, help="write the full results as JSON here")
+    p.set_defaults(func=run_bench)
+    return p
+
+
+def _parse_sizes(text: str) -> list:
+    sizes = []
+    for tok in str(text).split(","):
+        tok = tok.strip().lower()
+        if not tok:
+            continue
+        if tok == "all":
+            sizes.append("all")
+        else:
+            n = int(tok)
+            if n < 2:
+                raise ValueError(f"prompt subsample size must be >= 2, got {n}")
+            sizes.append(n)
+    return sizes
+
+
+def run_bench(args) -> int:
+    """CLI entry: run the benchmark, print the tables, optionally write JSON. Returns an exit code."""
+    from forensics.bench import format_results, run_lineage_benchmark  # see STARTUP in forensics/cli/main.py
+    from forensics.stats import jsonable
+
+    try:
+        sizes = _parse_sizes(args.prompts)
+        signals = [s.strip() for s in args.signals.split(",")] if getattr(args, "signals", None) else None
+        results = run_lineage_benchmark(args.data, corpora=args.corpus, prompts=sizes, seeds=args.seeds,
+                                        rng_seed=args.rng_seed, alpha=args.alpha, n_resamples=args.resamples,
+                                        signals=signals, max_prompts=getattr(args, "max_prompts", None))
+    except (FileNotFoundError, ValueError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    print(format_results(results))
+    if getattr(args, "json", None):
+        Path(args.json).parent.mkdir(parents=True, exist_ok=True)
+        Path(args.json).write_text(json.dumps(jsonable(results), indent=1), encoding="utf-8")
+        print(f"wrote {args.json}")
+    return 0

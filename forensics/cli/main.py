@@ -1,0 +1,185 @@
+"""The ``forensics`` command line.
+
+Exit codes: 0 success, 1 the check or run found a problem (a broken evidence chain, failed
+requests), 2 bad input or usage. User errors print one clear line, never a traceback.
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+from forensics.cli.bench import add_bench_parser
+from forensics.cli.probes import cmd_probes
+from forensics.cli.report import add_report_parser
+from forensics.evidence import (
+    CorpusFormatError,
+    EvidenceError,
+    collect,
+    import_alpaca_eval,
+    import_benchmark,
+    import_hf_dataset,
+    iter_logs,
+    repair,
+    verify,
+)
+from forensics.probes import ProbeSetError, load_probe_sets, select_probes
+from forensics.providers import PROVIDERS, Decoding
+
+EXIT_OK, EXIT_FOUND_PROBLEM, EXIT_USAGE = 0, 1, 2
+# STARTUP: the report, bench and demo commands import their stages (matplotlib, jinja2, pandas,
+# scikit-learn, papermill) when they run, not when the parser is built: `forensics --help`,
+# `verify` and `probes` then start in about 2.5 s instead of about 10 s (python -X importtime).
+
+
+def _collect(args) -> int:
+    sets = select_probes(load_probe_sets(args.probes or None), args.family, args.limit)
+    if not sets:
+        raise ValueError("no probes selected")
+    system = Path(args.system_prompt_file).read_text(encoding="utf-8") if args.system_prompt_file else args.system_prompt
+    decoding = Decoding(temperature=args.temperature, top_p=args.top_p, max_tokens=args.max_tokens,
+                        seed=None if args.seed < 0 else args.seed, system_prompt=system, samples=args.samples)
+    summary = collect(args.model, sets, args.out, decoding, label=args.label, concurrency=args.concurrency,
+                      rate_limit=args.rate_limit, max_attempts=args.max_attempts, timeout=args.timeout,
+                      backoff=args.backoff, progress=not args.no_progress, command=sys.argv)
+    print(f"{summary.log}: {summary.succeeded} new responses, {summary.already_done} already recorded, "
+          f"{summary.failed} failed after retries ({summary.error_records} error records), "
+          f"{summary.wall_s:.1f}s, {summary.requests_per_s:.2f} req/s, head {summary.head}")
+    for line in summary.failures[:20]:
+        print(f"  failed: {line}", file=sys.stderr)
+    return EXIT_FOUND_PROBLEM if summary.failed else EXIT_OK
+
+
+def _import(args) -> int:
+    if args.format == "benchmark":
+        n = import_benchmark(args.source, args.out)
+    elif args.format == "alpaca-eval":
+        n = import_alpaca_eval(args.source, args.out, model=args.model)
+    else:
+        n = import_hf_dataset(args.source, args.out, model=args.model, model_column=args.model_column,
+                                        prompt_column=args.prompt_column, response_column=args.response_column,
+                                        id_column=args.id_column, split=args.split)
+    print(f"{args.out}: imported {n} responses from {args.source}")
+    return EXIT_OK
+
+
+def _verify(args) -> int:
+    status = EXIT_OK
+    logs = list(iter_logs(args.logs))
+    if not logs:
+        raise FileNotFoundError(f"no evidence logs found in {' '.join(args.logs)}")
+    for path in logs:
+        if not path.exists():
+            raise FileNotFoundError(f"{path}: no such evidence log")
+        result = verify(path)
+        if result.torn_tail and args.repair:
+            side = repair(path)
+            print(f"{path}: torn last line set aside in {side} (not trusted)")
+            result = verify(path)
+        print(result.describe())
+        if not result.ok:
+            status = EXIT_FOUND_PROBLEM
+    return status
+
+
+def _demo(args) -> int:
+    from forensics.notebook import demo  # see STARTUP
+
+    started = time.monotonic()
+    notebook = demo.run_demo(args.out, args.case_dir, args.seed)
+    print(f"executed notebook: {notebook}")
+    print(f"evidence report:   {notebook.parent / 'report.html'}")
+    print(f"verdicts:          {notebook.parent / 'verdicts.json'}  ({time.monotonic() - started:.0f}s)")
+    return EXIT_OK
+
+
+def _probes(args) -> int:
+    return cmd_probes(args.action, args.paths)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="forensics", description=__doc__.split("\n")[0] + " Was this suspect "
+                                     "model distilled from that reference? Probe, record evidence, test, report.")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    c = sub.add_parser("collect", help="send probes to a model and record every exchange as evidence",
+                       description="Send probes to one model and append every exchange to a hash-chained "
+                                   "evidence log. Rerunning resumes: only missing or failed probes are sent.")
+    c.add_argument("--model", required=True, help="model spec, e.g. openai:gpt-4o, anthropic:claude-sonnet-4-5, "
+                   "openai-compatible:NAME@http://127.0.0.1:8765/v1. Providers: " + "; ".join(
+                       f"{k} = {v}" for k, v in PROVIDERS.items()))
+    c.add_argument("--label", help="name of this subject in the analysis (default: the model id)")
+    c.add_argument("--probes", nargs="*", help="probe-set files or folders (default: the curated sets)")
+    c.add_argument("--family", nargs="*", help="only these probe families")
+    c.add_argument("--limit", type=int, help="at most N probes per family")
+    c.add_argument("--out", required=True, help="evidence log (JSONL) to append to")
+    c.add_argument("--samples", type=int, default=1, help="samples per probe (one request each)")
+    c.add_argument("--temperature", type=float, default=0.0)
+    c.add_argument("--top-p", type=float, default=1.0)
+    c.add_argument("--max-tokens", type=int, default=256)
+    c.add_argument("--seed", type=int, default=0, help="base seed; sample i uses seed+i; negative for none")
+    c.add_argument("--system-prompt", help="system prompt sent with every probe")
+    c.add_argument("--system-prompt-file", help="read the system prompt from this file")
+    c.add_argument("--concurrency", type=int, default=1, help="requests in flight at once")
+    c.add_argument("--rate-limit", type=float, help="at most this many requests started per second")
+    c.add_argument("--max-attempts", type=int, default=4, help="attempts per request before an error is final")
+    c.add_argument("--timeout", type=float, default=120.0, help="seconds per request")
+    c.add_argument("--backoff", type=float, default=1.0, help="first retry delay in seconds (grows exponentially)")
+    c.add_argument("--no-progress", action="store_true", help="no progress bar")
+    c.set_defaults(func=_collect)
+
+    i = sub.add_parser("import", help="import responses that others recorded",
+                       description="Import recorded responses into an evidence log, marked as imported.")
+    i.add_argument("format", choices=["benchmark", "alpaca-eval", "hf"],
+                   help="benchmark: the shared benchmark JSONL layout; alpaca-eval: model_outputs.json; "
+                        "hf: a Hugging Face datasets table (save_to_disk folder, json/csv/parquet file)")
+    i.add_argument("source", help="folder or file to import")
+    i.add_argument("--out", required=True, help="evidence log to write")
+    i.add_argument("--model", help="model name (alpaca-eval: overrides 'generator'; hf: required unless --model-column)")
+    i.add_argument("--model-column")
+    i.add_argument("--prompt-column", default="prompt")
+    i.add_argument("--response-column", default="response")
+    i.add_argument("--id-column")
+    i.add_argument("--split", default="train")
+    i.set_defaults(func=_import)
+
+    v = sub.add_parser("verify", help="re-walk evidence hash chains and name the first bad record",
+                       description="Exit 0 when every chain checks out, 1 when one does not.")
+    v.add_argument("logs", nargs="+", help="evidence logs or folders of them")
+    v.add_argument("--repair", action="store_true", help="set a torn (half-written) last line aside")
+    v.set_defaults(func=_verify)
+
+    p = sub.add_parser("probes", help="list, count or validate probe sets")
+    p.add_argument("action", choices=["list", "stats", "validate"])
+    p.add_argument("paths", nargs="*", help="probe-set files or folders (default: the curated sets)")
+    p.set_defaults(func=_probes)
+
+    d = sub.add_parser("demo", help="the embedded default case, analysed from its committed evidence",
+                       description="Verify the committed evidence of the embedded case and analyse it. "
+                                   "`make demo-live` (python -m forensics.notebook.demo) re-records that evidence.")
+    d.add_argument("--out", default="out/demo", help="output folder")
+    d.add_argument("--case-dir", help="evidence folder of the case (default: the one shipped in the package)")
+    d.add_argument("--seed", type=int, default=0, help="seed of the resampling")
+    d.set_defaults(func=_demo)
+
+    add_bench_parser(sub)
+    add_report_parser(sub)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return args.func(args)
+    except (ProbeSetError, CorpusFormatError, EvidenceError, ValueError, FileNotFoundError, FileExistsError) as exc:
+        print(f"forensics {args.command}: error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except BrokenPipeError:
+        sys.stderr.close()  # output piped into `head` and the like: nothing left to say
+        return EXIT_OK
+    except KeyboardInterrupt:
+        print("interrupted; the evidence recorded so far is kept and a rerun resumes", file=sys.stderr)
+        return 130
+

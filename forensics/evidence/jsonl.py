@@ -1,0 +1,38 @@
+"""Line-numbered JSONL reading, for recordings made by others: a bad line names its file, line and field."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Iterable
+
+
+class CorpusFormatError(ValueError):
+    """A response file that cannot be read; the message names file, line and field."""
+
+    def __init__(self, path: Path | str, line: int, field_name: str, problem: str):
+        self.path, self.line, self.field = str(path), line, field_name
+        super().__init__(f"{path}:{line}: field '{field_name}': {problem}")
+
+
+def read_jsonl(path: Path) -> Iterable[tuple[int, dict]]:
+    """Yield (line number, object) for each non-blank line; bad JSON names its line."""
+    with open(path, encoding="utf-8") as fh:
+        for lineno, line in enumerate(fh, 1):
+            if not line.strip():
+                continue
+            try:
+                obj = json.loads(line)
+            except json.JSONDecodeError as exc:
+                raise CorpusFormatError(path, lineno, "<json>", f"not valid JSON ({exc.msg})") from None
+            if not isinstance(obj, dict):
+                raise CorpusFormatError(path, lineno, "<json>", "expected a JSON object")
+            yield lineno, obj
+
+
+def require_field(obj: dict, key: str, path: Path, lineno: int, kind=str):
+    if key not in obj:
+        raise CorpusFormatError(path, lineno, key, "missing")
+    value = obj[key]
+    if not isinstance(value, kind):
+        raise CorpusFormatError(path, lineno, key, f"expected {kind.__name__}, got {type(value).__name__}")
+    return value

@@ -1,0 +1,186 @@
+"""Per-response features of one corpus, computed once and shared by every signal and every pair."""
+from __future__ import annotations
+
+from typing import Iterable, Sequence
+
+import numpy as np
+
+from forensics.corpus import Corpus
+from forensics.features.embeddings import get_embedder
+from forensics.features.identity import claimed_identity
+from forensics.features.refusal import RefusalDetector
+from forensics.features.style import STYLE_FEATURES, style_vector, word_ngrams
+
+
+def nonempty(text: str | None) -> bool:
+    return bool(text and text.strip())
+
+
+class Features:
+    """Lazily computed, cached per-response features of one corpus.
+
+    ``embedder`` defaults to the shared offline MiniLM :class:`forensics.features.embeddings.Embedder`.
+    ``precompute(models)`` embeds every response of the given models in one batch, which is what
+    a benchmark should call first (one cache lookup, one model load, length-sorted batches).
+    """
+
+    def __init__(self, corpus: Corpus, embedder=None, refusal_detector=None):
+        self.corpus = corpus
+        self._embedder = embedder
+        self._refusal_detector = refusal_detector
+        self._pids = sorted(set(corpus.prompts).union(*(set(r) for r in corpus.responses.values())))
+        self._pos = {p: i for i, p in enumerate(self._pids)}
+        self._emb: dict[str, np.ndarray] = {}  # model -> [n_all_prompts, d] (zeros where not computed)
+        self._emb_done: dict[str, np.ndarray] = {}  # model -> bool [n_all_prompts]
+        self._style: dict[str, dict[str, np.ndarray]] = {}
+        self._refusal: dict[str, dict[str, tuple[bool, str | None]]] = {}
+        self._identity: dict[str, dict[str, object]] = {}
+        self._answers: dict[str, dict[str, tuple[bool, str | None]]] = {}
+        self._present: dict[str, np.ndarray] = {}
+        self._records: dict[str, list[str | None]] = {}
+        self._ngrams: dict | None = None
+        self._dim: int | None = None
+
+    # -- bookkeeping ----------------------------------------------------------------------
+    @property
+    def prompt_ids(self) -> list[str]:
+        """Every prompt of the corpus, sorted: the positions :meth:`index` returns."""
+        return self._pids
+
+    def index(self, prompt_ids: Sequence[str]) -> np.ndarray:
+        """Positions of ``prompt_ids`` in the corpus's sorted prompt list."""
+        return np.fromiter((self._pos[p] for p in prompt_ids), dtype=np.int64, count=len(prompt_ids))
+
+    def present(self, model: str, prompt_ids: Sequence[str]) -> np.ndarray:
+        """True where the model has a non-empty response."""
+        if model not in self._present:
+            self._present[model] = np.array([nonempty(self.corpus.text(model, p)) for p in self._pids], dtype=bool)
+        return self._present[model][self.index(prompt_ids)]
+
+    def records(self, model: str, prompt_ids: Sequence[str]) -> list[str | None]:
+        if model not in self._records:
+            self._records[model] = [self.corpus.record(model, p) for p in self._pids]
+        rec = self._records[model]
+        return [rec[i] for i in self.index(prompt_ids)]
+
+    # -- embeddings ---------------------------------------------------------------------
+    @property
+    def embedder(self):
+        if self._embedder is None:
+            self._embedder = get_embedder()
+        return self._embedder
+
+    def precompute(self, models: Iterable[str], prompt_ids: Iterable[str] | None = None) -> None:
+        """Embed every (not yet embedded) response of ``models`` in one batched call."""
+        pids = list(prompt_ids) if prompt_ids is not None else self._pids
+        idx = self.index(pids)
+        todo = []
+        for m in models:
+            done = self._emb_done.get(m)
+            for p, i in zip(pids, idx):
+                if done is None or not done[i]:
+                    todo.append((m, i))
+        if not todo:
+            return
+        vecs = np.asarray(self.embedder.embed([self.corpus.text(m, self._pids[i]) or "" for m, i in todo]),
+                          dtype=np.float32)
+        self._dim = vecs.shape[1]
+        for (m, i), v in zip(todo, vecs):
+            if m not in self._emb:
+                self._emb[m] = np.zeros((len(self._pids), self._dim), dtype=np.float32)
+                self._emb_done[m] = np.zeros(len(self._pids), dtype=bool)
+            self._emb[m][i] = v
+            self._emb_done[m][i] = True
+
+    def embeddings(self, model: str, prompt_ids: Sequence[str]) -> np.ndarray:
+        """Unit embeddings [n, d]; zero rows for missing or empty responses."""
+        idx = self.index(prompt_ids)
+        done = self._emb_done.get(model)
+        if done is None or not done[idx].all():
+            self.precompute([model], prompt_ids)
+        if model not in self._emb:  # nothing to embed at all (no prompts)
+            dim = self._dim or self.embedder.dim
+            return np.zeros((len(idx), dim), dtype=np.float32)
+        return self._emb[model][idx]
+
+    # -- text features ------------------------------------------------------------------
+    def style(self, model: str, prompt_ids: Sequence[str]) -> np.ndarray:
+        cache = self._style.setdefault(model, {})
+        out = []
+        for p in prompt_ids:
+            if p not in cache:
+                text = self.corpus.text(model, p)
+                cache[p] = style_vector(text) if nonempty(text) else np.full(len(STYLE_FEATURES), np.nan)
+            out.append(cache[p])
+        return np.stack(out) if out else np.zeros((0, len(STYLE_FEATURES)))
+
+    @property
+    def refusal_detector(self):
+        if self._refusal_detector is None:
+            self._refusal_detector = RefusalDetector()
+        return self._refusal_detector
+
+    def refusals(self, model: str, prompt_ids: Sequence[str]) -> list[tuple[bool, str | None] | None]:
+        """(is_refusal, canonical refusal phrase) per prompt; None for a missing/empty response."""
+        cache = self._refusal.setdefault(model, {})
+        out = []
+        for p in prompt_ids:
+            if p not in cache:
+                text = self.corpus.text(model, p)
+                if not nonempty(text):
+                    cache[p] = None
+                else:
+                    refused = bool(self.refusal_detector.is_refusal(text))
+                    phrase = self.refusal_detector.refusal_phrase(text) if refused else None
+                    cache[p] = (refused, phrase)
+            out.append(cache[p])
+        return out
+
+    def identities(self, model: str, prompt_ids: Sequence[str]) -> list:
+        """First-person identity claim per prompt (IdentityClaim or None); "" marks a missing or
+        empty response."""
+        cache = self._identity.setdefault(model, {})
+        out = []
+        for p in prompt_ids:
+            if p not in cache:
+                text = self.corpus.text(model, p)
+                cache[p] = claimed_identity(text) if nonempty(text) else ""
+            out.append(cache[p])
+        return out
+
+    def answers(self, model: str, prompt_ids: Sequence[str]) -> list[tuple[bool, str | None] | None]:
+        """(correct, extracted answer) per prompt with an answer key; None without key or response."""
+        cache = self._answers.setdefault(model, {})
+        out = []
+        for p in prompt_ids:
+            if p not in cache:
+                key = self.corpus.meta.get(p, {}).get("answer")
+                text = self.corpus.text(model, p)
+                if key is None or not hasattr(key, "check") or not nonempty(text):
+                    cache[p] = None
+                else:
+                    cache[p] = (bool(key.check(text)), key.extract(text))
+            out.append(cache[p])
+        return out
+
+    def ngram_index(self, n: int = 3) -> dict:
+        """Word n-grams of every response as sorted global column ids (one column per distinct
+        (prompt, n-gram)); ``col_prompt[c]`` is the prompt position of column c."""
+        if self._ngrams is None or self._ngrams["n"] != n:
+            cols: dict[str, list[np.ndarray]] = {m: [] for m in self.corpus.responses}
+            col_prompt = []
+            offset = 0
+            for i, p in enumerate(self._pids):
+                vocab: dict[str, int] = {}
+                for m in self.corpus.responses:
+                    grams = word_ngrams(self.corpus.text(m, p), n)
+                    ids = [vocab.setdefault(g, len(vocab)) for g in grams]
+                    cols[m].append(np.array(ids, dtype=np.int64) + offset)
+                col_prompt.append(np.full(len(vocab), i, dtype=np.int64))
+                offset += len(vocab)
+            self._ngrams = {
+                "n": n, "n_cols": offset,
+                "col_prompt": np.concatenate(col_prompt) if col_prompt else np.zeros(0, dtype=np.int64),
+                "cols": {m: np.sort(np.concatenate(c)) if c else np.zeros(0, dtype=np.int64) for m, c in cols.items()},
+            }
+        return self._ngrams

@@ -1,0 +1,298 @@
+"""What the report shows about each verdict, under the report's own names.
+
+:func:`verdict_view` is the one place that knows the analysis engine's attribute names; model
+text goes through :func:`visible`, and every figure is drawn from the result objects
+(:mod:`forensics.report.plots`), so this module computes no statistic itself.
+"""
+from __future__ import annotations
+
+import math
+import re
+from typing import Any, Mapping, Sequence
+
+from forensics.report import plots
+
+EXAMPLES_PER_SUSPECT = 3
+MAX_SHOWN_CHARS = 2400  # longer texts are cut in the side-by-side view, saying so and citing the record
+LABEL_CLASSES = {
+    "same model or direct derivative": "same",
+    "distilled from R": "distilled",
+    "no evidence of distillation from R": "none",
+}
+
+# Names and plain-words explanations of the engine's signals (forensics.signals.SIGNALS), for
+# readers who are not statisticians. The one-line technical description travels with each result.
+SIGNAL_TITLES = {
+    "embedding": "Meaning of answers",
+    "fingerprint": "House-style fingerprint",
+    "style": "Formatting and wording habits",
+    "refusal": "Refusals",
+    "idiosyncratic": "Shared mistakes and rare wording",
+    "identity": "Claimed identity",
+}
+SIGNAL_DESCRIPTIONS = {
+    "embedding": "How similar in meaning the suspect's answer is to the reference's answer to the same prompt, "
+                 "after subtracting what every model says to that prompt (so that agreeing on the obvious does "
+                 "not count). Measured with sentence embeddings.",
+    "fingerprint": "Whether the suspect's answers carry the reference's consistent 'house style' in meaning space: "
+                   "the direction in which the reference's answers differ from other models' answers across all "
+                   "prompts, and how far the suspect's answers lean the same way.",
+    "style": "How close the suspect's formatting and wording habits are to the reference's on the same prompt: "
+             "length, markdown, lists, stock openers (\u201cCertainly!\u201d) and closers (\u201cI hope this helps\u201d).",
+    "refusal": "Whether the suspect refuses the same prompts as the reference, and in the same words. A student "
+               "trained on a teacher's outputs inherits its refusals and its stock refusal phrases.",
+    "idiosyncratic": "Where the reference gets an answer-keyed question wrong, whether the suspect gives the same "
+                     "wrong answer (shared mistakes are a strong trace of copying); without answer keys, how much "
+                     "rare, specific wording the suspect shares with the reference that other models do not use.",
+    "identity": "Whether the suspect, asked who it is, claims to be made by the reference's vendor. Students "
+                "often repeat their teacher's self-description.",
+    "combined": "All signals together: each signal's model-level closeness is standardised over the suspect and "
+                "the panel, averaged with weights, and the suspect's average is tested against the panel's.",
+}
+
+# Controls, zero-width and bidirectional-override characters could hide or reorder text on screen
+# (a "Trojan Source" display); they are shown as visible code points instead.
+_INVISIBLE = re.compile("[\u0000-\u0008\u000b\u000c\u000d\u000e-\u001f\u007f-\u009f\u00ad\u061c\u180e"
+                        "\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u206f\ufeff\ufff9-\ufffb]")
+
+
+def num(x) -> float | None:
+    try:
+        x = float(x)
+    except (TypeError, ValueError):
+        return None
+    return x if math.isfinite(x) else None
+
+
+def seed_of(rng_state: Mapping | None):
+    """The seed a result's generator was made from (``rng_state`` recorded by the statistics)."""
+    return (rng_state or {}).get("seed_entropy")
+
+
+def finding_view(finding: Any, test: Any | None, alpha: float) -> dict:
+    """One :class:`forensics.verdict.Finding` joined with its :class:`forensics.stats.SignalTest`."""
+    name = str(finding.signal)
+    ci = tuple(finding.ci) if finding.ci is not None else (None, None)
+    pairs = [tuple(pair) for pair in (finding.records or ())]
+    return {
+        "signal": name,
+        "title": SIGNAL_TITLES.get(name, name),
+        "description": finding.description or None,
+        "defined": bool(finding.defined),
+        "note": finding.note or "",
+        "supports": bool(finding.supports),
+        "statistic": num(finding.statistic),
+        "effect_size": num(finding.effect_size),
+        "ci": (num(ci[0]), num(ci[1])),
+        "p_value": num(finding.p_value),
+        "alpha": alpha,
+        "ci_level": num(getattr(test, "ci_level", None)),
+        "n_resamples": getattr(test, "n_resamples", None),
+        "seed": seed_of(getattr(test, "rng_state", None)),
+        "n_prompts": getattr(test, "n_prompts", None),
+        "suspect_value": num(getattr(test, "suspect_value", None)),
+        "panel_values": {str(k): num(v) for k, v in sorted((getattr(test, "panel_values", None) or {}).items())},
+        "prompt_ids": list(finding.prompt_ids or ()),
+        "suspect_records": [pair[0] if len(pair) > 0 else None for pair in pairs],
+        "reference_records": [pair[1] if len(pair) > 1 else None for pair in pairs],
+        "records": [h for pair in pairs for h in pair[:1] if h],
+        "test": test,  # the result object itself, for the plots
+    }
+
+
+def verdict_view(verdict: Any) -> dict:
+    """Everything the report reads from one :class:`forensics.verdict.Verdict`, under the report's own names.
+
+    This is the one place that knows the analysis engine's attribute names.
+    """
+    test = verdict.test
+    tests = {t.name: t for t in getattr(test, "signals", ())}
+    weights = dict(getattr(test, "weights", {}) or {})
+    findings = []
+    for f in verdict.findings:
+        view = finding_view(f, tests.get(f.signal), verdict.alpha)
+        view["weight"] = num(weights.get(f.signal))
+        findings.append(view)
+    sm = dict(verdict.same_model or {})
+    ci = tuple(verdict.ci) if verdict.ci is not None else (None, None)
+    rep = getattr(verdict, "replicate", None)
+    return {
+        "reference": str(verdict.reference),
+        "suspect": str(verdict.suspect),
+        "panel": list(map(str, verdict.panel)),
+        "label": str(verdict.label),
+        "label_class": LABEL_CLASSES.get(str(verdict.label), "none"),
+        "testable": num(verdict.p_value) is not None,
+        "basis": str(getattr(verdict, "basis", "panel")),
+        "strength": str(verdict.strength),
+        "p_value": num(verdict.p_value),
+        "statistic": num(verdict.statistic),
+        "effect_size": num(verdict.effect_size),
+        "ci": (num(ci[0]), num(ci[1])),
+        "ci_level": num(getattr(test, "ci_level", None)),
+        "alpha": verdict.alpha,
+        "n_prompts": verdict.n_prompts,
+        "n_resamples": getattr(test, "n_resamples", None),
+        "n_panel_units": getattr(test, "n_panel", None),
+        "seed": seed_of(getattr(test, "rng_state", None)),
+        "rng_state": dict(getattr(test, "rng_state", {}) or {}),
+        "method": getattr(test, "method", None),
+        "set_aside": list(getattr(test, "set_aside", ()) or ()),
+        "notes": list(verdict.notes or ()),
+        "same_model": {
+            "share": num(sm.get("share")), "threshold": num(sm.get("threshold")),
+            "panel_max": num(sm.get("panel_max")), "exact_share": num(sm.get("exact_share")),
+            "n_prompts": sm.get("n_prompts"),
+            "panel_shares": sorted((str(k), num(v)) for k, v in (sm.get("panel_shares") or {}).items()),
+        },
+        "combined": {"defined": num(getattr(test, "statistic", None)) is not None,
+                     "statistic": num(getattr(test, "statistic", None)), "p_value": num(getattr(test, "p_value", None)),
+                     "effect_size": num(getattr(test, "effect_size", None)),
+                     "ci": tuple(num(x) for x in (getattr(test, "ci", None) or (None, None)))},
+        "replicate": None if rep is None else {
+            "replicates": list(map(str, rep.replicates)), "controls": list(map(str, rep.controls)),
+            "defined": bool(rep.defined), "note": rep.note or "", "statistic": num(rep.statistic),
+            "p_value": num(rep.p_value), "relative_closeness": num(rep.relative_closeness),
+            "ci": tuple(num(x) for x in rep.ci), "self_share": num(rep.self_share), "gap": num(rep.gap),
+            "gap_ci": tuple(num(x) for x in rep.gap_ci), "suspect_closeness": num(rep.suspect_closeness),
+            "replicate_closeness": num(rep.replicate_closeness), "control_closeness": num(rep.control_closeness),
+            "n_prompts": rep.n_prompts, "n_resamples": rep.n_resamples, "seed": seed_of(rep.rng_state),
+            "method": rep.method, "test": rep},
+        "findings": findings,
+        "raw_findings": list(verdict.findings),  # result objects, for the plots
+        "test": test,  # the combined result object, for its plot
+    }
+
+
+def attribution_view(attribution: Any) -> dict:
+    """One :class:`forensics.verdict.Attribution`: candidates ranked, Holm-adjusted."""
+    rows = [{"candidate": str(c.candidate), "statistic": num(c.statistic), "effect_size": num(c.effect_size),
+             "p_value": num(c.p_value), "p_holm": num(c.p_holm), "supported": bool(c.supported),
+             "label": str(c.verdict.label)} for c in attribution.ranking]
+    return {"suspect": str(attribution.suspect), "ranking": rows, "answer": str(attribution.answer),
+            "alpha": attribution.alpha}
+
+
+def visible(text: Any) -> str:
+    """Text with every invisible or direction-changing character written as ⟨U+XXXX⟩."""
+    text = "" if text is None else str(text)
+    text = text.replace("\r\n", "\n")
+    return _INVISIBLE.sub(lambda m: f"⟨U+{ord(m.group()):04X}⟩", text)
+
+
+def _shown(text: str | None, limit: int = MAX_SHOWN_CHARS) -> dict:
+    """Text to show, cut at ``limit`` characters (the template says so and cites the record)."""
+    text = "" if text is None else text
+    cut = len(text) > limit
+    return {"text": visible(text[:limit]), "truncated": cut, "total": len(text)}
+
+
+def _example(corpus, prompt_id: str, view: dict, finding: dict, position: int) -> dict | None:
+    reference, suspect = view["reference"], view["suspect"]
+    if not (corpus.text(reference, prompt_id) or "").strip() or not (corpus.text(suspect, prompt_id) or "").strip():
+        return None
+    # The contrast is the panel member closest to R on this signal overall: the fairest comparison,
+    # not the most different answer one could find.
+    ranked = sorted(finding["panel_values"].items(), key=lambda kv: (-(kv[1] if kv[1] is not None else -math.inf),
+                                                                      kv[0]))
+    order = [m for m, _ in ranked if m in view["panel"]] + sorted(view["panel"])
+    contrast = next((m for m in order if (corpus.text(m, prompt_id) or "").strip()), None)
+    cited = {suspect: finding["suspect_records"][position] if position < len(finding["suspect_records"]) else None,
+             reference: finding["reference_records"][position] if position < len(finding["reference_records"]) else None}
+
+    def side(model: str) -> dict:
+        return {"model": model, **_shown(corpus.text(model, prompt_id)),
+                "record": cited.get(model) or corpus.record(model, prompt_id) or ""}
+
+    rank = "" if position == 0 else f" (its no. {position + 1})"
+    why = f"the prompt where the suspect stands out most from the panel on {finding['title'].lower()}{rank}"
+    return {"prompt_id": prompt_id, "prompt": _shown(corpus.prompts.get(prompt_id, ""), 1200), "why": why,
+            "family": (corpus.meta.get(prompt_id) or {}).get("family"), "signal": finding["title"],
+            "reference": side(reference), "suspect": side(suspect), "panel": side(contrast) if contrast else None}
+
+
+def pick_examples(corpus, view: dict, k: int = EXAMPLES_PER_SUSPECT) -> list[dict]:
+    """The most telling prompts, as the findings cite them: each finding lists the prompts where the
+    suspect exceeds the panel most; supporting findings first, most significant first."""
+    order = sorted((f for f in view["findings"] if f["defined"] and f["prompt_ids"]),
+                   key=lambda f: (not f["supports"], f["p_value"] if f["p_value"] is not None else 2.0, f["signal"]))
+    chosen, seen = [], set()
+    for finding in order:
+        for position, pid in enumerate(finding["prompt_ids"]):
+            if pid in seen:
+                continue
+            example = _example(corpus, pid, view, finding, position)
+            if example:
+                chosen.append(example)
+                seen.add(pid)
+                break
+        if len(chosen) >= k:
+            break
+    return chosen
+
+
+def _fmt_p(p) -> str:
+    p = num(p)
+    if p is None:
+        return "n/a"
+    if p == 0:
+        return "0 (below resolution)"
+    if p < 1e-3:
+        return f"{p:.1e}"
+    return f"{p:.3f}"
+
+
+def _fmt_num(x, digits: int = 3) -> str:
+    x = num(x)
+    if x is None:
+        return "n/a"
+    if x != 0 and (abs(x) < 1e-3 or abs(x) >= 1e5):
+        return f"{x:.2e}"
+    return f"{x:.{digits}g}" if abs(x) < 1 else f"{x:.{digits}f}".rstrip("0").rstrip(".")
+
+
+def _short(h, n: int = 12) -> str:
+    return str(h or "")[:n]
+
+
+def slugify(text: str) -> str:
+    return re.sub(r"[^a-z0-9]+", "-", str(text).lower()).strip("-") or "x"
+
+
+def add_figures(view: dict) -> None:
+    """Plots of the result objects themselves (:mod:`forensics.report.plots`), embedded as data: URIs."""
+    for f in view["findings"]:
+        f["plot"] = None
+        if f["test"] is None or not f["defined"]:
+            continue
+        f["plot"] = plots.data_uri(plots.signal_plot(f["test"], suspect=view["suspect"], reference=view["reference"],
+                                                     title=f["title"]))
+        f["plot_alt"] = (f"{f['title']}: test statistic {_fmt_num(f['statistic'])} of {view['suspect']} against "
+                         f"its null distribution (p = {_fmt_p(f['p_value'])}), and the model-level closeness to "
+                         f"{view['reference']} of the suspect and of each panel member")
+    view["combined_plot"] = None
+    if num(getattr(view["test"], "statistic", None)) is not None:
+        view["combined_plot"] = plots.data_uri(plots.signal_plot(
+            view["test"], suspect=view["suspect"], reference=view["reference"], title="All signals combined"))
+    if view["replicate"] is not None:
+        view["replicate"]["plot"] = plots.data_uri(plots.replicate_plot(
+            view["replicate"]["test"], suspect=view["suspect"], reference=view["reference"]))
+    view["effects_plot"] = None
+    if any(f["effect_size"] is not None for f in view["findings"]):
+        view["effects_plot"] = plots.data_uri(plots.effect_sizes_plot(
+            view["raw_findings"], suspect=view["suspect"], names=SIGNAL_TITLES))
+
+
+def signals_described(views: Sequence[dict]) -> list[dict]:
+    seen: dict[str, dict] = {}
+    for view in views:
+        for f in view["findings"]:
+            seen.setdefault(f["signal"], {"name": f["signal"], "title": f["title"],
+                                          "description": SIGNAL_DESCRIPTIONS.get(f["signal"], f["description"])
+                                          or "(no description given)"})
+    seen["combined"] = {"name": "combined", "title": "All signals combined",
+                        "description": SIGNAL_DESCRIPTIONS["combined"]}
+    return list(seen.values())
+
+
+FILTERS = {"p": _fmt_p, "num": _fmt_num, "short": _short, "slug": slugify, "visible": visible}

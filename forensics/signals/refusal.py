@@ -1,0 +1,33 @@
+"""``refusal``: agreement on which prompts are refused, weighted by refusal phrasing."""
+from __future__ import annotations
+
+from typing import Sequence
+
+import numpy as np
+
+from forensics.corpus import Corpus
+from forensics.features import Features
+from forensics.features.refusal import phrase_tokens, token_jaccard
+from forensics.signals.scores import SignalScores, check_models, make_scores, prompts_for
+
+
+def refusal_signal(corpus: Corpus, reference: str, models: Sequence[str], features: Features | None = None,
+                   prompt_ids: Sequence[str] | None = None) -> SignalScores:
+    """Refusal agreement weighted by phrasing similarity (see docs/methods.md)."""
+    models = check_models(reference, models)
+    features = features or Features(corpus)
+    pids = prompts_for(corpus, reference, prompt_ids)
+    ref = features.refusals(reference, pids)
+    values = np.full((len(models), len(pids)), np.nan)
+    for i, m in enumerate(models):
+        for j, (a, b) in enumerate(zip(ref, features.refusals(m, pids))):
+            if a is None or b is None or not (a[0] or b[0]):
+                continue
+            if a[0] and b[0]:
+                values[i, j] = 0.5 + 0.5 * token_jaccard(phrase_tokens(a[1]), phrase_tokens(b[1]))
+            else:
+                values[i, j] = 0.0
+    n_ref = sum(1 for a in ref if a and a[0])
+    return make_scores("refusal", features, reference, models, pids, values, False,
+                   "agreement on which prompts are refused, weighted by refusal phrasing",
+                   reference_refusals=n_ref)

@@ -1,0 +1,15 @@
+"""Calibrated tests: is the suspect closer to the reference than an independent model would be?
+
+H0 is "S is no closer to R than an independent model is"; the control panel's models are the unit
+of replication. The method, its assumptions and its calibration are in ``docs/methods.md``.
+"""
+from forensics.stats.multiple_testing import holm
+from forensics.stats.panel import MIN_DEFINED_PROMPTS, CombinedTest, SignalTest, panel_test, prompt_matrix
+from forensics.stats.replicate import MIN_REPLICATE_PROMPTS, ReplicateTest, replicate_test
+from forensics.stats.resampling import bootstrap_counts, rng_description
+from forensics.stats.serialise import jsonable
+
+__all__ = [
+    "MIN_DEFINED_PROMPTS", "MIN_REPLICATE_PROMPTS", "CombinedTest", "ReplicateTest", "SignalTest", "bootstrap_counts",
+    "holm", "jsonable", "panel_test", "prompt_matrix", "replicate_test", "rng_description",
+]

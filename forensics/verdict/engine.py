@@ -1,0 +1,415 @@
+"""Verdicts: was the suspect distilled from the reference, is it the same model, or neither?
+
+``analyse(corpus, reference, suspect, panel, rng=...)`` runs every signal, the panel-calibrated
+combined test and the same-model check, and returns a :class:`Verdict`; ``attribute`` asks the
+question for several candidate teachers at once, with Holm's procedure over the candidates.
+The labels, the replicate test and the strength words are explained in ``docs/methods.md``.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Iterable, Mapping, Sequence
+
+import numpy as np
+
+from threadpoolctl import threadpool_limits
+
+from forensics.corpus import Corpus
+from forensics.features import Features
+from forensics.signals import DEFAULT_SIGNALS, compute_signals, embedding_signal
+from forensics.stats import (
+    CombinedTest,
+    ReplicateTest,
+    SignalTest,
+    holm,
+    jsonable,
+    panel_test,
+    replicate_test,
+)
+
+__all__ = ["Verdict", "Finding", "Attribution", "CandidateResult", "analyse", "attribute",
+           "SAME_MODEL", "DISTILLED", "NO_EVIDENCE", "same_model_check", "replicate_check", "strength_words"]
+
+SAME_MODEL = "same model or direct derivative"
+DISTILLED = "distilled from R"
+NO_EVIDENCE = "no evidence of distillation from R"
+SAME_MODEL_SHARE = 0.5  # "on most prompts": a majority
+
+
+def strength_words(p_value: float, alpha: float = 0.05) -> str:
+    """Plain-words strength of evidence for a (combined) p-value."""
+    if p_value is None or not np.isfinite(p_value) or p_value >= alpha:
+        return "none"
+    if p_value < 0.001:
+        return "strong"
+    if p_value < 0.01:
+        return "moderate"
+    return "weak"
+
+
+@dataclass
+class Finding:
+    """One signal's result, in the verdict's words, with the evidence behind it."""
+
+    signal: str
+    description: str
+    statistic: float
+    effect_size: float
+    ci: tuple[float, float]
+    p_value: float
+    supports: bool
+    prompt_ids: list[str]
+    records: list[tuple[str | None, str | None]]
+    defined: bool = True
+    note: str = ""
+
+    @classmethod
+    def from_test(cls, test: SignalTest, alpha: float) -> "Finding":
+        supports = bool(test.defined and np.isfinite(test.p_value) and test.p_value < alpha)
+        return cls(test.name, test.description, test.statistic, test.effect_size, test.ci, test.p_value, supports,
+                   list(test.top_prompts), list(test.top_records), test.defined, test.note)
+
+    def to_dict(self) -> dict:
+        d = dict(self.__dict__)
+        d["ci"] = list(self.ci)
+        d["records"] = [list(r) for r in self.records]
+        return jsonable(d)
+
+
+@dataclass
+class Verdict:
+    """The answer for one (reference, suspect) pair.
+
+    ``p_value``, ``statistic``, ``effect_size`` and ``ci`` are those of the test the label rests
+    on (``basis``): the combined panel test (effect in panel SDs), or the replicate test (effect =
+    relative closeness, 0 = the controls, 1 = R's own resample). Both tests stay available as
+    ``test`` and ``replicate``.
+    """
+
+    label: str
+    reference: str
+    suspect: str
+    panel: list[str]
+    strength: str
+    p_value: float
+    statistic: float
+    effect_size: float
+    ci: tuple[float, float]
+    alpha: float
+    findings: list[Finding]
+    same_model: dict
+    test: CombinedTest
+    n_prompts: int
+    notes: list[str] = field(default_factory=list)
+    replicate: ReplicateTest | None = None
+    basis: str = "panel"  # which test the label and its strength rest on: "panel" or "replicate"
+
+    @property
+    def distilled(self) -> bool:
+        """True for "distilled from R" and for "same model or direct derivative"."""
+        return self.label in (DISTILLED, SAME_MODEL)
+
+    @property
+    def records(self) -> list[str]:
+        """Every record hash cited by a supporting finding (suspect's and reference's)."""
+        out: list[str] = []
+        for f in self.findings:
+            if f.supports:
+                for pair in f.records:
+                    out.extend(h for h in pair if h and h not in out)
+        return out
+
+    def summary(self) -> str:
+        t = self.test
+        lines = [f"{self.suspect} vs {self.reference}: {self.label}"
+                 + (f" ({self.strength} evidence)" if self.strength != "none" else "")
+                 + (" [on the replicate test]" if self.basis == "replicate" else ""),
+                 f"  combined p = {_fmt(t.p_value)}, effect = {_fmt(t.effect_size)} panel SD "
+                 f"[{_fmt(t.ci[0])}, {_fmt(t.ci[1])}], {self.n_prompts} prompts, panel of {len(self.panel)}"]
+        for f in self.findings:
+            if not f.defined:
+                lines.append(f"  - {f.signal}: undefined ({f.note})")
+                continue
+            lines.append(f"  - {f.signal}: effect {_fmt(f.effect_size)} [{_fmt(f.ci[0])}, {_fmt(f.ci[1])}], "
+                         f"p = {_fmt(f.p_value)}{' *' if f.supports else ''}")
+        sm = self.same_model
+        if sm.get("share") is not None:
+            lines.append(f"  same-model check: beats the panel ceiling on {sm['share']:.0%} of prompts "
+                         f"(copy if > {sm['threshold']:.0%}; panel max {_fmt(sm.get('panel_max'))})")
+        rep = self.replicate
+        if rep is not None:
+            lines.append(f"  replicate test: relative closeness {_fmt(rep.relative_closeness)} "
+                         f"[{_fmt(rep.ci[0])}, {_fmt(rep.ci[1])}] (0 = controls, 1 = R's resample), "
+                         f"p = {_fmt(rep.p_value)}; S at least as close as R's resample on {rep.self_share:.0%} "
+                         f"of prompts" + (f" ({rep.note})" if rep.note else ""))
+        lines.extend(f"  note: {n}" for n in self.notes)
+        return "\n".join(lines)
+
+    def to_dict(self, include_null: bool = False) -> dict:
+        return jsonable({
+            "label": self.label, "reference": self.reference, "suspect": self.suspect, "panel": self.panel,
+            "strength": self.strength, "p_value": self.p_value, "statistic": self.statistic,
+            "effect_size": self.effect_size, "ci": list(self.ci), "alpha": self.alpha,
+            "n_prompts": self.n_prompts, "findings": [f.to_dict() for f in self.findings],
+            "same_model": self.same_model, "notes": self.notes, "records": self.records, "basis": self.basis,
+            "test": self.test.to_dict(include_null),
+            "replicate": self.replicate.to_dict(include_null) if self.replicate is not None else None,
+        })
+
+
+def _fmt(x) -> str:
+    if x is None or (isinstance(x, float) and not math.isfinite(x)):
+        return "n/a"
+    return f"{x:.3g}"
+
+
+def _as_rng(rng) -> np.random.Generator:
+    if isinstance(rng, np.random.Generator):
+        return rng
+    return np.random.default_rng(rng)
+
+
+def same_model_check(corpus: Corpus, reference: str, suspect: str, panel: Sequence[str], features: Features,
+                     prompt_ids: Sequence[str], groups: Mapping[str, str] | None = None) -> dict:
+    """Share of prompts on which S's response is closer to R's than any two panel members (from
+    different groups) are to each other; the same share for each panel member against the others."""
+    pids = list(prompt_ids)
+    panel = [m for m in panel if m != suspect]
+    out = {"threshold": SAME_MODEL_SHARE, "share": None, "panel_shares": {}, "panel_max": None,
+           "exact_share": None, "n_prompts": 0}
+    if len(panel) < 2 or not pids:
+        return out
+    r = features.embeddings(reference, pids)
+    X = np.stack([features.embeddings(m, pids) for m in panel])
+    s = features.embeddings(suspect, pids)
+    ok_r = np.linalg.norm(r, axis=1) > 0
+    ok_s = np.linalg.norm(s, axis=1) > 0
+    ok_p = np.linalg.norm(X, axis=2) > 0  # [K, P]
+    labels = [str((groups or {}).get(m, m)) for m in panel]
+    G = np.einsum("jpd,kpd->pjk", X, X)
+    K = len(panel)
+    diff_group = np.array([[labels[a] != labels[b] for b in range(K)] for a in range(K)])
+
+    def ceiling(exclude: int | None):
+        keep = np.ones(K, dtype=bool)
+        if exclude is not None:
+            keep[exclude] = False
+        pair_ok = diff_group & keep[:, None] & keep[None, :] & np.triu(np.ones((K, K), dtype=bool), 1)
+        valid = ok_p[:, None, :] & ok_p[None, :, :] & pair_ok[:, :, None]  # [K, K, P]
+        vals = np.where(valid.transpose(2, 0, 1), G, -np.inf)
+        return vals.reshape(len(pids), -1).max(1)
+
+    ceil_all = ceiling(None)
+    cos_s = (r * s).sum(1)
+    use = ok_r & ok_s & np.isfinite(ceil_all)
+    if use.sum() == 0:
+        return out
+    out["share"] = float(np.mean(cos_s[use] > ceil_all[use]))
+    texts_r = [(corpus.text(reference, p) or "").strip() for p in pids]
+    texts_s = [(corpus.text(suspect, p) or "").strip() for p in pids]
+    out["exact_share"] = float(np.mean([a == b for a, b, u in zip(texts_r, texts_s, use) if u]))
+    out["n_prompts"] = int(use.sum())
+    shares = {}
+    for j, m in enumerate(panel):
+        c = ceiling(j)
+        cos_j = (r * X[j]).sum(1)
+        u = ok_r & ok_p[j] & np.isfinite(c)
+        if u.sum():
+            shares[m] = float(np.mean(cos_j[u] > c[u]))
+    out["panel_shares"] = shares
+    out["panel_max"] = max(shares.values()) if shares else None
+    return out
+
+
+def replicate_check(corpus: Corpus, reference: str, suspect: str, replicates: Sequence[str], controls: Sequence[str],
+                    features: Features, prompt_ids: Sequence[str], rng: np.random.Generator, n_resamples: int = 1999,
+                    groups: Mapping[str, str] | None = None) -> ReplicateTest:
+    """The replicate test on the raw embedding cosines to R's answers (the ``embedding`` signal's
+    values before any centring: the anchors, R's own resample and the controls, already say what
+    "close" means on each prompt). Controls sharing a ``groups`` label are averaged into one
+    before the controls are averaged."""
+    cosines = embedding_signal(corpus, reference, [suspect, *replicates, *controls], features, prompt_ids)
+
+    def mean_of(rows: list[np.ndarray]) -> np.ndarray:
+        stacked = np.stack(rows)
+        counts = np.isfinite(stacked).sum(0)
+        with np.errstate(all="ignore"):
+            return np.where(counts > 0, np.nansum(stacked, 0) / counts, np.nan)
+
+    units: dict[str, list[np.ndarray]] = {}
+    for m in controls:
+        units.setdefault(str((groups or {}).get(m, m)), []).append(cosines.row(m))
+    control = mean_of([mean_of(rows) for rows in units.values()]) if units else None
+    return replicate_test(cosines.row(suspect), mean_of([cosines.row(m) for m in replicates]), control, rng,
+                          n_resamples=n_resamples, prompt_ids=cosines.prompt_ids,
+                          names={"suspect": suspect, "reference": reference, "replicates": list(replicates),
+                                 "controls": list(controls)})
+
+
+def analyse(corpus: Corpus, reference: str, suspect: str, panel: Sequence[str], rng=None, signals: Iterable[str] | None = None,
+            alpha: float = 0.05, n_resamples: int = 1999, features: Features | None = None,
+            panel_groups: Mapping[str, str] | None = None, prompt_ids: Sequence[str] | None = None,
+            weights: Mapping[str, float] | None = None, replicates: Sequence[str] = ()) -> Verdict:
+    """Was ``suspect`` distilled from ``reference``? Calibrated against the control ``panel``.
+
+    ``panel``: models independent of the reference (never the suspect or the reference).
+    ``rng``: a ``numpy.random.Generator`` (or a seed); its state is recorded in the result.
+    ``signals``: names from :data:`forensics.signals.SIGNALS` (default: all).
+    ``panel_groups``: optional model -> group label; panel members sharing a label (e.g. two
+    snapshots of one vendor line) count as one independent draw. ``prompt_ids``: restrict to these
+    prompts (default: every prompt the reference answered). ``features``: a shared
+    :class:`forensics.features.Features` cache (the benchmark passes one per corpus).
+    ``replicates``: labels of R sampled again (docs/methods.md); never panel members.
+    """
+    # the linear algebra here is small: one BLAS thread is faster, and immune to the
+    # pathological spinning of multi-threaded OpenBLAS on a busy machine
+    with threadpool_limits(limits=1, user_api="blas"):
+        return _analyse(corpus, reference, suspect, panel, rng, signals, alpha, n_resamples, features,
+                        panel_groups, prompt_ids, weights, replicates)
+
+
+def _analyse(corpus, reference, suspect, panel, rng, signals, alpha, n_resamples, features, panel_groups,
+             prompt_ids, weights, replicates) -> Verdict:
+    rng = _as_rng(rng)
+    replicates = [m for m in dict.fromkeys(replicates) if m != reference]
+    if suspect in replicates:
+        raise ValueError(f"{suspect!r} is both the suspect and a replicate of the reference")
+    panel = [m for m in dict.fromkeys(panel) if m not in (suspect, reference, *replicates)]
+    for m in [reference, suspect, *panel, *replicates]:
+        if m not in corpus.responses:
+            raise ValueError(f"model {m!r} has no responses in corpus {corpus.name!r}")
+    features = features or Features(corpus)
+    names = list(signals) if signals is not None else list(DEFAULT_SIGNALS)
+    scores = compute_signals(corpus, reference, [suspect, *panel], names, features=features, prompt_ids=prompt_ids)
+    pids = scores[0].prompt_ids
+    test = panel_test(scores, suspect, panel, rng, n_resamples=n_resamples, weights=weights, groups=panel_groups)
+    notes = []
+    findings = [Finding.from_test(t, alpha) for t in test.signals]
+    sm = same_model_check(corpus, reference, suspect, panel, features, pids, panel_groups)
+    if not test.defined:
+        notes.append("the combined test is undefined: " + ("the panel has fewer than two independent members"
+                                                           if test.n_panel < 2 else "too few usable prompts"))
+    significant = bool(test.defined and np.isfinite(test.p_value) and test.p_value < alpha)
+    rep = (replicate_check(corpus, reference, suspect, replicates, panel, features, pids, rng, n_resamples,
+                           panel_groups) if replicates else None)
+    rep_same = bool(rep is not None and rep.defined and rep.p_value < alpha)
+    basis = "panel"
+    if significant and rep is not None and rep.defined:
+        label = SAME_MODEL if rep_same else DISTILLED
+    elif significant:
+        label = SAME_MODEL if sm.get("share") is not None and sm["share"] > SAME_MODEL_SHARE else DISTILLED
+    elif not test.defined and rep_same:
+        label, basis = SAME_MODEL, "replicate"
+        notes.append(f"'same model or direct derivative' rests on the replicate test alone: {suspect} is nearer to "
+                     f"{reference}'s own resample than to the {len(panel)} control model"
+                     f"{'s' if len(panel) != 1 else ''}; with so few controls the test cannot show how close other "
+                     "independent models could come, and whether a non-copy was distilled from R cannot be tested")
+    else:
+        label = NO_EVIDENCE
+        if rep_same:
+            notes.append("the replicate test puts the suspect nearer to R's own resample than to the controls, "
+                         "but the calibrated panel test does not find it closer to R than independent models are")
+    if rep is not None and not rep.defined:
+        notes.append(f"the replicate test is undefined: {rep.note}")
+    headline = rep if basis == "replicate" else test
+    return Verdict(label=label, reference=reference, suspect=suspect, panel=list(panel),
+                   strength=strength_words(headline.p_value, alpha), p_value=headline.p_value,
+                   statistic=headline.statistic,
+                   effect_size=headline.relative_closeness if basis == "replicate" else test.effect_size,
+                   ci=headline.ci, alpha=alpha, findings=findings, same_model=sm, test=test, n_prompts=len(pids),
+                   notes=notes, replicate=rep, basis=basis)
+
+
+@dataclass
+class CandidateResult:
+    candidate: str
+    statistic: float
+    effect_size: float
+    p_value: float
+    p_holm: float
+    supported: bool
+    verdict: Verdict
+
+    def to_dict(self) -> dict:
+        return jsonable({"candidate": self.candidate, "statistic": self.statistic, "effect_size": self.effect_size,
+                          "p_value": self.p_value, "p_holm": self.p_holm, "supported": self.supported,
+                          "label": self.verdict.label})
+
+
+@dataclass
+class Attribution:
+    """Candidates ranked by the combined statistic; ``best`` is the top candidate if Holm-supported,
+    else None ("none": no candidate teacher is supported)."""
+
+    suspect: str
+    ranking: list[CandidateResult]
+    alpha: float
+
+    @property
+    def top(self) -> str | None:
+        """Highest-ranked candidate, supported or not."""
+        return self.ranking[0].candidate if self.ranking else None
+
+    @property
+    def best(self) -> str | None:
+        return self.ranking[0].candidate if self.ranking and self.ranking[0].supported else None
+
+    @property
+    def supported(self) -> list[str]:
+        return [c.candidate for c in self.ranking if c.supported]
+
+    @property
+    def answer(self) -> str:
+        return self.best if self.best is not None else "none"
+
+    def summary(self) -> str:
+        lines = [f"teacher of {self.suspect}: {self.answer}"]
+        for c in self.ranking:
+            lines.append(f"  {c.candidate:30s} t={_fmt(c.statistic):>7s}  p={_fmt(c.p_value):>7s}  "
+                         f"Holm p={_fmt(c.p_holm):>7s}  {'supported' if c.supported else ''}")
+        return "\n".join(lines)
+
+    def to_dict(self) -> dict:
+        return {"suspect": self.suspect, "answer": self.answer, "top": self.top, "alpha": self.alpha,
+                "ranking": [c.to_dict() for c in self.ranking]}
+
+
+def attribute(corpus: Corpus, suspect: str, candidates: Sequence[str], panel: Sequence[str] | Mapping[str, Sequence[str]],
+              rng=None, families: Mapping[str, str] | None = None, alpha: float = 0.05,
+              signals: Iterable[str] | None = None, n_resamples: int = 1999, features: Features | None = None,
+              include_candidates_in_panel: bool = True, panel_groups: Mapping[str, str] | None = None) -> Attribution:
+    """Which candidate reference, if any, was ``suspect`` distilled from?
+
+    ``panel``: independent control models (a list used for every candidate), or a mapping
+    candidate -> its own panel. With a list and ``include_candidates_in_panel``, the other
+    candidates join each candidate's panel except those of the same family (``families``:
+    candidate -> family label; without it every candidate is its own family), as in the
+    benchmark protocol. Candidates are ranked by the combined statistic; Holm's step-down
+    procedure over the candidates' combined p-values controls the family-wise error, and
+    ``best`` is None ("none") when the top candidate is not supported.
+    """
+    rng = _as_rng(rng)
+    features = features or Features(corpus)
+    families = dict(families or {})
+    fam = lambda m: families.get(m, m)  # noqa: E731
+    results = []
+    for cand in candidates:
+        if cand == suspect:
+            continue
+        if isinstance(panel, Mapping):
+            pan = list(panel[cand])
+        else:
+            pan = [m for m in panel if m not in (suspect, cand)]
+            if include_candidates_in_panel:
+                pan += [c for c in candidates if c not in (cand, suspect) and fam(c) != fam(cand) and c not in pan]
+        groups = dict(panel_groups or {})
+        groups.update({c: fam(c) for c in candidates if c in families})
+        v = analyse(corpus, cand, suspect, pan, rng=rng, signals=signals, alpha=alpha, n_resamples=n_resamples,
+                    features=features, panel_groups=groups)
+        results.append(v)
+    adj = holm([v.p_value for v in results])
+    ranked = [CandidateResult(v.reference, v.statistic, v.effect_size, v.p_value, float(a),
+                              bool(np.isfinite(a) and a < alpha), v) for v, a in zip(results, adj)]
+    ranked.sort(key=lambda c: (-(c.statistic if np.isfinite(c.statistic) else -np.inf), c.candidate))
+    return Attribution(suspect=suspect, ranking=ranked, alpha=alpha)
