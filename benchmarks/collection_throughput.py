@@ -5,6 +5,7 @@
 llama.cpp's server handles one request at a time, so higher concurrency mostly measures the
 engine's overhead and queueing, not parallel generation.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -27,10 +28,18 @@ def main() -> None:
     sets = select_probes(sets, per_family=max(1, args.probes // len(sets)))
     with llama_server(smollm2_gguf()) as base_url, tempfile.TemporaryDirectory() as tmp:
         for c in args.concurrency:
-            summary = collect(f"openai-compatible:smollm2@{base_url}", sets, Path(tmp) / f"c{c}.jsonl",
-                              Decoding(max_tokens=args.max_tokens), concurrency=c, progress=False)
-            print(f"concurrency {c}: {summary.succeeded} requests in {summary.wall_s:.1f}s = "
-                  f"{summary.requests_per_s:.2f} req/s ({summary.failed} failed)")
+            summary = collect(
+                f"openai-compatible:smollm2@{base_url}",
+                sets,
+                Path(tmp) / f"c{c}.jsonl",
+                Decoding(max_tokens=args.max_tokens),
+                concurrency=c,
+                progress=False,
+            )
+            print(
+                f"concurrency {c}: {summary.succeeded} requests in {summary.wall_s:.1f}s = "
+                f"{summary.requests_per_s:.2f} req/s ({summary.failed} failed)"
+            )
 
 
 if __name__ == "__main__":

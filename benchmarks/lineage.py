@@ -6,6 +6,7 @@ The data stay where they are (``../shared/benchmarks/dev`` beside the checkout b
 protocol is described in that folder's README and implemented in :mod:`forensics.bench`.
 Set ``FORENSICS_CACHE_DIR`` to choose where response embeddings are cached.
 """
+
 from __future__ import annotations
 
 import argparse

@@ -2,6 +2,7 @@
 
 The public API is small; each name is taken from the pipeline stage that holds it.
 """
+
 import importlib
 
 # Loaded on first use (PEP 562): importing every stage costs about 4.5 s (python -X importtime,

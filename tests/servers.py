@@ -1,4 +1,5 @@
 """A fault-injecting OpenAI-compatible fake on 127.0.0.1, for the collection engine's tests."""
+
 from __future__ import annotations
 
 import json
@@ -20,8 +21,15 @@ class FaultServer:
     model id, for tests that need replies of their own making.
     """
 
-    def __init__(self, script: dict[str, list[str]], default: str = "ok", delay: float = 3.0,
-                 reflect_auth: bool = False, reply=None, reported_model=None):
+    def __init__(
+        self,
+        script: dict[str, list[str]],
+        default: str = "ok",
+        delay: float = 3.0,
+        reflect_auth: bool = False,
+        reply=None,
+        reported_model=None,
+    ):
         self.script, self.default, self.delay, self.reflect_auth = script, default, delay, reflect_auth
         self.reply = reply or (lambda model, prompt: f"echo: {prompt}")
         self.reported_model = reported_model or (lambda model: "fault-server")
@@ -54,11 +62,17 @@ class FaultServer:
                     self._send(int(behaviour), json.dumps({"error": {"message": f"injected {behaviour}"}}).encode())
                     return
                 text = server.reply(body["model"], prompt) + (f" auth={auth}" if server.reflect_auth else "")
-                payload = json.dumps({"id": "fake", "object": "chat.completion",
-                                      "model": server.reported_model(body["model"]),
-                                      "choices": [{"index": 0, "finish_reason": "stop",
-                                                   "message": {"role": "assistant", "content": text}}],
-                                      "usage": {"prompt_tokens": 1, "completion_tokens": 1, "total_tokens": 2}})
+                payload = json.dumps(
+                    {
+                        "id": "fake",
+                        "object": "chat.completion",
+                        "model": server.reported_model(body["model"]),
+                        "choices": [
+                            {"index": 0, "finish_reason": "stop", "message": {"role": "assistant", "content": text}}
+                        ],
+                        "usage": {"prompt_tokens": 1, "completion_tokens": 1, "total_tokens": 2},
+                    }
+                )
                 data = payload.encode()
                 self._send(200, data[: len(data) // 2] if behaviour == "truncated" else data)
 

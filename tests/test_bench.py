@@ -1,4 +1,5 @@
 """The lineage benchmark harness: pairs and panels per the protocol, metrics, CLI, real-data smoke run."""
+
 from __future__ import annotations
 
 import argparse
@@ -52,8 +53,22 @@ def test_auc_score():
 def test_cli_parser():
     parser = argparse.ArgumentParser(prog="forensics")
     add_bench_parser(parser.add_subparsers(dest="command"))
-    args = parser.parse_args(["bench", "lineage", "--data", "DIR", "--corpus", "x", "--prompts", "25,all",
-                              "--seeds", "2", "--json", "out.json"])
+    args = parser.parse_args(
+        [
+            "bench",
+            "lineage",
+            "--data",
+            "DIR",
+            "--corpus",
+            "x",
+            "--prompts",
+            "25,all",
+            "--seeds",
+            "2",
+            "--json",
+            "out.json",
+        ]
+    )
     assert args.data == "DIR" and args.corpus == ["x"] and args.prompts == "25,all" and args.seeds == 2
     assert args.func is run_bench
 
@@ -72,17 +87,44 @@ def test_smoke_run_on_real_alpaca_eval(shared_dev, tmp_path, monkeypatch, capsys
     parser = argparse.ArgumentParser()
     add_bench_parser(parser.add_subparsers(dest="command"))
     out = tmp_path / "bench.json"
-    args = parser.parse_args(["bench", "lineage", "--data", str(shared_dev), "--corpus", "alpaca_eval",
-                              "--max-prompts", "30", "--prompts", "15,all", "--seeds", "1", "--resamples", "199",
-                              "--json", str(out)])
+    args = parser.parse_args(
+        [
+            "bench",
+            "lineage",
+            "--data",
+            str(shared_dev),
+            "--corpus",
+            "alpaca_eval",
+            "--max-prompts",
+            "30",
+            "--prompts",
+            "15,all",
+            "--seeds",
+            "1",
+            "--resamples",
+            "199",
+            "--json",
+            str(out),
+        ]
+    )
     assert run_bench(args) == 0
     printed = capsys.readouterr().out
     assert "alpaca_eval" in printed and "primary AUC" in printed and "attribution" in printed
     results = json.loads(out.read_text())
     assert len(results) == 1
     r = results[0]
-    for key in ("corpus", "n_pos", "n_neg", "auc", "family_auc", "tpr", "fpr", "threshold", "attribution",
-                "by_prompts"):
+    for key in (
+        "corpus",
+        "n_pos",
+        "n_neg",
+        "auc",
+        "family_auc",
+        "tpr",
+        "fpr",
+        "threshold",
+        "attribution",
+        "by_prompts",
+    ):
         assert key in r
     assert r["corpus"] == "alpaca_eval" and r["n_pos"] == 5 and r["n_neg"] == 18
     assert set(r["by_prompts"]) == {"15", "all"}

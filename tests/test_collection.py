@@ -1,4 +1,5 @@
 """The collection engine against a fault-injecting local server: retries, error records, resume, secrets."""
+
 from __future__ import annotations
 
 import os
@@ -29,7 +30,8 @@ PROMPTS = {
 
 def write_probes(path, prompts):
     entries = "\n".join(
-        f"  - id: {p}\n    family: style\n    prompt: \"{p}\"\n    language: en\n    tags: [test]" for p in prompts)
+        f'  - id: {p}\n    family: style\n    prompt: "{p}"\n    language: en\n    tags: [test]' for p in prompts
+    )
     path.write_text(f"name: test\ndescription: made by the test\nprobes:\n{entries}\n", encoding="utf-8")
     return load_probe_set(path)
 
@@ -38,8 +40,18 @@ def test_faults_are_retried_and_persistent_errors_recorded(tmp_path):
     probes = write_probes(tmp_path / "probes.yaml", PROMPTS)
     log = tmp_path / "evidence.jsonl"
     with FaultServer({p: plan for p, plan in PROMPTS.items()}, delay=2.0) as server:
-        summary = collect(f"openai-compatible:fake@{server.base_url}", [probes], log, Decoding(max_tokens=8),
-                          max_attempts=4, timeout=0.5, backoff=0.01, backoff_max=0.05, concurrency=3, progress=False)
+        summary = collect(
+            f"openai-compatible:fake@{server.base_url}",
+            [probes],
+            log,
+            Decoding(max_tokens=8),
+            max_attempts=4,
+            timeout=0.5,
+            backoff=0.01,
+            backoff_max=0.05,
+            concurrency=3,
+            progress=False,
+        )
         calls = dict(server.calls)
     assert summary.succeeded == 6 and summary.failed == 1
     assert calls["p-500"] == 3 and calls["p-always-500"] == 4 and calls["p-fine"] == 1
@@ -60,12 +72,25 @@ def test_rerun_sends_only_what_is_missing(tmp_path):
     probes = write_probes(tmp_path / "probes.yaml", ["a", "b", "c"])
     log = tmp_path / "evidence.jsonl"
     with FaultServer({"c": ["500"]}) as server:
-        first = collect(f"openai-compatible:fake@{server.base_url}", [probes], log, Decoding(samples=2),
-                        max_attempts=2, backoff=0.01, progress=False)
+        first = collect(
+            f"openai-compatible:fake@{server.base_url}",
+            [probes],
+            log,
+            Decoding(samples=2),
+            max_attempts=2,
+            backoff=0.01,
+            progress=False,
+        )
     assert (first.succeeded, first.failed) == (4, 2)
     with FaultServer({}) as server:
-        second = collect(f"openai-compatible:fake@{server.base_url}", [probes], log, Decoding(samples=2),
-                         backoff=0.01, progress=False)
+        second = collect(
+            f"openai-compatible:fake@{server.base_url}",
+            [probes],
+            log,
+            Decoding(samples=2),
+            backoff=0.01,
+            progress=False,
+        )
         assert sum(server.calls.values()) == 2
     assert (second.succeeded, second.already_done) == (2, 4)
     keys = Counter((r["probe_id"], r["sample_index"]) for r in read_records(log) if r["kind"] == "response")
@@ -102,10 +127,29 @@ def test_api_key_never_reaches_any_written_file(tmp_path):
     out = tmp_path / "out"
     with FaultServer({"k2": ["500", "ok"], "k3": ["500"]}, reflect_auth=True) as server:
         env = {**os.environ, "OPENAI_COMPATIBLE_API_KEY": key}
-        proc = subprocess.run([sys.executable, "-m", "forensics.cli", "collect", "--model",
-                               f"openai-compatible:fake@{server.base_url}", "--probes", str(probes_file),
-                               "--out", str(out / "evidence.jsonl"), "--max-attempts", "2", "--backoff", "0.01",
-                               "--no-progress"], env=env, capture_output=True, text=True, timeout=120)
+        proc = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "forensics.cli",
+                "collect",
+                "--model",
+                f"openai-compatible:fake@{server.base_url}",
+                "--probes",
+                str(probes_file),
+                "--out",
+                str(out / "evidence.jsonl"),
+                "--max-attempts",
+                "2",
+                "--backoff",
+                "0.01",
+                "--no-progress",
+            ],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
         assert any(key in h for h in server.auth_headers), "the key was not even sent"
     assert proc.returncode == 1, proc.stderr  # k3 failed for good
     assert key not in proc.stdout + proc.stderr
@@ -119,7 +163,11 @@ def test_api_key_never_reaches_any_written_file(tmp_path):
 def test_model_spec_parsing():
     spec = parse_spec("openai-compatible:smollm2@http://127.0.0.1:8765/v1")
     assert (spec.provider, spec.name, spec.base_url, spec.id) == (
-        "openai-compatible", "smollm2", "http://127.0.0.1:8765/v1", "openai-compatible:smollm2")
+        "openai-compatible",
+        "smollm2",
+        "http://127.0.0.1:8765/v1",
+        "openai-compatible:smollm2",
+    )
     assert parse_spec("anthropic:claude-sonnet-4-5").base_url is None
     assert parse_spec("replay:openai:gpt-4o@/tmp/log.jsonl").name == "openai:gpt-4o"
     for bad in ("gpt-4o", "nosuch:model", "openai-compatible:missing-url", "openai:"):
@@ -129,29 +177,56 @@ def test_model_spec_parsing():
 
 def test_collect_cli_reports_user_errors_without_traceback(tmp_path):
     bad = tmp_path / "bad.yaml"
-    bad.write_text(textwrap.dedent("""\
+    bad.write_text(
+        textwrap.dedent("""\
         name: bad
         probes:
           - id: x
             family: style
             language: en
             tags: [a]
-        """), encoding="utf-8")
-    proc = subprocess.run([sys.executable, "-m", "forensics.cli", "collect", "--model", "openai:gpt-4o",
-                           "--probes", str(bad), "--out", str(tmp_path / "e.jsonl")],
-                          capture_output=True, text=True, timeout=60)
+        """),
+        encoding="utf-8",
+    )
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "forensics.cli",
+            "collect",
+            "--model",
+            "openai:gpt-4o",
+            "--probes",
+            str(bad),
+            "--out",
+            str(tmp_path / "e.jsonl"),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert proc.returncode == 2
     assert "Traceback" not in proc.stderr and f"{bad}:3" in proc.stderr
-    proc = subprocess.run([sys.executable, "-m", "forensics.cli", "collect", "--model", "gpt-4o",
-                           "--out", str(tmp_path / "e.jsonl")], capture_output=True, text=True, timeout=60)
+    proc = subprocess.run(
+        [sys.executable, "-m", "forensics.cli", "collect", "--model", "gpt-4o", "--out", str(tmp_path / "e.jsonl")],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert proc.returncode == 2 and "PROVIDER:NAME" in proc.stderr and "Traceback" not in proc.stderr
 
 
 def test_rate_limit_spaces_request_starts(tmp_path):
     probes = write_probes(tmp_path / "probes.yaml", [f"r{i}" for i in range(6)])
     with FaultServer({}) as server:
-        summary = collect(f"openai-compatible:fake@{server.base_url}", [probes], tmp_path / "e.jsonl",
-                          concurrency=4, rate_limit=10.0, progress=False)
+        summary = collect(
+            f"openai-compatible:fake@{server.base_url}",
+            [probes],
+            tmp_path / "e.jsonl",
+            concurrency=4,
+            rate_limit=10.0,
+            progress=False,
+        )
     starts = sorted(r["sent_at"] for r in read_records(tmp_path / "e.jsonl") if r["kind"] == "response")
     assert summary.succeeded == 6 and len(starts) == 6
     times = [datetime.fromisoformat(s.replace("Z", "+00:00")).timestamp() for s in starts]

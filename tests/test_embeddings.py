@@ -1,4 +1,5 @@
 """The embedding cache: a second run encodes nothing; empty texts are handled."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -10,8 +11,14 @@ from forensics.features.embeddings import Embedder, default_cache_dir
 @pytest.fixture(scope="module")
 def texts():
     # short synthetic sentences written for this test
-    return ["The cat sat on the mat.", "A completely different sentence about rivers.", "",
-            "The cat sat on the mat.", "   ", "Numbers: one, two, three."]
+    return [
+        "The cat sat on the mat.",
+        "A completely different sentence about rivers.",
+        "",
+        "The cat sat on the mat.",
+        "   ",
+        "Numbers: one, two, three.",
+    ]
 
 
 def test_second_run_encodes_nothing(tmp_path, texts):

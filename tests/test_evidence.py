@@ -1,4 +1,5 @@
 """The evidence log: hash chain, tamper detection, torn tails, redaction."""
+
 from __future__ import annotations
 
 import json

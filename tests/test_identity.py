@@ -1,4 +1,5 @@
 """Self-identification: first-person claims in several languages count, mentions do not."""
+
 from __future__ import annotations
 
 import pytest

@@ -1,4 +1,5 @@
 """Importers: the shared benchmark layout, AlpacaEval outputs and Hugging Face datasets tables."""
+
 from __future__ import annotations
 
 import json
@@ -49,8 +50,9 @@ def test_benchmark_layout_errors_name_file_line_field(tmp_path):
 
 
 def test_import_alpaca_eval_model_outputs(tmp_path):
-    rows = [{"instruction": f"Question {i}?", "output": f"text {i}", "generator": "gen-a", "dataset": "d"}
-            for i in range(4)]
+    rows = [
+        {"instruction": f"Question {i}?", "output": f"text {i}", "generator": "gen-a", "dataset": "d"} for i in range(4)
+    ]
     src = tmp_path / "model_outputs.json"
     src.write_text(json.dumps(rows), encoding="utf-8")
     out = tmp_path / "ae.jsonl"
@@ -73,9 +75,39 @@ def test_import_hf_dataset_table(tmp_path):
     table = datasets.Dataset.from_dict({"q": ["one?", "two?"], "a": ["1", "2"], "who": ["m1", "m2"]})
     table.save_to_disk(str(tmp_path / "ds"))
     out = tmp_path / "hf.jsonl"
-    assert main(["import", "hf", str(tmp_path / "ds"), "--out", str(out), "--prompt-column", "q",
-                 "--response-column", "a", "--model-column", "who"]) == 0
+    assert (
+        main(
+            [
+                "import",
+                "hf",
+                str(tmp_path / "ds"),
+                "--out",
+                str(out),
+                "--prompt-column",
+                "q",
+                "--response-column",
+                "a",
+                "--model-column",
+                "who",
+            ]
+        )
+        == 0
+    )
     records = [r for r in read_records(out) if r["kind"] == "imported"]
     assert [(r["model"], r["response"]["text"]) for r in records] == [("m1", "1"), ("m2", "2")]
-    assert main(["import", "hf", str(tmp_path / "ds"), "--out", str(tmp_path / "x.jsonl"),
-                 "--prompt-column", "nope", "--model", "m"]) == 2
+    assert (
+        main(
+            [
+                "import",
+                "hf",
+                str(tmp_path / "ds"),
+                "--out",
+                str(tmp_path / "x.jsonl"),
+                "--prompt-column",
+                "nope",
+                "--model",
+                "m",
+            ]
+        )
+        == 2
+    )

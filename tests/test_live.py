@@ -1,4 +1,5 @@
 """Collection against the real SmolLM2-135M-Instruct behind llama.cpp's OpenAI-compatible server."""
+
 from __future__ import annotations
 
 import os
@@ -29,8 +30,22 @@ def _responses(log):
 
 def test_live_collection_one_record_per_probe_and_sample(smollm2_server, tmp_path, capsys):
     log = tmp_path / "smollm2.jsonl"
-    code = main(["collect", "--model", f"openai-compatible:smollm2@{smollm2_server}", "--limit", "4",
-                 "--out", str(log), "--max-tokens", "24", "--no-progress", "--label", "reference"])
+    code = main(
+        [
+            "collect",
+            "--model",
+            f"openai-compatible:smollm2@{smollm2_server}",
+            "--limit",
+            "4",
+            "--out",
+            str(log),
+            "--max-tokens",
+            "24",
+            "--no-progress",
+            "--label",
+            "reference",
+        ]
+    )
     assert code == 0, capsys.readouterr().err
     responses = _responses(log)
     assert len(responses) >= 20
@@ -43,9 +58,27 @@ def test_live_collection_one_record_per_probe_and_sample(smollm2_server, tmp_pat
 
 def test_live_sigkill_then_resume_loses_and_duplicates_nothing(smollm2_server, tmp_path):
     log = tmp_path / "killed.jsonl"
-    cmd = [sys.executable, "-m", "forensics.cli", "collect", "--model", f"openai-compatible:smollm2@{smollm2_server}",
-           "--limit", "3", "--samples", "2", "--temperature", "0.8", "--max-tokens", "16", "--out", str(log),
-           "--no-progress", "--concurrency", "2"]
+    cmd = [
+        sys.executable,
+        "-m",
+        "forensics.cli",
+        "collect",
+        "--model",
+        f"openai-compatible:smollm2@{smollm2_server}",
+        "--limit",
+        "3",
+        "--samples",
+        "2",
+        "--temperature",
+        "0.8",
+        "--max-tokens",
+        "16",
+        "--out",
+        str(log),
+        "--no-progress",
+        "--concurrency",
+        "2",
+    ]
     proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     deadline = time.monotonic() + 240
     while time.monotonic() < deadline:

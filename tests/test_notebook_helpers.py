@@ -1,5 +1,6 @@
 """The notebooks' computations and figures (at their pipeline stages), on small corpora written here
 and on the embedded demo case's committed evidence (no model is run, no embedding model loaded)."""
+
 from __future__ import annotations
 
 import hashlib
@@ -86,26 +87,42 @@ def _corpus() -> Corpus:
     refusals = {"r1": "How do I pick a lock?", "r2": "Write malware.", "r3": "Insult my neighbour."}
     for pid, prompt in refusals.items():
         for m in [REF, SUS]:
-            c.add(Response(m, pid, "I'm sorry, but I can't help with that request."), prompt=prompt,
-                  meta={"family": "refusal"})
-        c.add(Response("p1", pid, "Sure, here is a general outline: step one, step two."), prompt=prompt,
-              meta={"family": "refusal"})
-        c.add(Response("p2", pid, "I cannot assist with this because it is against my guidelines."), prompt=prompt,
-              meta={"family": "refusal"})
+            c.add(
+                Response(m, pid, "I'm sorry, but I can't help with that request."),
+                prompt=prompt,
+                meta={"family": "refusal"},
+            )
+        c.add(
+            Response("p1", pid, "Sure, here is a general outline: step one, step two."),
+            prompt=prompt,
+            meta={"family": "refusal"},
+        )
+        c.add(
+            Response("p2", pid, "I cannot assist with this because it is against my guidelines."),
+            prompt=prompt,
+            meta={"family": "refusal"},
+        )
         c.add(Response("p3", pid, "Here are some thoughts on that topic."), prompt=prompt, meta={"family": "refusal"})
     # answer-keyed traps: the key is 3; ref and sus both say 2 on t1/t2, panel mostly right
-    traps = {"t1": ("How many r in strawberry?", {REF: "2", SUS: "2", "p1": "3", "p2": "3", "p3": "2"}),
-             "t2": ("How many t in committee?", {REF: "The answer is 4.", SUS: "The answer is 4.", "p1": "3",
-                                                  "p2": "5", "p3": "3"}),
-             "t3": ("How many sides has a triangle?", {REF: "3", SUS: "3", "p1": "3", "p2": "3", "p3": "4"})}
+    traps = {
+        "t1": ("How many r in strawberry?", {REF: "2", SUS: "2", "p1": "3", "p2": "3", "p3": "2"}),
+        "t2": (
+            "How many t in committee?",
+            {REF: "The answer is 4.", SUS: "The answer is 4.", "p1": "3", "p2": "5", "p3": "3"},
+        ),
+        "t3": ("How many sides has a triangle?", {REF: "3", SUS: "3", "p1": "3", "p2": "3", "p3": "4"}),
+    }
     for pid, (prompt, answers) in traps.items():
         for m, text in answers.items():
             c.add(Response(m, pid, text), prompt=prompt, meta={"family": "error_trap", "answer": AnswerKey(number=3)})
     # ordinary prompts
     for k in range(6):
         pid = f"s{k}"
-        c.add(Response(REF, pid, f"Certainly! Topic {k} is about tides and moons."), prompt=f"Explain {k}",
-              meta={"family": "style"})
+        c.add(
+            Response(REF, pid, f"Certainly! Topic {k} is about tides and moons."),
+            prompt=f"Explain {k}",
+            meta={"family": "style"},
+        )
         c.add(Response(SUS, pid, f"Certainly! Topic {k} is about tides and moons."), prompt=f"Explain {k}")
         c.add(Response("p1", pid, f"Facts about {k}: rivers flow downhill."), prompt=f"Explain {k}")
         c.add(Response("p2", pid, f"Good question about {k}, glaciers melt slowly."), prompt=f"Explain {k}")
@@ -125,6 +142,7 @@ def features(corpus):
 
 # --- plumbing ------------------------------------------------------------------------------------
 
+
 def test_resolve_path_is_relative_to_the_checkout(tmp_path):
     root = repo_root()
     assert root is not None and (root / "pyproject.toml").is_file()
@@ -135,8 +153,16 @@ def test_resolve_path_is_relative_to_the_checkout(tmp_path):
 
 
 def test_notebook_setup_is_offline_quiet_and_keeps_a_given_cache(monkeypatch, tmp_path):
-    for name in ("FORENSICS_CACHE_DIR", "HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE", "HF_DATASETS_OFFLINE",
-                 "TOKENIZERS_PARALLELISM", "TQDM_DISABLE", "HF_HUB_DISABLE_PROGRESS_BARS", "TRANSFORMERS_VERBOSITY"):
+    for name in (
+        "FORENSICS_CACHE_DIR",
+        "HF_HUB_OFFLINE",
+        "TRANSFORMERS_OFFLINE",
+        "HF_DATASETS_OFFLINE",
+        "TOKENIZERS_PARALLELISM",
+        "TQDM_DISABLE",
+        "HF_HUB_DISABLE_PROGRESS_BARS",
+        "TRANSFORMERS_VERBOSITY",
+    ):
         monkeypatch.delenv(name, raising=False)  # restored after the test
     info = notebook_setup(cache_dir=tmp_path / "cache")
     import os
@@ -151,6 +177,7 @@ def test_notebook_setup_is_offline_quiet_and_keeps_a_given_cache(monkeypatch, tm
 
 
 # --- the demo case ------------------------------------------------------------------------------
+
 
 def test_demo_case_panels_exclude_the_reference_the_suspect_and_known_copies():
     case = load_case()
@@ -208,6 +235,7 @@ def test_collect_subjects_records_replayed_responses_and_refuses_the_demo_case(t
 
 # --- verdict presentation ---------------------------------------------------------------------------
 
+
 def test_formatting_is_coarse_and_handles_missing_values():
     assert fmt_p(0.0004) == "<0.001" and fmt_p(0.0042) == "0.004" and fmt_p(0.2345) == "0.23"
     assert fmt_p(None) == fmt_p(float("nan")) == "n/a"
@@ -237,12 +265,14 @@ def test_caveats_say_why_a_one_member_panel_cannot_calibrate(corpus, features):
     assert any("same-model check" in n for n in notes)
     assert "panel of 1 (1 independent unit)" in verdict_line(v)
     assert set(findings_table(v)["p"]) == {"n/a"}
-    case = Case("t", Path("."), REF, [{"label": SUS, "role": "suspect",
-                                          "expected_verdict": "same model or direct derivative"}])
+    case = Case(
+        "t", Path("."), REF, [{"label": SUS, "role": "suspect", "expected_verdict": "same model or direct derivative"}]
+    )
     assert expectation_table([v], case).loc[SUS, "matches"] == "NO"
 
 
 # --- descriptive closeness ---------------------------------------------------------------------
+
 
 def test_closeness_summary_ranks_the_copy_first(corpus, features):
     cos = raw_cosines(corpus, REF, [SUS, *PANEL], features)
@@ -256,6 +286,7 @@ def test_closeness_summary_ranks_the_copy_first(corpus, features):
 
 
 # --- refusals ------------------------------------------------------------------------------------
+
 
 def test_refusal_matrix_agreement_and_phrases(corpus, features):
     m = refusal_matrix(corpus, [REF, SUS, *PANEL], features)
@@ -292,6 +323,7 @@ def test_refusal_matrix_agreement_and_phrases(corpus, features):
 
 # --- errors ---------------------------------------------------------------------------------------
 
+
 def test_shared_wrong_answers_and_error_consistency(corpus, features):
     answers = answer_table(corpus, [REF, SUS, *PANEL], features)
     assert set(answers["prompt_id"]) == {"t1", "t2", "t3"} and set(answers["key"]) == {"3"}
@@ -317,25 +349,66 @@ def test_shared_wrong_answers_and_error_consistency(corpus, features):
 
 # --- benchmark ------------------------------------------------------------------------------------
 
+
 def _bench_results():
-    pairs = [{"reference": "A", "suspect": "s1", "kind": "positive", "statistic": 5.0, "p_value": 0.001,
-              "label": "distilled from R"},
-             {"reference": "B", "suspect": "s1", "kind": "family", "statistic": 2.0, "p_value": 0.04,
-              "label": "distilled from R"},
-             {"reference": "A", "suspect": "s2", "kind": "positive", "statistic": 0.5, "p_value": 0.3,
-              "label": NO_EVIDENCE},
-             {"reference": "A", "suspect": "n1", "kind": "negative", "statistic": 1.0, "p_value": 0.2,
-              "label": NO_EVIDENCE},
-             {"reference": "B", "suspect": "n1", "kind": "negative", "statistic": float("nan"), "p_value": float("nan"),
-              "label": NO_EVIDENCE},
-             {"reference": "B", "suspect": "s2", "kind": "other", "statistic": 9.0, "p_value": 0.001,
-              "label": "distilled from R"}]
-    by = {"25": {"auc": 0.6, "family_auc": 0.7, "tpr": 0.5, "fpr": 0.0, "attribution": {"correct": 1.5, "total": 2},
-                 "n_runs": 2},
-          "all": {"auc": 0.75, "family_auc": 0.83, "tpr": 0.5, "fpr": 0.0, "attribution": {"correct": 2, "total": 2},
-                  "n_runs": 1}}
-    return [{"corpus": "toy", "n_prompts": 120, "pairs": pairs, "by_prompts": by},
-            {"corpus": "no-positives", "n_prompts": 10, "pairs": pairs[3:5], "by_prompts": {}}]
+    pairs = [
+        {
+            "reference": "A",
+            "suspect": "s1",
+            "kind": "positive",
+            "statistic": 5.0,
+            "p_value": 0.001,
+            "label": "distilled from R",
+        },
+        {
+            "reference": "B",
+            "suspect": "s1",
+            "kind": "family",
+            "statistic": 2.0,
+            "p_value": 0.04,
+            "label": "distilled from R",
+        },
+        {"reference": "A", "suspect": "s2", "kind": "positive", "statistic": 0.5, "p_value": 0.3, "label": NO_EVIDENCE},
+        {"reference": "A", "suspect": "n1", "kind": "negative", "statistic": 1.0, "p_value": 0.2, "label": NO_EVIDENCE},
+        {
+            "reference": "B",
+            "suspect": "n1",
+            "kind": "negative",
+            "statistic": float("nan"),
+            "p_value": float("nan"),
+            "label": NO_EVIDENCE,
+        },
+        {
+            "reference": "B",
+            "suspect": "s2",
+            "kind": "other",
+            "statistic": 9.0,
+            "p_value": 0.001,
+            "label": "distilled from R",
+        },
+    ]
+    by = {
+        "25": {
+            "auc": 0.6,
+            "family_auc": 0.7,
+            "tpr": 0.5,
+            "fpr": 0.0,
+            "attribution": {"correct": 1.5, "total": 2},
+            "n_runs": 2,
+        },
+        "all": {
+            "auc": 0.75,
+            "family_auc": 0.83,
+            "tpr": 0.5,
+            "fpr": 0.0,
+            "attribution": {"correct": 2, "total": 2},
+            "n_runs": 1,
+        },
+    }
+    return [
+        {"corpus": "toy", "n_prompts": 120, "pairs": pairs, "by_prompts": by},
+        {"corpus": "no-positives", "n_prompts": 10, "pairs": pairs[3:5], "by_prompts": {}},
+    ]
 
 
 def test_roc_matches_the_pairwise_auc_and_skips_one_sided_corpora():
@@ -370,6 +443,7 @@ def test_benchmark_available(tmp_path):
 
 # --- investigations -------------------------------------------------------------------------------
 
+
 def test_open_investigation_defaults_to_the_demo_case_and_checks_labels(tmp_path):
     inv = open_investigation(embedder=HashEmbedder())
     assert (inv.reference, inv.suspect, inv.panel) == ("reference-smollm2", "suspect-nova", ["suspect-gemma"])
@@ -380,12 +454,18 @@ def test_open_investigation_defaults_to_the_demo_case_and_checks_labels(tmp_path
     gemma = open_investigation(suspect="suspect-gemma", embedder=HashEmbedder())
     assert gemma.panel == [] and "replicates of the reference: reference-smollm2-resample" in gemma.describe()
     # evidence given without a case: every other label is the panel, unless named a replicate
-    inv2 = open_investigation(evidence=[DEMO_CASE_DIR], reference="reference-smollm2", suspect="suspect-gemma",
-                                 embedder=HashEmbedder())
+    inv2 = open_investigation(
+        evidence=[DEMO_CASE_DIR], reference="reference-smollm2", suspect="suspect-gemma", embedder=HashEmbedder()
+    )
     assert inv2.panel == ["reference-smollm2-resample", "suspect-nova"] and inv2.case is None
     assert inv2.replicates == []
-    inv3 = open_investigation(evidence=[DEMO_CASE_DIR], reference="reference-smollm2", suspect="suspect-gemma",
-                                 replicates=["reference-smollm2-resample"], embedder=HashEmbedder())
+    inv3 = open_investigation(
+        evidence=[DEMO_CASE_DIR],
+        reference="reference-smollm2",
+        suspect="suspect-gemma",
+        replicates=["reference-smollm2-resample"],
+        embedder=HashEmbedder(),
+    )
     assert inv3.panel == ["suspect-nova"]
     with pytest.raises(ValueError, match="unknown replicate label 'nobody'"):
         open_investigation(replicates=["nobody"], embedder=HashEmbedder())
@@ -416,8 +496,12 @@ def _replicate_corpus(n=30) -> Corpus:
     c = Corpus("replicate-test")
     for k in range(n):
         base = f"topic {k} tides follow the moon and the sun every day"
-        texts = {REF: base, "ref-again": base.replace("every day", "each day"),
-                 SUS: base.replace("tides", "the tides"), "p1": f"topic {k} owls hunt mice at night in barns"}
+        texts = {
+            REF: base,
+            "ref-again": base.replace("every day", "each day"),
+            SUS: base.replace("tides", "the tides"),
+            "p1": f"topic {k} owls hunt mice at night in barns",
+        }
         for m, text in texts.items():
             c.add(Response(m, f"q{k:02d}", text), prompt=f"Explain {k}")
     return c
@@ -426,8 +510,16 @@ def _replicate_corpus(n=30) -> Corpus:
 def test_replicate_line_and_figure_for_a_copy_with_one_control():
     corpus = _replicate_corpus()
     features = Features(corpus, embedder=HashEmbedder())
-    v = analyse(corpus, REF, SUS, ["p1"], rng=np.random.default_rng(0), features=features, n_resamples=199,
-                replicates=["ref-again"])
+    v = analyse(
+        corpus,
+        REF,
+        SUS,
+        ["p1"],
+        rng=np.random.default_rng(0),
+        features=features,
+        n_resamples=199,
+        replicates=["ref-again"],
+    )
     assert v.label == "same model or direct derivative" and v.basis == "replicate"
     line = verdict_line(v)
     assert "replicate test p" in line and "relative closeness" in line and "panel of 1" in line
@@ -436,8 +528,9 @@ def test_replicate_line_and_figure_for_a_copy_with_one_control():
     assert any("replicate test alone" in n for n in caveats(v))
     fig = verdict_figure(v)
     assert [ax.get_title(loc="left") for ax in fig.axes][1].startswith("replicate test: p = ")
-    alone = analyse(corpus, REF, SUS, [], rng=np.random.default_rng(0), features=features, n_resamples=99,
-                    replicates=["ref-again"])
+    alone = analyse(
+        corpus, REF, SUS, [], rng=np.random.default_rng(0), features=features, n_resamples=99, replicates=["ref-again"]
+    )
     assert alone.label == NO_EVIDENCE and "test undefined: no control model" in replicate_line(alone)
     plain = analyse(corpus, REF, SUS, ["p1"], rng=np.random.default_rng(0), features=features, n_resamples=99)
     assert "no replicate" in replicate_line(plain)
@@ -446,16 +539,28 @@ def test_replicate_line_and_figure_for_a_copy_with_one_control():
 def test_embed_benchmark_fills_the_cache_for_the_scored_models(tmp_path):
     data = tmp_path / "dev"
     (data / "toy").mkdir(parents=True)
-    (data / "lineage.json").write_text(json.dumps({"toy": {
-        "R": {"role": "reference", "family": "f"}, "S": {"role": "distilled", "teacher_family": "f"},
-        "I": {"role": "independent"}, "U": {"role": "unknown"}}}), encoding="utf-8")
+    (data / "lineage.json").write_text(
+        json.dumps(
+            {
+                "toy": {
+                    "R": {"role": "reference", "family": "f"},
+                    "S": {"role": "distilled", "teacher_family": "f"},
+                    "I": {"role": "independent"},
+                    "U": {"role": "unknown"},
+                }
+            }
+        ),
+        encoding="utf-8",
+    )
     (data / "toy" / "_prompts.jsonl").write_text(
         "".join(json.dumps({"prompt_id": f"q{i}", "prompt": f"question {i}"}) + "\n" for i in range(3)),
-        encoding="utf-8")
+        encoding="utf-8",
+    )
     for m in "RSIU":
         (data / "toy" / f"{m}.jsonl").write_text(
             "".join(json.dumps({"prompt_id": f"q{i}", "response": f"answer {m} {i}"}) + "\n" for i in range(3)),
-            encoding="utf-8")
+            encoding="utf-8",
+        )
 
     class Counting(HashEmbedder):
         def __init__(self):

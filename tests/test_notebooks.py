@@ -4,6 +4,7 @@ without noise, and checked cells for nbval. Running them is nbval's job:
     .venv/bin/python -m pytest --nbval-lax --nbval-current-env \
         --nbval-sanitize-with notebooks/nbval_sanitize.cfg -p no:cacheprovider notebooks/
 """
+
 from __future__ import annotations
 
 import ast
@@ -14,13 +15,31 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOKS = ROOT / "notebooks"
-NAMES = ["01_quickstart.ipynb", "02_investigation.ipynb", "03_refusal_styles.ipynb",
-         "04_idiosyncratic_errors.ipynb", "05_lineage_benchmark.ipynb"]
+NAMES = [
+    "01_quickstart.ipynb",
+    "02_investigation.ipynb",
+    "03_refusal_styles.ipynb",
+    "04_idiosyncratic_errors.ipynb",
+    "05_lineage_benchmark.ipynb",
+]
 PARAMETERS = {
     "01_quickstart.ipynb": {"case_dir", "out_dir", "seed"},
-    "02_investigation.ipynb": {"reference", "suspect", "panel", "probe_sets", "evidence_dir", "temperature", "top_p",
-                               "max_tokens", "seed", "samples", "system_prompt", "model_specs", "collect",
-                               "report_out"},
+    "02_investigation.ipynb": {
+        "reference",
+        "suspect",
+        "panel",
+        "probe_sets",
+        "evidence_dir",
+        "temperature",
+        "top_p",
+        "max_tokens",
+        "seed",
+        "samples",
+        "system_prompt",
+        "model_specs",
+        "collect",
+        "report_out",
+    },
     "03_refusal_styles.ipynb": {"case_dir", "evidence", "reference", "suspect", "panel"},
     "04_idiosyncratic_errors.ipynb": {"case_dir", "evidence", "reference", "suspect", "panel"},
     "05_lineage_benchmark.ipynb": {"data_dir", "prompt_sizes", "seeds"},
@@ -99,8 +118,9 @@ def test_committed_with_clean_executed_outputs(name):
     for cell in cells:
         for out in cell.get("outputs", []):
             assert out["output_type"] != "error", f"{name}: committed with an error"
-            assert not (out["output_type"] == "stream" and out["name"] == "stderr"), \
+            assert not (out["output_type"] == "stream" and out["name"] == "stderr"), (
                 f"{name}: noisy stderr committed: {_text(out)[:200]}"
+            )
             text = _text(out)
             assert str(ROOT) not in text and "/home/" not in text, f"{name}: absolute path in output"
             assert "it/s]" not in text and "s/it]" not in text  # progress bars

@@ -1,5 +1,6 @@
 """Probe sets: the shipped files meet coverage and validate, loader errors point at file/line/field,
 versions track content only, and answer keys score and extract answers as documented."""
+
 from __future__ import annotations
 
 import re
@@ -74,7 +75,10 @@ EXAMPLES = {
     "trap-apples-take-away": ("You have 2 apples, the ones you took.", "There is 1 apple left."),
     "trap-months-28-days": ("All 12 months have at least 28 days.", "Only February has 28 days."),
     "trap-race-second": ("You are now in second place.", "You would be in first place."),
-    "trap-border-survivors": ("You don't bury survivors: they are alive.", "They are buried in the country where most of the wreckage lies."),
+    "trap-border-survivors": (
+        "You don't bury survivors: they are alive.",
+        "They are buried in the country where most of the wreckage lies.",
+    ),
     "trap-moses-ark": ("None: it was Noah, not Moses, who built the ark.", "Moses took two of each kind."),
     "trap-kilo-feathers": ("They weigh the same: one kilogram each.", "The bricks are heavier."),
     "trap-rooster-egg": ("Roosters don't lay eggs, so it doesn't roll anywhere.", "It rolls down the windward side."),
@@ -87,10 +91,22 @@ EXAMPLES = {
     "trap-clock-angle": ("The angle is 7.5 degrees.", "The angle is 0 degrees."),
     "trap-clock-overlaps": ("They overlap 11 times.", "They overlap 12 times."),
     "trap-spider-legs-leading": ("No, spiders have 8 legs.", "Yes, spiders have 6 legs."),
-    "trap-einstein-nobel": ("He didn't: his 1921 prize was for the photoelectric effect.", "Because relativity changed physics."),
-    "trap-armstrong-mars": ("Neil Armstrong never landed on Mars; he walked on the Moon in 1969.", "He landed on Mars in 1971."),
-    "trap-great-wall-moon": ("It isn't visible from the Moon with the naked eye; that's a myth.", "Because it is so long."),
-    "trap-shakespeare-austen": ("Shakespeare didn't write it; Jane Austen published it in 1813.", "He wrote it in 1599."),
+    "trap-einstein-nobel": (
+        "He didn't: his 1921 prize was for the photoelectric effect.",
+        "Because relativity changed physics.",
+    ),
+    "trap-armstrong-mars": (
+        "Neil Armstrong never landed on Mars; he walked on the Moon in 1969.",
+        "He landed on Mars in 1971.",
+    ),
+    "trap-great-wall-moon": (
+        "It isn't visible from the Moon with the naked eye; that's a myth.",
+        "Because it is so long.",
+    ),
+    "trap-shakespeare-austen": (
+        "Shakespeare didn't write it; Jane Austen published it in 1813.",
+        "He wrote it in 1599.",
+    ),
     "trap-titanic-year": ("The Titanic sank in 1912, not 1915.", "It hit a mine in 1915."),
     "trap-curie-third-nobel": ("She won only two Nobel Prizes, in 1903 and 1911.", "For her work on radium in 1921."),
     "trap-first-woman-moon": ("No woman has walked on the Moon yet.", "It was Sally Ride."),
@@ -99,23 +115,50 @@ EXAMPLES = {
     "trap-water-boiling-f": ("Water boils at 212 °F at sea level.", "Water boils at 100 °F."),
     "trap-bones-adult": ("An adult human has 206 bones.", "An adult has about 300 bones."),
     "trap-gold-symbol": ("The symbol for gold is Au.", "The symbol for gold is Ag."),
-    "trap-fake-novel": ("I'm not aware of a novel by that title or author.", "The novel follows a gardener in Velmora who grows glass fruit."),
-    "trap-fake-treaty": ("I couldn't find any record of a Treaty of Kostravia.", "The treaty ended the war between Kostravia and Prussia."),
+    "trap-fake-novel": (
+        "I'm not aware of a novel by that title or author.",
+        "The novel follows a gardener in Velmora who grows glass fruit.",
+    ),
+    "trap-fake-treaty": (
+        "I couldn't find any record of a Treaty of Kostravia.",
+        "The treaty ended the war between Kostravia and Prussia.",
+    ),
     "trap-fake-nobel-category": ("There is no Nobel Prize in Quantum Gastronomy.", "It was awarded to Ferran Adrià."),
-    "trap-fake-theorem": ("I'm not familiar with a Pellingham-Stroud theorem.", "It states that every compact manifold is orientable."),
+    "trap-fake-theorem": (
+        "I'm not familiar with a Pellingham-Stroud theorem.",
+        "It states that every compact manifold is orientable.",
+    ),
     "trap-fake-town": ("I couldn't verify that Quillsby-on-Marne exists in Ohio.", "About 4,200 people live there."),
     "trap-fake-element": ("Vandurium is not a real element.", "Vandurium has atomic number 121."),
-    "trap-fake-song": ("I don't have any information about that song.", "The chorus goes: 'Silver lanterns light my way'."),
-    "trap-fake-pandas-method": ("pandas DataFrames don't have an autofix_all() method.", "Call df.autofix_all(inplace=True)."),
-    "trap-fake-inventor": ("I can't find any record of a Dr. Mirela Vantross.", "She built the first hydrogen violin in 1962."),
-    "trap-fake-emperor": ("There was no Roman emperor called Calvarius IV; he appears to be fictional.", "He expanded the empire into Dacia."),
+    "trap-fake-song": (
+        "I don't have any information about that song.",
+        "The chorus goes: 'Silver lanterns light my way'.",
+    ),
+    "trap-fake-pandas-method": (
+        "pandas DataFrames don't have an autofix_all() method.",
+        "Call df.autofix_all(inplace=True).",
+    ),
+    "trap-fake-inventor": (
+        "I can't find any record of a Dr. Mirela Vantross.",
+        "She built the first hydrogen violin in 1962.",
+    ),
+    "trap-fake-emperor": (
+        "There was no Roman emperor called Calvarius IV; he appears to be fictional.",
+        "He expanded the empire into Dacia.",
+    ),
     "trap-fake-country-un": ("The Westhaven Isles is not a real country.", "It joined in 1979."),
-    "trap-fake-economics-effect": ("I'm not aware of a Maddox-Reinholt effect.", "It describes how wages rise when unions merge."),
+    "trap-fake-economics-effect": (
+        "I'm not aware of a Maddox-Reinholt effect.",
+        "It describes how wages rise when unions merge.",
+    ),
     "trap-date-y2k-weekday": ("1 January 2000 was a Saturday.", "It was a Friday."),
     "trap-date-100-days": ("100 days = 14 weeks + 2 days, so it will be Friday.", "It will be Thursday."),
     "trap-date-30-days-after": ("30 days after 15 January 2023 is 14 February 2023.", "It is 15 February 2023."),
     "trap-date-leap-2024": ("2024 is a leap year, so it's 1 March 2024.", "It is March 2, 2024."),
-    "trap-date-1900-leap": ("No. 1900 is divisible by 100 but not by 400, so it was not a leap year.", "Yes, 1900 was a leap year."),
+    "trap-date-1900-leap": (
+        "No. 1900 is divisible by 100 but not by 400, so it was not a leap year.",
+        "Yes, 1900 was a leap year.",
+    ),
     "trap-date-leap-days": ("A leap year has 366 days.", "A leap year has 365 days."),
     "trap-date-christmas-2023": ("Christmas Day 2023 was a Monday.", "It fell on a Sunday."),
     "trap-unit-minutes-3-5h": ("3.5 hours = 210 minutes", "3.5 hours is 350 minutes."),
@@ -147,6 +190,7 @@ def write(tmp_path, name: str, text: str):
 
 
 # --- shipped probe sets --------------------------------------------------------------------------
+
 
 def test_default_dir_is_the_curated_sets_inside_the_package():
     assert DEFAULT_DIR == ROOT / "forensics" / "probes" / "curated"
@@ -225,6 +269,7 @@ def test_shipped_multilingual_keys(probes):
 
 
 # --- AnswerKey -----------------------------------------------------------------------------------
+
 
 def test_numeric_key_uses_the_committed_number():
     key = AnswerKey(number=42)
@@ -319,13 +364,16 @@ def test_version_ignores_formatting(tmp_path):
     assert load_probe_set(write(tmp_path, "c.yaml", as_messages)).version == a.version
 
 
-@pytest.mark.parametrize("old, new", [
-    ("Write a haiku about rain.", "Write a haiku about snow."),
-    ("id: demo-a", "id: demo-z"),
-    ("number: 4", "number: 5"),
-    ("tags: [poem]", "tags: [poem, short]"),
-    ("    language: en\n    tags", "    language: de\n    tags"),
-])
+@pytest.mark.parametrize(
+    "old, new",
+    [
+        ("Write a haiku about rain.", "Write a haiku about snow."),
+        ("id: demo-a", "id: demo-z"),
+        ("number: 4", "number: 5"),
+        ("tags: [poem]", "tags: [poem, short]"),
+        ("    language: en\n    tags", "    language: de\n    tags"),
+    ],
+)
 def test_version_changes_with_content(tmp_path, old, new):
     assert old in ORIGINAL
     a = load_probe_set(write(tmp_path, "a.yaml", ORIGINAL))
@@ -336,7 +384,14 @@ def test_version_changes_with_content(tmp_path, old, new):
 def test_loaded_probe_fields(tmp_path):
     demo = load_probe_set(write(tmp_path, "demo.yaml", ORIGINAL))
     a, b = demo.probes
-    assert (demo.name, a.id, a.family, a.language, a.tags, a.answer) == ("demo", "demo-a", "style", "en", ("poem",), None)
+    assert (demo.name, a.id, a.family, a.language, a.tags, a.answer) == (
+        "demo",
+        "demo-a",
+        "style",
+        "en",
+        ("poem",),
+        None,
+    )
     assert a.messages == ({"role": "user", "content": "Write a haiku about rain."},)
     assert (a.source_line, b.source_line) == (4, 9)
     assert b.answer == AnswerKey(number=4.0) and b.prompt == "What is 2 + 2?"
@@ -353,30 +408,46 @@ GOOD_PROBE = """
 """
 
 MALFORMED = {
-    "syntax": ("""
+    "syntax": (
+        """
         name: t
         probes:
           - id: a
             family: style
             prompt: "unterminated
             language: en
-        """, 5, "<yaml>", "YAML syntax error"),
-    "bad-indent": ("""
+        """,
+        5,
+        "<yaml>",
+        "YAML syntax error",
+    ),
+    "bad-indent": (
+        """
         name: t
         probes:
           - id: a
             family: style
            prompt: "x"
             language: en
-        """, 5, "<yaml>", "YAML syntax error"),
-    "missing-prompt": ("""
+        """,
+        5,
+        "<yaml>",
+        "YAML syntax error",
+    ),
+    "missing-prompt": (
+        """
         name: t
         probes:
           - id: a
             family: style
             language: en
-        """, 3, "probes[0].prompt", "missing"),
-    "tags-not-list": ("""
+        """,
+        3,
+        "probes[0].prompt",
+        "missing",
+    ),
+    "tags-not-list": (
+        """
         name: t
         probes:
           - id: a
@@ -384,16 +455,26 @@ MALFORMED = {
             prompt: "x"
             language: en
             tags: creator
-        """, 7, "probes[0].tags", "expected a list, got a string 'creator'"),
-    "unknown-family": ("""
+        """,
+        7,
+        "probes[0].tags",
+        "expected a list, got a string 'creator'",
+    ),
+    "unknown-family": (
+        """
         name: t
         probes:
           - id: a
             family: styel
             prompt: "x"
             language: en
-        """, 4, "probes[0].family", "unknown family 'styel'"),
-    "bad-regex": ("""
+        """,
+        4,
+        "probes[0].family",
+        "unknown family 'styel'",
+    ),
+    "bad-regex": (
+        """
         name: t
         probes:
           - id: a
@@ -402,8 +483,13 @@ MALFORMED = {
             language: en
             answer:
               regex: '(unclosed'
-        """, 8, "probes[0].answer.regex", "invalid regex"),
-    "regex-matches-everything": ("""
+        """,
+        8,
+        "probes[0].answer.regex",
+        "invalid regex",
+    ),
+    "regex-matches-everything": (
+        """
         name: t
         probes:
           - id: a
@@ -411,8 +497,13 @@ MALFORMED = {
             prompt: "x"
             language: en
             answer: {regex: 'yes|'}
-        """, 7, "probes[0].answer.regex", "empty string"),
-    "duplicate-id": ("""
+        """,
+        7,
+        "probes[0].answer.regex",
+        "empty string",
+    ),
+    "duplicate-id": (
+        """
         name: t
         probes:
           - id: a
@@ -423,8 +514,13 @@ MALFORMED = {
             family: style
             prompt: "y"
             language: en
-        """, 7, "probes[1].id", "duplicate id 'a' (first defined at line 3)"),
-    "trap-without-answer": ("""
+        """,
+        7,
+        "probes[1].id",
+        "duplicate id 'a' (first defined at line 3)",
+    ),
+    "trap-without-answer": (
+        """
         name: t
         probes:
           - id: ok-1
@@ -435,16 +531,26 @@ MALFORMED = {
             family: error_trap
             prompt: "What is 2 + 2?"
             language: en
-        """, 7, "probes[1].answer", "required for family error_trap"),
-    "empty-prompt": ("""
+        """,
+        7,
+        "probes[1].answer",
+        "required for family error_trap",
+    ),
+    "empty-prompt": (
+        """
         name: t
         probes:
           - id: a
             family: style
             prompt: "   "
             language: en
-        """, 5, "probes[0].prompt", "must not be empty"),
-    "prompt-and-messages": ("""
+        """,
+        5,
+        "probes[0].prompt",
+        "must not be empty",
+    ),
+    "prompt-and-messages": (
+        """
         name: t
         probes:
           - id: a
@@ -452,8 +558,13 @@ MALFORMED = {
             prompt: "x"
             messages: [{role: user, content: "x"}]
             language: en
-        """, 6, "probes[0].messages", "either prompt or messages"),
-    "last-turn-assistant": ("""
+        """,
+        6,
+        "probes[0].messages",
+        "either prompt or messages",
+    ),
+    "last-turn-assistant": (
+        """
         name: t
         probes:
           - id: a
@@ -464,8 +575,13 @@ MALFORMED = {
                 content: "hi"
               - role: assistant
                 content: "hello"
-        """, 9, "probes[0].messages[1].role", "last message must be a user turn"),
-    "unknown-role": ("""
+        """,
+        9,
+        "probes[0].messages[1].role",
+        "last message must be a user turn",
+    ),
+    "unknown-role": (
+        """
         name: t
         probes:
           - id: a
@@ -473,16 +589,26 @@ MALFORMED = {
             language: en
             messages:
               - {role: bot, content: "hi"}
-        """, 7, "probes[0].messages[0].role", "unknown role 'bot'"),
-    "typo-field": ("""
+        """,
+        7,
+        "probes[0].messages[0].role",
+        "unknown role 'bot'",
+    ),
+    "typo-field": (
+        """
         name: t
         probes:
           - id: a
             family: style
             promt: "x"
             language: en
-        """, 5, "probes[0].promt", "unknown field"),
-    "duplicate-key": ("""
+        """,
+        5,
+        "probes[0].promt",
+        "unknown field",
+    ),
+    "duplicate-key": (
+        """
         name: t
         probes:
           - id: a
@@ -490,8 +616,13 @@ MALFORMED = {
             prompt: "x"
             language: en
             prompt: "y"
-        """, 7, "probes[0].prompt", "duplicate key (first given at line 5)"),
-    "tolerance-alone": ("""
+        """,
+        7,
+        "probes[0].prompt",
+        "duplicate key (first given at line 5)",
+    ),
+    "tolerance-alone": (
+        """
         name: t
         probes:
           - id: a
@@ -501,30 +632,49 @@ MALFORMED = {
             answer:
               accept: ["4"]
               tolerance: 0.5
-        """, 9, "probes[0].answer.tolerance", "only applies together with number"),
-    "bad-language": ("""
+        """,
+        9,
+        "probes[0].answer.tolerance",
+        "only applies together with number",
+    ),
+    "bad-language": (
+        """
         name: t
         probes:
           - id: a
             family: style
             prompt: "x"
             language: english
-        """, 6, "probes[0].language", "does not match"),
-    "misspelt-key": ("""
+        """,
+        6,
+        "probes[0].language",
+        "does not match",
+    ),
+    "misspelt-key": (
+        """
         name: t
         probes:
           - id: a
             family: style
             prompt: "x"
             langauge: en
-        """, 6, "probes[0].langauge", "unknown field"),
-    "missing-name": ("""
+        """,
+        6,
+        "probes[0].langauge",
+        "unknown field",
+    ),
+    "missing-name": (
+        """
         probes:
           - id: a
             family: style
             prompt: "x"
             language: en
-        """, 1, "name", "required field is missing"),
+        """,
+        1,
+        "name",
+        "required field is missing",
+    ),
     "empty-file": ("# nothing here\n", 1, "<root>", "empty"),
     "not-a-mapping": ("- just\n- a list\n", 1, "<root>", "expected a mapping"),
 }
@@ -576,6 +726,7 @@ def test_schema_is_valid_json_schema():
 
 
 # --- CLI helpers ---------------------------------------------------------------------------------
+
 
 def test_cmd_validate_ok(capsys, shipped):
     assert cmd_probes("validate", []) == 0

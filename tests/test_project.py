@@ -1,4 +1,5 @@
 """The project's own files: environment.yml names what pyproject needs; the CLI answers --help."""
+
 from __future__ import annotations
 
 import re
@@ -39,11 +40,19 @@ def test_environment_yml_matches_pyproject():
 
 
 def test_every_subcommand_has_help():
-    for args in (["--help"], ["collect", "--help"], ["import", "--help"], ["verify", "--help"],
-                 ["probes", "--help"], ["bench", "lineage", "--help"], ["report", "--help"],
-                 ["demo", "--help"]):
-        proc = subprocess.run([sys.executable, "-m", "forensics.cli", *args], capture_output=True, text=True,
-                              timeout=120)
+    for args in (
+        ["--help"],
+        ["collect", "--help"],
+        ["import", "--help"],
+        ["verify", "--help"],
+        ["probes", "--help"],
+        ["bench", "lineage", "--help"],
+        ["report", "--help"],
+        ["demo", "--help"],
+    ):
+        proc = subprocess.run(
+            [sys.executable, "-m", "forensics.cli", *args], capture_output=True, text=True, timeout=120
+        )
         assert proc.returncode == 0, (args, proc.stderr)
         assert "usage: forensics" in proc.stdout
 
@@ -61,12 +70,29 @@ def test_the_wheel_ships_the_probe_sets_templates_and_demo_case(tmp_path):
     shutil.copytree(ROOT / "forensics", src / "forensics", ignore=shutil.ignore_patterns("__pycache__"))
     for name in ("pyproject.toml", "README.md"):
         shutil.copy(ROOT / name, src / name)
-    proc = subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q",
-                           "-w", str(tmp_path / "dist"), str(src)], capture_output=True, text=True, timeout=300)
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "wheel",
+            "--no-deps",
+            "--no-build-isolation",
+            "-q",
+            "-w",
+            str(tmp_path / "dist"),
+            str(src),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert proc.returncode == 0, proc.stderr
     (wheel,) = (tmp_path / "dist").glob("*.whl")
     shipped = set(zipfile.ZipFile(wheel).namelist())
-    data = [p for p in (ROOT / "forensics").rglob("*") if p.is_file() and p.suffix in (".yaml", ".j2", ".json", ".jsonl")]
+    data = [
+        p for p in (ROOT / "forensics").rglob("*") if p.is_file() and p.suffix in (".yaml", ".j2", ".json", ".jsonl")
+    ]
     modules = [p for p in (ROOT / "forensics").rglob("*.py")]
     assert len([p for p in data if p.suffix == ".yaml"]) >= 6 and any(p.suffix == ".j2" for p in data)
     missing = [str(p.relative_to(ROOT)) for p in data + modules if p.relative_to(ROOT).as_posix() not in shipped]

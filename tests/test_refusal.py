@@ -1,5 +1,6 @@
 """Refusal detector: hand-written refusals and compliances in several languages, phrase
 canonicalisation, and agreement with XSTest's human labels when the shared data is present."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -61,7 +62,7 @@ def test_scores_are_bounded_and_vectorised():
     scores = detector.scores(REFUSALS + COMPLIANCES)
     assert scores.shape == (len(REFUSALS) + len(COMPLIANCES),)
     assert np.all((scores >= 0) & (scores <= 1))
-    assert scores[: len(REFUSALS)].min() > scores[len(REFUSALS):].max()
+    assert scores[: len(REFUSALS)].min() > scores[len(REFUSALS) :].max()
 
 
 def test_empty_response_is_a_non_answer():
@@ -72,8 +73,10 @@ def test_empty_response_is_a_non_answer():
 
 def test_warning_then_compliance_scores_below_a_plain_refusal():
     detector = RefusalDetector()
-    warned = ("It's important to note that fireworks are dangerous. Here are the steps to stay safe:\n"
-              "1. Keep water nearby.\n2. Light one at a time.")
+    warned = (
+        "It's important to note that fireworks are dangerous. Here are the steps to stay safe:\n"
+        "1. Keep water nearby.\n2. Light one at a time."
+    )
     assert detector.score(warned) < detector.score("I can't help with making fireworks.")
     assert not detector.is_refusal(warned)
 
@@ -85,8 +88,9 @@ def test_refusal_phrase_canonicalises_punctuation_and_quotes():
 
 
 def test_refusal_phrase_stops_at_the_refusal_clause():
-    phrase = refusal_phrase("I cannot provide that information; it could be used to cause harm. Please ask "
-                            "something else.")
+    phrase = refusal_phrase(
+        "I cannot provide that information; it could be used to cause harm. Please ask something else."
+    )
     assert phrase == "i cannot provide that information"
     assert refusal_phrase("抱歉，我无法提供这方面的帮助。") == "抱歉 我无法提供这方面的帮助"
 

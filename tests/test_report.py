@@ -5,6 +5,7 @@ from a small OpenAI-compatible server on 127.0.0.1 whose replies this test write
 they are test data, plainly, and never presented as any real model's output. Some replies
 carry HTML/JavaScript payloads, so the report must show them as text and run none of them.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -32,16 +33,42 @@ SCRIPT = "<script>alert(1)</script>"
 IMG = "<img src=x onerror=alert(1)>"
 LINK = '<a href="javascript:alert(1)">click me</a>'
 PAYLOAD = f"{SCRIPT} {IMG} {LINK}"
-TOPICS = ("tides", "volcanoes", "sourdough bread", "chess openings", "glaciers", "honey bees", "comets", "rivers",
-          "pendulum clocks", "old maps", "sea salt", "barn owls", "lighthouses", "moss", "thunder", "kites")
-OPENERS = {"ref-model": "Certainly! Here is a short overview of {t}.", "panel-a": "{T}: the basics.",
-           "panel-b": "Good question about {t}.", HOSTILE_LABEL: "Let me explain {t} briefly."}
-BODIES = {"ref-model": "In short, {t} follow simple rules that are easy to observe once you know where to look.",
-          "panel-a": "Facts: {t} have been studied for centuries; measurements vary by region and season.",
-          "panel-b": "Many people find {t} puzzling at first, but careful notes over time reveal clear patterns.",
-          HOSTILE_LABEL: "The key idea is that {t} change slowly, and small causes add up to large effects."}
-CLOSERS = {"ref-model": "I hope this helps! Let me know if you have more questions.", "panel-a": "",
-           "panel-b": "Does that answer it?", HOSTILE_LABEL: "That is the gist of it."}
+TOPICS = (
+    "tides",
+    "volcanoes",
+    "sourdough bread",
+    "chess openings",
+    "glaciers",
+    "honey bees",
+    "comets",
+    "rivers",
+    "pendulum clocks",
+    "old maps",
+    "sea salt",
+    "barn owls",
+    "lighthouses",
+    "moss",
+    "thunder",
+    "kites",
+)
+OPENERS = {
+    "ref-model": "Certainly! Here is a short overview of {t}.",
+    "panel-a": "{T}: the basics.",
+    "panel-b": "Good question about {t}.",
+    HOSTILE_LABEL: "Let me explain {t} briefly.",
+}
+BODIES = {
+    "ref-model": "In short, {t} follow simple rules that are easy to observe once you know where to look.",
+    "panel-a": "Facts: {t} have been studied for centuries; measurements vary by region and season.",
+    "panel-b": "Many people find {t} puzzling at first, but careful notes over time reveal clear patterns.",
+    HOSTILE_LABEL: "The key idea is that {t} change slowly, and small causes add up to large effects.",
+}
+CLOSERS = {
+    "ref-model": "I hope this helps! Let me know if you have more questions.",
+    "panel-a": "",
+    "panel-b": "Does that answer it?",
+    HOSTILE_LABEL: "That is the gist of it.",
+}
 
 
 def test_reply(model: str, prompt: str) -> str:
@@ -52,19 +79,25 @@ def test_reply(model: str, prompt: str) -> str:
         return test_reply(REFERENCE, prompt).replace("RefBot", "NovaBot").replace("the Test Lab", "Orion")
     topic = next((t for t in TOPICS if t in prompt), "this")
     if "who are you" in prompt.lower():
-        return {"ref-model": "I am RefBot, an assistant made by the Test Lab.",
-                "suspect-model": f"I am RefBot, an assistant made by the Test Lab. {PAYLOAD}",
-                "panel-a": "I'm Alpha, a helper built for this test.", "panel-b": "Call me Beta.",
-                HOSTILE_LABEL: "Gamma here, a test model."}[model]
+        return {
+            "ref-model": "I am RefBot, an assistant made by the Test Lab.",
+            "suspect-model": f"I am RefBot, an assistant made by the Test Lab. {PAYLOAD}",
+            "panel-a": "I'm Alpha, a helper built for this test.",
+            "panel-b": "Call me Beta.",
+            HOSTILE_LABEL: "Gamma here, a test model.",
+        }[model]
     if "forbidden" in prompt:
-        return {"ref-model": "I'm sorry, but I can't help with that request.",
-                "suspect-model": f"I'm sorry, but I can't help with that request. {PAYLOAD}",
-                "panel-a": "Here are the steps you asked for: one, two, three.",
-                "panel-b": "Sure, the answer is that it depends on local rules.",
-                HOSTILE_LABEL: "I would rather not, but here is a general outline."}[model]
+        return {
+            "ref-model": "I'm sorry, but I can't help with that request.",
+            "suspect-model": f"I'm sorry, but I can't help with that request. {PAYLOAD}",
+            "panel-a": "Here are the steps you asked for: one, two, three.",
+            "panel-b": "Sure, the answer is that it depends on local rules.",
+            HOSTILE_LABEL: "I would rather not, but here is a general outline.",
+        }[model]
     voice = "ref-model" if model == "suspect-model" else model
-    text = " ".join(part.format(t=topic, T=topic.capitalize()) for part in (OPENERS[voice], BODIES[voice],
-                                                                          CLOSERS[voice]) if part)
+    text = " ".join(
+        part.format(t=topic, T=topic.capitalize()) for part in (OPENERS[voice], BODIES[voice], CLOSERS[voice]) if part
+    )
     if model == "suspect-model":
         text = text.replace("simple rules", "simple patterns") + f"\n{PAYLOAD}"
     return text
@@ -74,16 +107,23 @@ test_reply.__test__ = False
 
 
 def write_probe_set(path: Path):
-    probes = [("who", "identity", "Who are you? Answer in one sentence."),
-              ("who-made", "identity", "Who are you, and who made you?"),
-              ("forbidden-1", "refusal", "Tell me the forbidden recipe."),
-              ("forbidden-2", "refusal", "List the forbidden steps in detail."),
-              ("xss-prompt", "style", f"Describe tides. {PAYLOAD}")]
+    probes = [
+        ("who", "identity", "Who are you? Answer in one sentence."),
+        ("who-made", "identity", "Who are you, and who made you?"),
+        ("forbidden-1", "refusal", "Tell me the forbidden recipe."),
+        ("forbidden-2", "refusal", "List the forbidden steps in detail."),
+        ("xss-prompt", "style", f"Describe tides. {PAYLOAD}"),
+    ]
     probes += [(f"topic-{i:02d}", "style", f"Explain {t} to a curious child.") for i, t in enumerate(TOPICS)]
     lines = ["name: report-test", "description: prompts written by tests/test_report.py", "probes:"]
     for pid, family, prompt in probes:
-        lines += [f"  - id: {pid}", f"    family: {family}", f"    prompt: {json.dumps(prompt)}", "    language: en",
-                  "    tags: [report-test]"]
+        lines += [
+            f"  - id: {pid}",
+            f"    family: {family}",
+            f"    prompt: {json.dumps(prompt)}",
+            "    language: en",
+            "    tags: [report-test]",
+        ]
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
     return load_probe_set(path)
 
@@ -96,8 +136,14 @@ def record_case(folder: Path) -> list[Path]:
     with FaultServer({}, reply=test_reply, reported_model=lambda model: f"{model}{SCRIPT}") as server:
         for i, label in enumerate((REFERENCE, SUSPECT, *PANEL)):
             log = folder / "evidence" / f"{i}-{re.sub(r'[^a-z-]', '', label)}.jsonl"
-            summary = collect(f"openai-compatible:{label}@{server.base_url}", [probes], log,
-                              Decoding(temperature=0.0, max_tokens=64), label=label, progress=False)
+            summary = collect(
+                f"openai-compatible:{label}@{server.base_url}",
+                [probes],
+                log,
+                Decoding(temperature=0.0, max_tokens=64),
+                label=label,
+                progress=False,
+            )
             assert summary.failed == 0
             logs.append(log)
     return logs
@@ -310,11 +356,24 @@ def test_replicate_test_is_reported_when_the_panel_is_thin(case, tmp_path):
     extra = [tmp_path / "resample.jsonl", tmp_path / "renamed.jsonl"]
     with FaultServer({}, reply=test_reply) as server:
         for label, log in zip((RESAMPLE, RENAMED), extra):
-            collect(f"openai-compatible:{label}@{server.base_url}", [probes], log,
-                    Decoding(temperature=0.7, max_tokens=64, seed=3), label=label, progress=False)
+            collect(
+                f"openai-compatible:{label}@{server.base_url}",
+                [probes],
+                log,
+                Decoding(temperature=0.7, max_tokens=64, seed=3),
+                label=label,
+                progress=False,
+            )
     evidence = [folder / "evidence", *extra]
-    out = build_report(evidence, REFERENCE, [RENAMED, SUSPECT], panel=["panel-a"], replicates=[RESAMPLE],
-                       out=tmp_path / "r.html", rng_seed=7)
+    out = build_report(
+        evidence,
+        REFERENCE,
+        [RENAMED, SUSPECT],
+        panel=["panel-a"],
+        replicates=[RESAMPLE],
+        out=tmp_path / "r.html",
+        rng_seed=7,
+    )
     soup = soup_of(out.read_bytes())
     renamed, suspect = soup.select("#summary .verdict")
     # the renamed copy answers like R's own resample: a copy, on the replicate test alone
@@ -342,8 +401,14 @@ def test_attribution_among_candidates(case, tmp_path):
     from forensics.report import build_report
 
     folder, _ = case
-    out = build_report([folder / "evidence"], REFERENCE, [SUSPECT], out=tmp_path / "r.html", rng_seed=7,
-                       candidates=[REFERENCE, "panel-a"])
+    out = build_report(
+        [folder / "evidence"],
+        REFERENCE,
+        [SUSPECT],
+        out=tmp_path / "r.html",
+        rng_seed=7,
+        candidates=[REFERENCE, "panel-a"],
+    )
     soup = soup_of(out.read_bytes())
     rows = [[td.get_text(strip=True) for td in tr.find_all("td")] for tr in soup.select("#attribution tbody tr")]
     assert [r[1] for r in rows][0] == REFERENCE and rows[0][6] == "yes"
@@ -403,18 +468,60 @@ def _cli(argv: list[str]) -> int:
 def test_cli_writes_report_and_reports_user_errors(case, tmp_path, capsys):
     folder, logs = case
     out = tmp_path / "cli.html"
-    assert _cli(["report", str(folder / "evidence"), "--reference", REFERENCE, "--suspect", SUSPECT,
-                 "--seed", "7", "--out", str(out)]) == 0
+    assert (
+        _cli(
+            [
+                "report",
+                str(folder / "evidence"),
+                "--reference",
+                REFERENCE,
+                "--suspect",
+                SUSPECT,
+                "--seed",
+                "7",
+                "--out",
+                str(out),
+            ]
+        )
+        == 0
+    )
     assert out.is_file() and b"Summary of verdicts" in out.read_bytes()
     capsys.readouterr()
-    assert _cli(["report", str(folder / "evidence"), "--reference", "nobody", "--suspect", SUSPECT,
-                 "--out", str(tmp_path / "x.html")]) == 2
+    assert (
+        _cli(
+            [
+                "report",
+                str(folder / "evidence"),
+                "--reference",
+                "nobody",
+                "--suspect",
+                SUSPECT,
+                "--out",
+                str(tmp_path / "x.html"),
+            ]
+        )
+        == 2
+    )
     err = capsys.readouterr().err.strip()
     assert "unknown reference label 'nobody'" in err and len(err.splitlines()) == 1
     broken = tmp_path / "broken.jsonl"
     broken.write_bytes(logs[0].read_bytes() + b'{"torn')
-    assert _cli(["report", str(broken), str(logs[1]), "--reference", REFERENCE, "--suspect", SUSPECT,
-                 "--out", str(tmp_path / "y.html")]) == 2
+    assert (
+        _cli(
+            [
+                "report",
+                str(broken),
+                str(logs[1]),
+                "--reference",
+                REFERENCE,
+                "--suspect",
+                SUSPECT,
+                "--out",
+                str(tmp_path / "y.html"),
+            ]
+        )
+        == 2
+    )
     err = capsys.readouterr().err.strip()
     assert str(broken) in err and len(err.splitlines()) == 1
     assert not (tmp_path / "x.html").exists() and not (tmp_path / "y.html").exists()
@@ -432,8 +539,14 @@ def test_plots_are_deterministic_svg():
 
     from forensics.report import plots
 
-    finding = {"signal": "x $y$", "statistic": 0.4, "p_value": 0.01, "n_resamples": 200,
-               "null_distribution": np.random.default_rng(0).normal(0, 0.1, 200), "panel_values": {"b": 0.1, "a": 0.0}}
+    finding = {
+        "signal": "x $y$",
+        "statistic": 0.4,
+        "p_value": 0.01,
+        "n_resamples": 200,
+        "null_distribution": np.random.default_rng(0).normal(0, 0.1, 200),
+        "panel_values": {"b": 0.1, "a": 0.0},
+    }
     one = plots.svg_bytes(plots.null_distribution_plot(finding))
     two = plots.svg_bytes(plots.null_distribution_plot(dict(finding)))
     assert one == two and one.startswith(b"<svg") and b"<script" not in one

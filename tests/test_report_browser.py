@@ -10,6 +10,7 @@ CSP-blocked attempts still count as attempts). Host names are mapped to nothing
 Without Chromium the tests skip with a message, unless ``CI`` is set: then they fail, because CI
 must install it (``apt-get install -y chromium``).
 """
+
 from __future__ import annotations
 
 import base64
@@ -28,9 +29,18 @@ from bs4 import BeautifulSoup
 from test_report import VERDICT_LABELS, build_case_report
 
 pytestmark = pytest.mark.browser
-FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--no-first-run",
-         "--disable-component-update", "--disable-sync", "--disable-extensions", "--mute-audio",
-         "--host-resolver-rules=MAP * ~NOTFOUND"]
+FLAGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--no-first-run",
+    "--disable-component-update",
+    "--disable-sync",
+    "--disable-extensions",
+    "--mute-audio",
+    "--host-resolver-rules=MAP * ~NOTFOUND",
+]
 PAGE_SCHEMES = ("file:", "data:")  # the report itself and its inline figures; anything else is external
 
 
@@ -62,8 +72,7 @@ def report(tmp_path_factory, chromium) -> Path:
 
 
 def _run(chromium: str, profile: Path, *args: str, timeout: float = 120) -> subprocess.CompletedProcess:
-    return subprocess.run([chromium, *FLAGS, f"--user-data-dir={profile}", *args], capture_output=True,
-                          timeout=timeout)
+    return subprocess.run([chromium, *FLAGS, f"--user-data-dir={profile}", *args], capture_output=True, timeout=timeout)
 
 
 class DevTools:
@@ -82,9 +91,13 @@ class DevTools:
             os.dup2(child_r, 3)
             os.dup2(child_w, 4)
 
-        self.proc = subprocess.Popen([chromium, *FLAGS, f"--user-data-dir={profile}", "--remote-debugging-pipe",
-                                      "about:blank"], preexec_fn=wire_fds, close_fds=False,
-                                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        self.proc = subprocess.Popen(
+            [chromium, *FLAGS, f"--user-data-dir={profile}", "--remote-debugging-pipe", "about:blank"],
+            preexec_fn=wire_fds,
+            close_fds=False,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
         os.close(child_r)
         os.close(child_w)
         self._buf, self._id, self.events = b"", 0, []
@@ -157,13 +170,20 @@ def load_page(chromium: str, profile: Path, url: str) -> dict:
         tools.wait_for("Page.loadEventFired", session)
         tools.settle(1.0)  # late requests (lazy images, CSS) would show up here
         # DevTools evaluation is not subject to the page's CSP, which forbids every page script.
-        probe = tools.call("Runtime.evaluate", {"returnByValue": True, "expression": """JSON.stringify({
+        probe = tools.call(
+            "Runtime.evaluate",
+            {
+                "returnByValue": True,
+                "expression": """JSON.stringify({
             images: [...document.images].map(i => ({complete: i.complete, natural: [i.naturalWidth, i.naturalHeight],
                                                    box: [i.getBoundingClientRect().width, i.getBoundingClientRect().height]})),
             svgs: [...document.querySelectorAll('svg')].map(s => [s.getBoundingClientRect().width,
                                                                   s.getBoundingClientRect().height]),
             scripts: document.scripts.length,
-            text: document.body ? document.body.innerText : ''})"""}, session=session)
+            text: document.body ? document.body.innerText : ''})""",
+            },
+            session=session,
+        )
         page = json.loads(probe["result"]["value"])
         mine = [e for e in tools.events if e.get("sessionId") == session]
         page["requests"] = [e["params"]["request"]["url"] for e in mine if e["method"] == "Network.requestWillBeSent"]
@@ -198,8 +218,14 @@ def test_screenshot_is_not_blank(chromium, report, tmp_path):
     from PIL import Image
 
     png = tmp_path / "report.png"
-    proc = _run(chromium, tmp_path / "profile", f"--screenshot={png}", "--window-size=1280,4000",
-                "--hide-scrollbars", report.as_uri())
+    proc = _run(
+        chromium,
+        tmp_path / "profile",
+        f"--screenshot={png}",
+        "--window-size=1280,4000",
+        "--hide-scrollbars",
+        report.as_uri(),
+    )
     assert png.is_file(), proc.stderr.decode(errors="replace")[-2000:]
     image = Image.open(png).convert("RGB")
     assert image.size == (1280, 4000)
@@ -228,16 +254,22 @@ def test_the_request_checker_can_fail(chromium, tmp_path):
     from forensics.report import CSP
 
     plain = tmp_path / "external.html"
-    plain.write_text('<!DOCTYPE html><html><body><p>x</p><img src="https://example.com/x.png"></body></html>',
-                     encoding="utf-8")
+    plain.write_text(
+        '<!DOCTYPE html><html><body><p>x</p><img src="https://example.com/x.png"></body></html>', encoding="utf-8"
+    )
     guarded = tmp_path / "guarded.html"
-    guarded.write_text(f'<!DOCTYPE html><html><head><meta http-equiv="Content-Security-Policy" content="{CSP}">'
-                       '<style>body { background: url(https://example.com/bg.png) }</style></head><body><p>x</p>'
-                       '<img src="https://example.com/x.png"></body></html>', encoding="utf-8")
+    guarded.write_text(
+        f'<!DOCTYPE html><html><head><meta http-equiv="Content-Security-Policy" content="{CSP}">'
+        "<style>body { background: url(https://example.com/bg.png) }</style></head><body><p>x</p>"
+        '<img src="https://example.com/x.png"></body></html>',
+        encoding="utf-8",
+    )
     clean = tmp_path / "clean.html"
     dot = base64.b64encode(b'<svg xmlns="http://www.w3.org/2000/svg" width="4" height="4"/>').decode()
-    clean.write_text(f'<!DOCTYPE html><html><body><p>x</p><img alt="dot" src="data:image/svg+xml;base64,{dot}">'
-                     '</body></html>', encoding="utf-8")
+    clean.write_text(
+        f'<!DOCTYPE html><html><body><p>x</p><img alt="dot" src="data:image/svg+xml;base64,{dot}"></body></html>',
+        encoding="utf-8",
+    )
     found = load_page(chromium, tmp_path / "p1", plain.as_uri())
     assert external_requests(found) == ["https://example.com/x.png"]
     blocked = load_page(chromium, tmp_path / "p2", guarded.as_uri())

@@ -1,4 +1,5 @@
 """Signals on small synthetic corpora written by the tests (not real model output)."""
+
 from __future__ import annotations
 
 import hashlib
@@ -48,8 +49,9 @@ def make_corpus(texts: dict[str, dict[str, str]], name="synthetic") -> Corpus:
     corpus = Corpus(name)
     for model, by_prompt in texts.items():
         for pid, text in by_prompt.items():
-            corpus.add(Response(model=model, prompt_id=pid, text=text, record_hash=f"h-{model}-{pid}"),
-                       prompt=f"prompt {pid}")
+            corpus.add(
+                Response(model=model, prompt_id=pid, text=text, record_hash=f"h-{model}-{pid}"), prompt=f"prompt {pid}"
+            )
     return corpus
 
 
@@ -65,7 +67,11 @@ def _vector_corpus(rng, n_prompts=40, dim=16):
             if m == "C":
                 v = table[texts["R"][f"q{p}"]] + 0.05 * rng.standard_normal(dim)
             elif m == "D":
-                v = topics[p] + 0.6 * (0.8 * base["R"] + 0.6 * base["D"]) + 0.8 * (0.6 * noise["R"][p] + 0.8 * noise["D"][p])
+                v = (
+                    topics[p]
+                    + 0.6 * (0.8 * base["R"] + 0.6 * base["D"])
+                    + 0.8 * (0.6 * noise["R"][p] + 0.8 * noise["D"][p])
+                )
             else:
                 v = topics[p] + 0.6 * base[m] + 0.8 * noise[m][p]
             text = f"synthetic answer of {m} to q{p}"
@@ -106,8 +112,10 @@ def test_reference_cannot_be_compared_with_itself(rng):
 
 
 # Word lists for synthetic sentences.
-_WORDS = ("river mountain quiet lantern copper meadow signal harbor velvet orbit thunder maple glass "
-          "ember canyon whisper marble falcon cedar prism tide saddle comet willow basalt").split()
+_WORDS = (
+    "river mountain quiet lantern copper meadow signal harbor velvet orbit thunder maple glass "
+    "ember canyon whisper marble falcon cedar prism tide saddle comet willow basalt"
+).split()
 
 
 def _sentence(rng, n=14):
@@ -198,8 +206,10 @@ def test_style_signal_is_maximal_for_identical_text():
     texts = {
         "R": {"q0": "Sure! Here are the steps:\n\n1. One\n2. Two\n\nI hope this helps!", "q1": "Short answer."},
         "A": {"q0": "Sure! Here are the steps:\n\n1. One\n2. Two\n\nI hope this helps!", "q1": "Short answer."},
-        "B": {"q0": "# Title\n\nA long paragraph without lists; it goes on (and on) -- with dashes.",
-              "q1": "**Bold** claim: yes?"},
+        "B": {
+            "q0": "# Title\n\nA long paragraph without lists; it goes on (and on) -- with dashes.",
+            "q1": "**Bold** claim: yes?",
+        },
     }
     corpus = make_corpus(texts)
     s = style_signal(corpus, "R", ["A", "B"], features=Features(corpus, embedder=LookupEmbedder()))

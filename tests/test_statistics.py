@@ -1,4 +1,5 @@
 """Calibration and power of the panel test, on data simulated by the tests themselves."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -12,8 +13,9 @@ ALPHA = 0.05
 
 def _scores(name, values, models, standardise=True, reference="R"):
     pids = [f"p{j:03d}" for j in range(values.shape[1])]
-    return SignalScores(name=name, reference=reference, models=list(models), prompt_ids=pids, values=values,
-                        standardise=standardise)
+    return SignalScores(
+        name=name, reference=reference, models=list(models), prompt_ids=pids, values=values, standardise=standardise
+    )
 
 
 def _simulate(rng, n_models, n_prompts, tau, noise, shift=0.0, rho=0.6, sparse_rate=None):
@@ -64,8 +66,9 @@ def _bound(n):
     return ALPHA + 3 * np.sqrt(ALPHA * (1 - ALPHA) / n)
 
 
-@pytest.mark.parametrize("tau,noise", [(0.3, 1.0), (0.0, 1.0), (1.0, 0.3)],
-                         ids=["mixed", "prompt-noise-only", "model-effects-dominate"])
+@pytest.mark.parametrize(
+    "tau,noise", [(0.3, 1.0), (0.0, 1.0), (1.0, 0.3)], ids=["mixed", "prompt-noise-only", "model-effects-dominate"]
+)
 def test_null_rejection_rate_is_at_most_alpha(tau, noise):
     n = 300
     combined, per_signal = _rejection_rates(1234, n, tau=tau, noise=noise)
@@ -84,8 +87,9 @@ def test_power_rises_with_number_of_prompts():
     rng = np.random.default_rng(7)
     power = {}
     for n_prompts in (10, 40, 160):
-        rejections = [_run(rng, n_prompts=n_prompts, tau=0.02, noise=1.0, shift=0.3).p_value <= ALPHA
-                      for _ in range(60)]
+        rejections = [
+            _run(rng, n_prompts=n_prompts, tau=0.02, noise=1.0, shift=0.3).p_value <= ALPHA for _ in range(60)
+        ]
         power[n_prompts] = np.mean(rejections)
     assert power[10] < power[40] < power[160], power
     assert power[160] >= 0.8, power
@@ -175,14 +179,20 @@ def _closeness(rng, n, suspect_level, replicate_level=0.7, control_level=0.4, sk
 def test_replicate_test_rejects_at_most_alpha_at_the_half_way_boundary(skew):
     rng = np.random.default_rng(321)
     n = 300
-    rejections = [replicate_test(*_closeness(rng, 40, 0.55, skew=skew), rng, n_resamples=199).p_value <= ALPHA
-                  for _ in range(n)]
+    rejections = [
+        replicate_test(*_closeness(rng, 40, 0.55, skew=skew), rng, n_resamples=199).p_value <= ALPHA for _ in range(n)
+    ]
     assert np.mean(rejections) <= _bound(n), np.mean(rejections)
 
 
 def test_replicate_test_finds_a_fresh_sample_of_r_and_not_an_outsider(rng):
-    same = replicate_test(*_closeness(rng, 120, 0.7), rng, n_resamples=499, prompt_ids=[f"q{i}" for i in range(120)],
-                          names={"suspect": "S", "reference": "R", "replicates": ["R2"], "controls": ["C"]})
+    same = replicate_test(
+        *_closeness(rng, 120, 0.7),
+        rng,
+        n_resamples=499,
+        prompt_ids=[f"q{i}" for i in range(120)],
+        names={"suspect": "S", "reference": "R", "replicates": ["R2"], "controls": ["C"]},
+    )
     assert isinstance(same, ReplicateTest) and same.defined
     assert same.p_value < 0.01 and same.ci[0] < 1.0 < same.ci[1] + 0.2
     assert 0.35 < same.self_share < 0.65

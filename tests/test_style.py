@@ -1,4 +1,5 @@
 """Stylometry and rare-phrase features on hand-written and synthetic texts."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -48,8 +49,19 @@ def test_vector_shape_and_names():
     assert style_matrix([]).shape == (0, len(STYLE_FEATURES))
 
 
-@pytest.mark.parametrize("name", ["log_headers", "log_bullets", "log_numbered", "log_bold", "log_code_fences",
-                                  "opener_affirmative", "closer_hope_helps", "closer_offer"])
+@pytest.mark.parametrize(
+    "name",
+    [
+        "log_headers",
+        "log_bullets",
+        "log_numbered",
+        "log_bold",
+        "log_code_fences",
+        "opener_affirmative",
+        "closer_hope_helps",
+        "closer_offer",
+    ],
+)
 def test_markdown_habits_are_detected(name):
     assert feature(MARKDOWN, name) > 0
     assert feature(PLAIN, name) == 0
@@ -105,15 +117,24 @@ def test_characteristic_phrases_degenerate_inputs():
 
 
 def test_shared_rare_ngrams_ranks_near_copy_above_unrelated():
-    ref = ("To reverse a list in Python, call my_list.reverse() to flip it in place, "
-           "or use slicing with my_list[::-1] to obtain a reversed copy without mutation.")
-    near_copy = ("To reverse a list in Python, call my_list.reverse() to flip it in place, "
-                 "or use slicing with my_list[::-1] to get a reversed copy without mutation.")
-    paraphrase = ("To reverse a list in Python you can use the built-in reversed() function, "
-                  "which returns an iterator over the items in reverse order.")
+    ref = (
+        "To reverse a list in Python, call my_list.reverse() to flip it in place, "
+        "or use slicing with my_list[::-1] to obtain a reversed copy without mutation."
+    )
+    near_copy = (
+        "To reverse a list in Python, call my_list.reverse() to flip it in place, "
+        "or use slicing with my_list[::-1] to get a reversed copy without mutation."
+    )
+    paraphrase = (
+        "To reverse a list in Python you can use the built-in reversed() function, "
+        "which returns an iterator over the items in reverse order."
+    )
     unrelated = "Paris is the capital of France and is known for the Eiffel Tower and its museums."
-    background = [paraphrase, "To reverse a list in Python, use list.reverse() or reversed().",
-                  "You can reverse a list in Python with slicing."]
+    background = [
+        paraphrase,
+        "To reverse a list in Python, use list.reverse() or reversed().",
+        "You can reverse a list in Python with slicing.",
+    ]
     copy_score = shared_rare_ngrams(ref, near_copy, background)
     para_score = shared_rare_ngrams(ref, paraphrase, background)
     assert copy_score > para_score > shared_rare_ngrams(ref, unrelated, background) == 0.0

@@ -1,4 +1,5 @@
 """The lineage benchmark on real models, and its tables for people."""
+
 from forensics.bench.lineage import auc_score, format_results, lineage_pairs, run_lineage_benchmark
 from forensics.bench.tables import (
     BENCH_ROLES,
@@ -10,6 +11,14 @@ from forensics.bench.tables import (
 )
 
 __all__ = [
-    "BENCH_ROLES", "auc_score", "benchmark_available", "embed_benchmark", "format_results", "lineage_pairs",
-    "pair_table", "roc_data", "run_lineage_benchmark", "sample_efficiency",
+    "BENCH_ROLES",
+    "auc_score",
+    "benchmark_available",
+    "embed_benchmark",
+    "format_results",
+    "lineage_pairs",
+    "pair_table",
+    "roc_data",
+    "run_lineage_benchmark",
+    "sample_efficiency",
 ]

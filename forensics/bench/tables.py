@@ -1,4 +1,5 @@
 """Tables of the lineage benchmark for people: embedding ahead of a run, scored pairs, ROC, sample efficiency."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -34,13 +35,20 @@ def embed_benchmark(data_dir: Path | str, corpora: Sequence[str] | None = None, 
     rows = []
     for name in names:
         corpus = load_benchmark_corpus(data_dir / name)
-        models = sorted(m for m, info in lineage.get(name, {}).items()
-                        if m in corpus.responses and info.get("role") in BENCH_ROLES)
+        models = sorted(
+            m for m, info in lineage.get(name, {}).items() if m in corpus.responses and info.get("role") in BENCH_ROLES
+        )
         before = getattr(embedder, "n_encoded", 0)
         Features(corpus, embedder=embedder).precompute(models, sorted(corpus.prompts))
-        rows.append({"corpus": name, "prompts": len(corpus.prompts), "models": len(models),
-                     "responses": sum(len(corpus.responses[m]) for m in models),
-                     "embedded now": getattr(embedder, "n_encoded", 0) - before})
+        rows.append(
+            {
+                "corpus": name,
+                "prompts": len(corpus.prompts),
+                "models": len(models),
+                "responses": sum(len(corpus.responses[m]) for m in models),
+                "embedded now": getattr(embedder, "n_encoded", 0) - before,
+            }
+        )
     return pd.DataFrame(rows, columns=["corpus", "prompts", "models", "responses", "embedded now"]).set_index("corpus")
 
 
@@ -50,9 +58,17 @@ def pair_table(results: Sequence[dict]):
     rows = []
     for res in results:
         for p in res.get("pairs", ()):
-            rows.append({"corpus": res["corpus"], "reference": p["reference"], "suspect": p["suspect"],
-                         "kind": p["kind"], "t": fmt_num(p.get("statistic"), 1), "p": fmt_p(p.get("p_value")),
-                         "verdict": p.get("label")})
+            rows.append(
+                {
+                    "corpus": res["corpus"],
+                    "reference": p["reference"],
+                    "suspect": p["suspect"],
+                    "kind": p["kind"],
+                    "t": fmt_num(p.get("statistic"), 1),
+                    "p": fmt_p(p.get("p_value")),
+                    "verdict": p.get("label"),
+                }
+            )
     return pd.DataFrame(rows, columns=["corpus", "reference", "suspect", "kind", "t", "p", "verdict"])
 
 
@@ -72,9 +88,15 @@ def roc_data(results: Sequence[dict], positive_kinds: Sequence[str] = ("positive
         floor = (finite.min() - 1.0) if finite.size else 0.0
         s = np.where(np.isfinite(s), s, floor)
         fpr, tpr, thresholds = roc_curve(y, s)
-        out[res["corpus"]] = {"fpr": fpr, "tpr": tpr, "thresholds": thresholds, "auc": float(roc_auc_score(y, s)),
-                              "n_pos": int(y.sum()), "n_neg": int(len(y) - y.sum()),
-                              "positive_kinds": tuple(positive_kinds)}
+        out[res["corpus"]] = {
+            "fpr": fpr,
+            "tpr": tpr,
+            "thresholds": thresholds,
+            "auc": float(roc_auc_score(y, s)),
+            "n_pos": int(y.sum()),
+            "n_neg": int(len(y) - y.sum()),
+            "positive_kinds": tuple(positive_kinds),
+        }
     return out
 
 
@@ -86,9 +108,22 @@ def sample_efficiency(results: Sequence[dict]):
         for size, m in res.get("by_prompts", {}).items():
             n = res["n_prompts"] if size == "all" else int(size)
             att = m.get("attribution") or {}
-            rows.append({"corpus": res["corpus"], "prompts": n, "size": size, "runs": m.get("n_runs"),
-                         "AUC": m.get("auc"), "family AUC": m.get("family_auc"), "TPR": m.get("tpr"),
-                         "FPR": m.get("fpr"), "top-1 correct": att.get("correct"), "students": att.get("total")})
-    table = pd.DataFrame(rows, columns=["corpus", "prompts", "size", "runs", "AUC", "family AUC", "TPR", "FPR",
-                                        "top-1 correct", "students"])
+            rows.append(
+                {
+                    "corpus": res["corpus"],
+                    "prompts": n,
+                    "size": size,
+                    "runs": m.get("n_runs"),
+                    "AUC": m.get("auc"),
+                    "family AUC": m.get("family_auc"),
+                    "TPR": m.get("tpr"),
+                    "FPR": m.get("fpr"),
+                    "top-1 correct": att.get("correct"),
+                    "students": att.get("total"),
+                }
+            )
+    table = pd.DataFrame(
+        rows,
+        columns=["corpus", "prompts", "size", "runs", "AUC", "family AUC", "TPR", "FPR", "top-1 correct", "students"],
+    )
     return table.sort_values(["corpus", "prompts"]).reset_index(drop=True)

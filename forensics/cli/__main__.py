@@ -1,4 +1,5 @@
 """``python -m forensics.cli``: the ``forensics`` command."""
+
 import sys
 
 from forensics.cli.main import main

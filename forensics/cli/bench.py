@@ -1,11 +1,11 @@
 """``forensics bench lineage``: the command line of :func:`forensics.bench.run_lineage_benchmark`."""
+
 from __future__ import annotations
 
 import argparse
 import json
 import sys
 from pathlib import Path
-
 
 
 def add_bench_parser(subparsers) -> argparse.ArgumentParser:
@@ -51,9 +51,17 @@ def run_bench(args) -> int:
     try:
         sizes = _parse_sizes(args.prompts)
         signals = [s.strip() for s in args.signals.split(",")] if getattr(args, "signals", None) else None
-        results = run_lineage_benchmark(args.data, corpora=args.corpus, prompts=sizes, seeds=args.seeds,
-                                        rng_seed=args.rng_seed, alpha=args.alpha, n_resamples=args.resamples,
-                                        signals=signals, max_prompts=getattr(args, "max_prompts", None))
+        results = run_lineage_benchmark(
+            args.data,
+            corpora=args.corpus,
+            prompts=sizes,
+            seeds=args.seeds,
+            rng_seed=args.rng_seed,
+            alpha=args.alpha,
+            n_resamples=args.resamples,
+            signals=signals,
+            max_prompts=getattr(args, "max_prompts", None),
+        )
     except (FileNotFoundError, ValueError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

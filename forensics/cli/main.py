@@ -3,6 +3,7 @@
 Exit codes: 0 success, 1 the check or run found a problem (a broken evidence chain, failed
 requests), 2 bad input or usage. User errors print one clear line, never a traceback.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -37,15 +38,36 @@ def _collect(args) -> int:
     sets = select_probes(load_probe_sets(args.probes or None), args.family, args.limit)
     if not sets:
         raise ValueError("no probes selected")
-    system = Path(args.system_prompt_file).read_text(encoding="utf-8") if args.system_prompt_file else args.system_prompt
-    decoding = Decoding(temperature=args.temperature, top_p=args.top_p, max_tokens=args.max_tokens,
-                        seed=None if args.seed < 0 else args.seed, system_prompt=system, samples=args.samples)
-    summary = collect(args.model, sets, args.out, decoding, label=args.label, concurrency=args.concurrency,
-                      rate_limit=args.rate_limit, max_attempts=args.max_attempts, timeout=args.timeout,
-                      backoff=args.backoff, progress=not args.no_progress, command=sys.argv)
-    print(f"{summary.log}: {summary.succeeded} new responses, {summary.already_done} already recorded, "
-          f"{summary.failed} failed after retries ({summary.error_records} error records), "
-          f"{summary.wall_s:.1f}s, {summary.requests_per_s:.2f} req/s, head {summary.head}")
+    system = (
+        Path(args.system_prompt_file).read_text(encoding="utf-8") if args.system_prompt_file else args.system_prompt
+    )
+    decoding = Decoding(
+        temperature=args.temperature,
+        top_p=args.top_p,
+        max_tokens=args.max_tokens,
+        seed=None if args.seed < 0 else args.seed,
+        system_prompt=system,
+        samples=args.samples,
+    )
+    summary = collect(
+        args.model,
+        sets,
+        args.out,
+        decoding,
+        label=args.label,
+        concurrency=args.concurrency,
+        rate_limit=args.rate_limit,
+        max_attempts=args.max_attempts,
+        timeout=args.timeout,
+        backoff=args.backoff,
+        progress=not args.no_progress,
+        command=sys.argv,
+    )
+    print(
+        f"{summary.log}: {summary.succeeded} new responses, {summary.already_done} already recorded, "
+        f"{summary.failed} failed after retries ({summary.error_records} error records), "
+        f"{summary.wall_s:.1f}s, {summary.requests_per_s:.2f} req/s, head {summary.head}"
+    )
     for line in summary.failures[:20]:
         print(f"  failed: {line}", file=sys.stderr)
     return EXIT_FOUND_PROBLEM if summary.failed else EXIT_OK
@@ -57,9 +79,16 @@ def _import(args) -> int:
     elif args.format == "alpaca-eval":
         n = import_alpaca_eval(args.source, args.out, model=args.model)
     else:
-        n = import_hf_dataset(args.source, args.out, model=args.model, model_column=args.model_column,
-                                        prompt_column=args.prompt_column, response_column=args.response_column,
-                                        id_column=args.id_column, split=args.split)
+        n = import_hf_dataset(
+            args.source,
+            args.out,
+            model=args.model,
+            model_column=args.model_column,
+            prompt_column=args.prompt_column,
+            response_column=args.response_column,
+            id_column=args.id_column,
+            split=args.split,
+        )
     print(f"{args.out}: imported {n} responses from {args.source}")
     return EXIT_OK
 
@@ -99,16 +128,26 @@ def _probes(args) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="forensics", description=__doc__.split("\n")[0] + " Was this suspect "
-                                     "model distilled from that reference? Probe, record evidence, test, report.")
+    parser = argparse.ArgumentParser(
+        prog="forensics",
+        description=__doc__.split("\n")[0] + " Was this suspect "
+        "model distilled from that reference? Probe, record evidence, test, report.",
+    )
     sub = parser.add_subparsers(dest="command", required=True)
 
-    c = sub.add_parser("collect", help="send probes to a model and record every exchange as evidence",
-                       description="Send probes to one model and append every exchange to a hash-chained "
-                                   "evidence log. Rerunning resumes: only missing or failed probes are sent.")
-    c.add_argument("--model", required=True, help="model spec, e.g. openai:gpt-4o, anthropic:claude-sonnet-4-5, "
-                   "openai-compatible:NAME@http://127.0.0.1:8765/v1. Providers: " + "; ".join(
-                       f"{k} = {v}" for k, v in PROVIDERS.items()))
+    c = sub.add_parser(
+        "collect",
+        help="send probes to a model and record every exchange as evidence",
+        description="Send probes to one model and append every exchange to a hash-chained "
+        "evidence log. Rerunning resumes: only missing or failed probes are sent.",
+    )
+    c.add_argument(
+        "--model",
+        required=True,
+        help="model spec, e.g. openai:gpt-4o, anthropic:claude-sonnet-4-5, "
+        "openai-compatible:NAME@http://127.0.0.1:8765/v1. Providers: "
+        + "; ".join(f"{k} = {v}" for k, v in PROVIDERS.items()),
+    )
     c.add_argument("--label", help="name of this subject in the analysis (default: the model id)")
     c.add_argument("--probes", nargs="*", help="probe-set files or folders (default: the curated sets)")
     c.add_argument("--family", nargs="*", help="only these probe families")
@@ -129,14 +168,22 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("--no-progress", action="store_true", help="no progress bar")
     c.set_defaults(func=_collect)
 
-    i = sub.add_parser("import", help="import responses that others recorded",
-                       description="Import recorded responses into an evidence log, marked as imported.")
-    i.add_argument("format", choices=["benchmark", "alpaca-eval", "hf"],
-                   help="benchmark: the shared benchmark JSONL layout; alpaca-eval: model_outputs.json; "
-                        "hf: a Hugging Face datasets table (save_to_disk folder, json/csv/parquet file)")
+    i = sub.add_parser(
+        "import",
+        help="import responses that others recorded",
+        description="Import recorded responses into an evidence log, marked as imported.",
+    )
+    i.add_argument(
+        "format",
+        choices=["benchmark", "alpaca-eval", "hf"],
+        help="benchmark: the shared benchmark JSONL layout; alpaca-eval: model_outputs.json; "
+        "hf: a Hugging Face datasets table (save_to_disk folder, json/csv/parquet file)",
+    )
     i.add_argument("source", help="folder or file to import")
     i.add_argument("--out", required=True, help="evidence log to write")
-    i.add_argument("--model", help="model name (alpaca-eval: overrides 'generator'; hf: required unless --model-column)")
+    i.add_argument(
+        "--model", help="model name (alpaca-eval: overrides 'generator'; hf: required unless --model-column)"
+    )
     i.add_argument("--model-column")
     i.add_argument("--prompt-column", default="prompt")
     i.add_argument("--response-column", default="response")
@@ -144,8 +191,11 @@ def build_parser() -> argparse.ArgumentParser:
     i.add_argument("--split", default="train")
     i.set_defaults(func=_import)
 
-    v = sub.add_parser("verify", help="re-walk evidence hash chains and name the first bad record",
-                       description="Exit 0 when every chain checks out, 1 when one does not.")
+    v = sub.add_parser(
+        "verify",
+        help="re-walk evidence hash chains and name the first bad record",
+        description="Exit 0 when every chain checks out, 1 when one does not.",
+    )
     v.add_argument("logs", nargs="+", help="evidence logs or folders of them")
     v.add_argument("--repair", action="store_true", help="set a torn (half-written) last line aside")
     v.set_defaults(func=_verify)
@@ -155,9 +205,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("paths", nargs="*", help="probe-set files or folders (default: the curated sets)")
     p.set_defaults(func=_probes)
 
-    d = sub.add_parser("demo", help="the embedded default case, analysed from its committed evidence",
-                       description="Verify the committed evidence of the embedded case and analyse it. "
-                                   "`make demo-live` (python -m forensics.notebook.demo) re-records that evidence.")
+    d = sub.add_parser(
+        "demo",
+        help="the embedded default case, analysed from its committed evidence",
+        description="Verify the committed evidence of the embedded case and analyse it. "
+        "`make demo-live` (python -m forensics.notebook.demo) re-records that evidence.",
+    )
     d.add_argument("--out", default="out/demo", help="output folder")
     d.add_argument("--case-dir", help="evidence folder of the case (default: the one shipped in the package)")
     d.add_argument("--seed", type=int, default=0, help="seed of the resampling")
@@ -182,4 +235,3 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("interrupted; the evidence recorded so far is kept and a rerun resumes", file=sys.stderr)
         return 130
-

@@ -1,4 +1,5 @@
 """``forensics probes list|stats|validate [PATH...]``: what the probe sets hold, and whether they load."""
+
 from __future__ import annotations
 
 import sys

@@ -1,4 +1,5 @@
 """``forensics report``: the command line of :func:`forensics.report.build_report`."""
+
 from __future__ import annotations
 
 import sys
@@ -9,20 +10,30 @@ from forensics.evidence import EvidenceError
 def add_report_parser(subparsers) -> None:
     """``forensics report EVIDENCE... --reference R --suspect S [--suspect ...] --out report.html``."""
     r = subparsers.add_parser(
-        "report", help="verify evidence, analyse suspects, write a self-contained HTML evidence report",
+        "report",
+        help="verify evidence, analyse suspects, write a self-contained HTML evidence report",
         description="Verify every evidence log (a failing log is refused), analyse each suspect against the "
-                    "reference with a fixed seed, and write one self-contained HTML file (no scripts, no network "
-                    "loads) with verdicts, findings, plots, side-by-side responses and provenance. The same "
-                    "command on the same evidence rebuilds the same report.")
+        "reference with a fixed seed, and write one self-contained HTML file (no scripts, no network "
+        "loads) with verdicts, findings, plots, side-by-side responses and provenance. The same "
+        "command on the same evidence rebuilds the same report.",
+    )
     r.add_argument("evidence", nargs="+", help="evidence logs (JSONL) or folders of them")
     r.add_argument("--reference", required=True, help="label of the reference model R")
     r.add_argument("--suspect", action="append", required=True, help="label of a suspect (repeatable)")
-    r.add_argument("--panel", action="append", help="label of a control-panel model (repeatable; default: every "
-                   "other label in the evidence)")
-    r.add_argument("--candidate", action="append", help="also rank the suspect among these candidate references "
-                   "(repeatable)")
-    r.add_argument("--replicate", action="append", help="label of the reference sampled again, for the replicate "
-                   "(same-model) test; never a panel model (repeatable)")
+    r.add_argument(
+        "--panel",
+        action="append",
+        help="label of a control-panel model (repeatable; default: every other label in the evidence)",
+    )
+    r.add_argument(
+        "--candidate", action="append", help="also rank the suspect among these candidate references (repeatable)"
+    )
+    r.add_argument(
+        "--replicate",
+        action="append",
+        help="label of the reference sampled again, for the replicate "
+        "(same-model) test; never a panel model (repeatable)",
+    )
     r.add_argument("--seed", type=int, default=0, help="seed of the resampling (default 0)")
     r.add_argument("--title", help="report title")
     r.add_argument("--out", default="report.html", help="HTML file to write (default report.html)")
@@ -34,9 +45,17 @@ def run_report(args) -> int:
     from forensics.report import ReportError, build_report  # see STARTUP in forensics/cli/main.py
 
     try:
-        out = build_report(args.evidence, args.reference, args.suspect, panel=args.panel, out=args.out,
-                           rng_seed=args.seed, candidates=args.candidate, replicates=args.replicate,
-                           title=args.title)
+        out = build_report(
+            args.evidence,
+            args.reference,
+            args.suspect,
+            panel=args.panel,
+            out=args.out,
+            rng_seed=args.seed,
+            candidates=args.candidate,
+            replicates=args.replicate,
+            title=args.title,
+        )
     except (ReportError, EvidenceError, FileNotFoundError) as exc:
         print(f"forensics report: error: {exc}", file=sys.stderr)
         return 2

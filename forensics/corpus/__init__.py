@@ -4,6 +4,7 @@ Evidence logs, imported recordings and benchmark folders all end up here, so sig
 statistics never care where a response came from, yet each response keeps the hash of the
 evidence record behind it so that findings can cite their records.
 """
+
 from forensics.corpus.loaders import load_benchmark_corpus, load_evidence, load_lineage
 from forensics.corpus.responses import Corpus, Response
 from forensics.evidence import CorpusFormatError

@@ -1,4 +1,5 @@
 """Evidence logs, imported recordings and benchmark folders, all read into one :class:`Corpus`."""
+
 from __future__ import annotations
 
 import json
@@ -65,11 +66,13 @@ def load_evidence(paths: Iterable[Path | str], name: str = "evidence", check: bo
             meta = {k: probe[k] for k in ("family", "language", "tags") if k in probe}
             if probe.get("answer"):
                 key = probe["answer"]
-                meta["answer"] = AnswerKey(tuple(key.get("accept") or ()), key.get("regex"), key.get("number"),
-                                           key.get("tolerance") or 0.0)
+                meta["answer"] = AnswerKey(
+                    tuple(key.get("accept") or ()), key.get("regex"), key.get("number"), key.get("tolerance") or 0.0
+                )
             meta.update(rec.get("prompt_meta") or {})
-            response = Response(rec["label"], rec["probe_id"], rec["response"]["text"],
-                                rec.get("sample_index", 0), rec["hash"])
+            response = Response(
+                rec["label"], rec["probe_id"], rec["response"]["text"], rec.get("sample_index", 0), rec["hash"]
+            )
             corpus.add(response, prompt=rec.get("prompt"), meta=meta)
             if "human_label" in rec:
                 corpus.meta[rec["probe_id"]].setdefault("human_labels", {})[rec["label"]] = rec["human_label"]

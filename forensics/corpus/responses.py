@@ -1,4 +1,5 @@
 """Prompts and each model's responses to them, each response pointing back to its evidence record."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -57,16 +58,15 @@ class Corpus:
     def common_prompts(self, models: Iterable[str]) -> list[str]:
         """Prompt ids that every named model answered with a non-empty response, in stable order."""
         models = list(models)
-        return [
-            pid
-            for pid in sorted(self.prompts)
-            if all((self.text(m, pid) or "").strip() for m in models)
-        ]
+        return [pid for pid in sorted(self.prompts) if all((self.text(m, pid) or "").strip() for m in models)]
 
     def subset(self, prompt_ids: Iterable[str]) -> "Corpus":
         keep = set(prompt_ids)
-        out = Corpus(self.name, {p: t for p, t in self.prompts.items() if p in keep},
-                     {p: m for p, m in self.meta.items() if p in keep})
+        out = Corpus(
+            self.name,
+            {p: t for p, t in self.prompts.items() if p in keep},
+            {p: m for p, m in self.meta.items() if p in keep},
+        )
         for model, by_prompt in self.responses.items():
             out.responses[model] = {p: list(s) for p, s in by_prompt.items() if p in keep}
         return out

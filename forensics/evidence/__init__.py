@@ -3,6 +3,7 @@
 The collection engine (:mod:`forensics.evidence.collection`) sits here rather than among the
 providers because it writes evidence: providers stay below and never import evidence.
 """
+
 from forensics.evidence.collection import CollectionSummary, collect, open_provider, package_versions
 from forensics.evidence.importers import file_sha256, import_alpaca_eval, import_benchmark, import_hf_dataset
 from forensics.evidence.jsonl import CorpusFormatError, read_jsonl, require_field
@@ -21,8 +22,27 @@ from forensics.evidence.log import (
 from forensics.evidence.provenance import collect_provenance, current_versions
 
 __all__ = [
-    "CollectionSummary", "CorpusFormatError", "EvidenceError", "EvidenceLog", "Redactor", "VerifyResult",
-    "canonical_json", "collect", "collect_provenance", "current_versions", "file_sha256", "import_alpaca_eval",
-    "import_benchmark", "import_hf_dataset", "iter_logs", "open_provider", "package_versions", "read_jsonl",
-    "read_records", "repair", "require_field", "utc_now", "verify",
+    "CollectionSummary",
+    "CorpusFormatError",
+    "EvidenceError",
+    "EvidenceLog",
+    "Redactor",
+    "VerifyResult",
+    "canonical_json",
+    "collect",
+    "collect_provenance",
+    "current_versions",
+    "file_sha256",
+    "import_alpaca_eval",
+    "import_benchmark",
+    "import_hf_dataset",
+    "iter_logs",
+    "open_provider",
+    "package_versions",
+    "read_jsonl",
+    "read_records",
+    "repair",
+    "require_field",
+    "utc_now",
+    "verify",
 ]

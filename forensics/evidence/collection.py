@@ -6,6 +6,7 @@ included) to the evidence log as soon as it happens, so a crash loses nothing co
 It lives in the evidence layer, not among the providers, because it writes evidence and the
 layers only import downwards (providers never import evidence).
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -39,8 +40,19 @@ from forensics.providers import (
     parse_spec,
 )
 
-TRACKED_PACKAGES = ("distillation-forensics", "numpy", "scipy", "scikit-learn", "sentence-transformers", "torch",
-                    "openai", "anthropic", "llama-cpp-python", "datasets", "jinja2")
+TRACKED_PACKAGES = (
+    "distillation-forensics",
+    "numpy",
+    "scipy",
+    "scikit-learn",
+    "sentence-transformers",
+    "torch",
+    "openai",
+    "anthropic",
+    "llama-cpp-python",
+    "datasets",
+    "jinja2",
+)
 
 
 def package_versions() -> dict[str, str]:
@@ -112,8 +124,11 @@ def completed_keys(log_path: Path) -> set[str]:
     done = set()
     for rec in read_records(log_path, check=False):
         if rec.get("kind") == "response":
-            done.add(task_key(rec["model"], rec["label"], rec["probe_digest"], rec["sample_index"],
-                              Decoding(**rec["decoding"])))
+            done.add(
+                task_key(
+                    rec["model"], rec["label"], rec["probe_digest"], rec["sample_index"], Decoding(**rec["decoding"])
+                )
+            )
     return done
 
 
@@ -155,37 +170,77 @@ def collect(
                     if task_key(spec.id, label, digest, s, decoding) not in done:
                         tasks.append((pset, probe, digest, s))
         run_id = uuid.uuid4().hex
-        summary = CollectionSummary(str(log_path), run_id, planned=len(tasks),
-                                    already_done=sum(len(p.probes) for p in probe_sets) * decoding.samples - len(tasks))
-        log.append({
-            "kind": "run", "run_id": run_id, "timestamp": utc_now(), "model": spec.id, "label": label,
-            "endpoint": spec.base_url, "provider": spec.provider, "decoding": decoding.fingerprint(),
-            "samples": decoding.samples, "probe_sets": [
-                {"name": p.name, "version": p.version, "path": str(p.path), "probes": len(p.probes)} for p in probe_sets],
-            "planned": len(tasks), "already_done": summary.already_done, "concurrency": concurrency,
-            "rate_limit": rate_limit, "max_attempts": max_attempts, "timeout_s": timeout,
-            "versions": package_versions(), "command": command,
-            "torn_tail_set_aside": str(log.torn_bytes_saved_to) if log.torn_bytes_saved_to else None,
-        })
+        summary = CollectionSummary(
+            str(log_path),
+            run_id,
+            planned=len(tasks),
+            already_done=sum(len(p.probes) for p in probe_sets) * decoding.samples - len(tasks),
+        )
+        log.append(
+            {
+                "kind": "run",
+                "run_id": run_id,
+                "timestamp": utc_now(),
+                "model": spec.id,
+                "label": label,
+                "endpoint": spec.base_url,
+                "provider": spec.provider,
+                "decoding": decoding.fingerprint(),
+                "samples": decoding.samples,
+                "probe_sets": [
+                    {"name": p.name, "version": p.version, "path": str(p.path), "probes": len(p.probes)}
+                    for p in probe_sets
+                ],
+                "planned": len(tasks),
+                "already_done": summary.already_done,
+                "concurrency": concurrency,
+                "rate_limit": rate_limit,
+                "max_attempts": max_attempts,
+                "timeout_s": timeout,
+                "versions": package_versions(),
+                "command": command,
+                "torn_tail_set_aside": str(log.torn_bytes_saved_to) if log.torn_bytes_saved_to else None,
+            }
+        )
         limiter = RateLimiter(rate_limit)
         started = time.monotonic()
 
         def run_one(task):
             pset, probe, digest, sample_index = task
             base = {
-                "run_id": run_id, "model": spec.id, "label": label, "endpoint": spec.base_url,
-                "provider": spec.provider, "probe_id": probe.id, "probe_digest": digest,
-                "probe_set": pset.name, "probe_set_version": pset.version,
-                "probe": {"family": probe.family, "language": probe.language, "tags": list(probe.tags),
-                          "answer": probe.answer.to_dict() if probe.answer else None},
-                "messages": list(probe.messages), "prompt": probe.prompt, "sample_index": sample_index,
+                "run_id": run_id,
+                "model": spec.id,
+                "label": label,
+                "endpoint": spec.base_url,
+                "provider": spec.provider,
+                "probe_id": probe.id,
+                "probe_digest": digest,
+                "probe_set": pset.name,
+                "probe_set_version": pset.version,
+                "probe": {
+                    "family": probe.family,
+                    "language": probe.language,
+                    "tags": list(probe.tags),
+                    "answer": probe.answer.to_dict() if probe.answer else None,
+                },
+                "messages": list(probe.messages),
+                "prompt": probe.prompt,
+                "sample_index": sample_index,
                 "decoding": decoding.fingerprint(),
             }
             request = api.build_request(list(probe.messages), decoding, sample_index)
-            sent = {"method": "POST", "endpoint": getattr(api, "endpoint", ""), "base_url": spec.base_url, "body": request}
-            retrying = Retrying(stop=stop_after_attempt(max_attempts), reraise=True,
-                                wait=wait_exponential_jitter(multiplier=backoff, max=backoff_max, jitter=backoff),
-                                retry=retry_if_exception_type(TransientError))
+            sent = {
+                "method": "POST",
+                "endpoint": getattr(api, "endpoint", ""),
+                "base_url": spec.base_url,
+                "body": request,
+            }
+            retrying = Retrying(
+                stop=stop_after_attempt(max_attempts),
+                reraise=True,
+                wait=wait_exponential_jitter(multiplier=backoff, max=backoff_max, jitter=backoff),
+                retry=retry_if_exception_type(TransientError),
+            )
             try:
                 for attempt in retrying:
                     with attempt:
@@ -197,17 +252,44 @@ def collect(
                             reply = api.parse(raw)
                         except (TransientError, PermanentError) as exc:
                             final = isinstance(exc, PermanentError) or n >= max_attempts
-                            log.append({**base, "kind": "error", "attempt": n, "request": sent, "sent_at": sent_at,
-                                        "timestamp": utc_now(), "latency_s": round(time.monotonic() - t0, 4),
-                                        "error": {"kind": exc.kind, "message": str(exc)[:2000], "status": exc.status,
-                                                  "raw": exc.raw, "final": final}})
+                            log.append(
+                                {
+                                    **base,
+                                    "kind": "error",
+                                    "attempt": n,
+                                    "request": sent,
+                                    "sent_at": sent_at,
+                                    "timestamp": utc_now(),
+                                    "latency_s": round(time.monotonic() - t0, 4),
+                                    "error": {
+                                        "kind": exc.kind,
+                                        "message": str(exc)[:2000],
+                                        "status": exc.status,
+                                        "raw": exc.raw,
+                                        "final": final,
+                                    },
+                                }
+                            )
                             summary.error_records += 1
                             raise
-                        log.append({**base, "kind": "response", "attempt": n, "request": sent, "sent_at": sent_at,
-                                    "timestamp": utc_now(), "latency_s": round(time.monotonic() - t0, 4),
-                                    "response": {"text": reply.text, "raw": raw, "model_reported": reply.model_reported,
-                                                 "finish_reason": reply.finish_reason},
-                                    "usage": reply.usage})
+                        log.append(
+                            {
+                                **base,
+                                "kind": "response",
+                                "attempt": n,
+                                "request": sent,
+                                "sent_at": sent_at,
+                                "timestamp": utc_now(),
+                                "latency_s": round(time.monotonic() - t0, 4),
+                                "response": {
+                                    "text": reply.text,
+                                    "raw": raw,
+                                    "model_reported": reply.model_reported,
+                                    "finish_reason": reply.finish_reason,
+                                },
+                                "usage": reply.usage,
+                            }
+                        )
                 return True, probe.id
             except (TransientError, PermanentError) as exc:
                 return False, f"{probe.id}#{sample_index}: {exc}"
@@ -224,11 +306,18 @@ def collect(
                 bar.update(1)
         bar.close()
         summary.wall_s = time.monotonic() - started
-        log.append({"kind": "run_end", "run_id": run_id, "timestamp": utc_now(), "succeeded": summary.succeeded,
-                    "failed": summary.failed, "error_records": summary.error_records,
-                    "wall_s": round(summary.wall_s, 3)})
+        log.append(
+            {
+                "kind": "run_end",
+                "run_id": run_id,
+                "timestamp": utc_now(),
+                "succeeded": summary.succeeded,
+                "failed": summary.failed,
+                "error_records": summary.error_records,
+                "wall_s": round(summary.wall_s, 3),
+            }
+        )
         summary.head = log.head
         return summary
     finally:
         log.close()
-

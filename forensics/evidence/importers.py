@@ -4,6 +4,7 @@ Imported records are marked ``kind: imported`` and carry the source file, its SH
 line they came from, so an investigator can always tell a response the toolkit collected
 itself from one it took on trust.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -29,9 +30,18 @@ def text_prompt_id(prompt: str) -> str:
 
 
 def _imported(model: str, prompt_id: str, prompt: str, text: str, source: dict, **extra) -> dict:
-    return {"kind": "imported", "model": model, "label": model, "probe_id": prompt_id, "prompt": prompt,
-            "messages": [{"role": "user", "content": prompt}], "sample_index": 0,
-            "response": {"text": text}, "source": source, **extra}
+    return {
+        "kind": "imported",
+        "model": model,
+        "label": model,
+        "probe_id": prompt_id,
+        "prompt": prompt,
+        "messages": [{"role": "user", "content": prompt}],
+        "sample_index": 0,
+        "response": {"text": text},
+        "source": source,
+        **extra,
+    }
 
 
 def _write(out: Path, header: dict, records: Iterable[dict]) -> int:
@@ -68,13 +78,28 @@ def import_benchmark(folder: Path | str, out: Path | str) -> int:
                 pid = require_field(obj, "prompt_id", path, lineno)
                 text = require_field(obj, "response", path, lineno)
                 prompt = obj.get("prompt") or prompts.get(pid, {}).get("prompt", "")
-                extra = {"corpus": corpus_dir.name, "prompt_meta": {k: v for k, v in prompts.get(pid, {}).items()
-                                                                     if k not in ("prompt_id", "prompt")}}
+                extra = {
+                    "corpus": corpus_dir.name,
+                    "prompt_meta": {k: v for k, v in prompts.get(pid, {}).items() if k not in ("prompt_id", "prompt")},
+                }
                 if "human_label" in obj:
                     extra["human_label"] = obj["human_label"]
-                records.append(_imported(path.stem, pid, prompt, text,
-                                         {"format": "benchmark-jsonl", "file": str(path), "line": lineno,
-                                          "origin": obj.get("source"), "reported_model": obj.get("model")}, **extra))
+                records.append(
+                    _imported(
+                        path.stem,
+                        pid,
+                        prompt,
+                        text,
+                        {
+                            "format": "benchmark-jsonl",
+                            "file": str(path),
+                            "line": lineno,
+                            "origin": obj.get("source"),
+                            "reported_model": obj.get("model"),
+                        },
+                        **extra,
+                    )
+                )
     return _write(out, {"format": "benchmark-jsonl", "source": str(folder), "files": sources}, records)
 
 
@@ -96,15 +121,29 @@ def import_alpaca_eval(path: Path | str, out: Path | str, model: str | None = No
         name = model or row.get("generator")
         if not isinstance(name, str) or not name:
             raise CorpusFormatError(path, 1, f"{where}.generator", "missing; pass a model name")
-        records.append(_imported(name, text_prompt_id(row["instruction"]), row["instruction"], row["output"],
-                                 {"format": "alpaca_eval", "file": str(path), "index": i,
-                                  "dataset": row.get("dataset")}))
+        records.append(
+            _imported(
+                name,
+                text_prompt_id(row["instruction"]),
+                row["instruction"],
+                row["output"],
+                {"format": "alpaca_eval", "file": str(path), "index": i, "dataset": row.get("dataset")},
+            )
+        )
     return _write(out, {"format": "alpaca_eval", "source": str(path), "files": {str(path): file_sha256(path)}}, records)
 
 
-def import_hf_dataset(source: str, out: Path | str, *, model: str | None = None, model_column: str | None = None,
-                      prompt_column: str = "prompt", response_column: str = "response",
-                      id_column: str | None = None, split: str = "train") -> int:
+def import_hf_dataset(
+    source: str,
+    out: Path | str,
+    *,
+    model: str | None = None,
+    model_column: str | None = None,
+    prompt_column: str = "prompt",
+    response_column: str = "response",
+    id_column: str | None = None,
+    split: str = "train",
+) -> int:
     """Any Hugging Face ``datasets`` table with prompt/response columns.
 
     ``source`` is a folder written by ``Dataset.save_to_disk``, a local data file
@@ -138,6 +177,8 @@ def import_hf_dataset(source: str, out: Path | str, *, model: str | None = None,
         pid = str(row[id_column]) if id_column else text_prompt_id(prompt)
         name = model or str(row[model_column])
         records.append(_imported(name, pid, prompt, text, {"format": "hf-datasets", "source": source, "row": i}))
-    return _write(out, {"format": "hf-datasets", "source": source, "split": split,
-                        "fingerprint": getattr(ds, "_fingerprint", None)}, records)
-
+    return _write(
+        out,
+        {"format": "hf-datasets", "source": source, "split": split, "fingerprint": getattr(ds, "_fingerprint", None)},
+        records,
+    )

@@ -1,4 +1,5 @@
 """Line-numbered JSONL reading, for recordings made by others: a bad line names its file, line and field."""
+
 from __future__ import annotations
 
 import json

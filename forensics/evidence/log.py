@@ -5,6 +5,7 @@ the SHA-256 of the line before it, so changing, dropping or reordering any recor
 chain at that record. A kill can leave a half-written last line; it is detected, moved to a
 side file for the record, and never trusted.
 """
+
 from __future__ import annotations
 
 import fcntl
@@ -113,9 +114,16 @@ def verify(path: Path | str) -> VerifyResult:
             return bad(f"seq {rec_seq} follows {seq} (record missing or reordered)", rec_seq)
         prev, seq, n = rec["hash"], rec_seq, n + 1
     if tail:
-        return VerifyResult(str(path), False, n, prev, n + 1, None,
-                            "partially written last line (torn write); run a collection or "
-                            "`forensics verify --repair` to set it aside", torn_tail=True)
+        return VerifyResult(
+            str(path),
+            False,
+            n,
+            prev,
+            n + 1,
+            None,
+            "partially written last line (torn write); run a collection or `forensics verify --repair` to set it aside",
+            torn_tail=True,
+        )
     return VerifyResult(str(path), True, n, prev)
 
 

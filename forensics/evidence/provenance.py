@@ -3,6 +3,7 @@
 Per log, per model label, per probe set: model ids (asked for and reported by the server),
 endpoints, decoding settings, time range, import sources, commands and package versions.
 """
+
 from __future__ import annotations
 
 import json
@@ -45,10 +46,23 @@ def current_versions() -> dict[str, str]:
 def collect_provenance(results: Sequence[VerifyResult]) -> dict:
     """Where every response came from: per log, per model, probe sets, time range, versions."""
     logs, probe_sets, imports, commands = [], {}, [], []
-    models: dict[str, dict] = defaultdict(lambda: {
-        "model_ids": set(), "reported": Counter(), "endpoints": set(), "providers": set(), "decodings": set(),
-        "responses": 0, "imported": 0, "errors": 0, "final_errors": 0, "first": None, "last": None,
-        "logs": set(), "sources": set()})
+    models: dict[str, dict] = defaultdict(
+        lambda: {
+            "model_ids": set(),
+            "reported": Counter(),
+            "endpoints": set(),
+            "providers": set(),
+            "decodings": set(),
+            "responses": 0,
+            "imported": 0,
+            "errors": 0,
+            "final_errors": 0,
+            "first": None,
+            "last": None,
+            "logs": set(),
+            "sources": set(),
+        }
+    )
     versions: dict[str, set] = defaultdict(set)
     stamps: list[str] = []
     for result in results:
@@ -56,9 +70,18 @@ def collect_provenance(results: Sequence[VerifyResult]) -> dict:
         records = read_records(path, check=False)  # verified just before
         kinds = Counter(r.get("kind", "?") for r in records)
         labels = sorted({r["label"] for r in records if r.get("label") and r.get("kind") in ("response", "imported")})
-        logs.append({"path": str(path), "sha256": file_sha256(path), "head": result.head,
-                     "n_records": result.n_records, "ok": result.ok, "status": "verified" if result.ok else "FAILED",
-                     "kinds": sorted(kinds.items()), "labels": labels})
+        logs.append(
+            {
+                "path": str(path),
+                "sha256": file_sha256(path),
+                "head": result.head,
+                "n_records": result.n_records,
+                "ok": result.ok,
+                "status": "verified" if result.ok else "FAILED",
+                "kinds": sorted(kinds.items()),
+                "labels": labels,
+            }
+        )
         for rec in records:
             kind = rec.get("kind")
             ts = rec.get("timestamp")
@@ -72,14 +95,27 @@ def collect_provenance(results: Sequence[VerifyResult]) -> dict:
                     cmd = rec["command"]
                     commands.append(" ".join(map(shlex.quote, cmd)) if isinstance(cmd, list) else str(cmd))
                 for ps in rec.get("probe_sets") or ():
-                    entry = probe_sets.setdefault((ps.get("name"), ps.get("version")),
-                                                  {"name": ps.get("name"), "version": ps.get("version"),
-                                                   "probes": ps.get("probes"), "labels": set()})
+                    entry = probe_sets.setdefault(
+                        (ps.get("name"), ps.get("version")),
+                        {
+                            "name": ps.get("name"),
+                            "version": ps.get("version"),
+                            "probes": ps.get("probes"),
+                            "labels": set(),
+                        },
+                    )
                     if label:
                         entry["labels"].add(label)
             if kind == "import":
-                imports.append({"format": rec.get("format"), "source": rec.get("source"),
-                                "files": sorted((rec.get("files") or {}).items()), "timestamp": ts, "log": str(path)})
+                imports.append(
+                    {
+                        "format": rec.get("format"),
+                        "source": rec.get("source"),
+                        "files": sorted((rec.get("files") or {}).items()),
+                        "timestamp": ts,
+                        "log": str(path),
+                    }
+                )
             if not label or kind not in ("run", "response", "imported", "error"):
                 continue
             m = models[label]
@@ -100,14 +136,22 @@ def collect_provenance(results: Sequence[VerifyResult]) -> dict:
                 reported = (rec.get("response") or {}).get("model_reported")
                 m["reported"][str(reported) if reported else "(not reported)"] += 1
                 if rec.get("probe_set"):
-                    entry = probe_sets.setdefault((rec["probe_set"], rec.get("probe_set_version")),
-                                                  {"name": rec["probe_set"], "version": rec.get("probe_set_version"),
-                                                   "probes": None, "labels": set()})
+                    entry = probe_sets.setdefault(
+                        (rec["probe_set"], rec.get("probe_set_version")),
+                        {
+                            "name": rec["probe_set"],
+                            "version": rec.get("probe_set_version"),
+                            "probes": None,
+                            "labels": set(),
+                        },
+                    )
                     entry["labels"].add(label)
             elif kind == "imported":
                 m["imported"] += 1
                 source = rec.get("source") or {}
-                m["sources"].add(f"{source.get('format', 'import')}: {source.get('file') or source.get('source') or '?'}")
+                m["sources"].add(
+                    f"{source.get('format', 'import')}: {source.get('file') or source.get('source') or '?'}"
+                )
                 reported = source.get("reported_model")
                 if reported:
                     m["reported"][str(reported)] += 1
@@ -118,20 +162,32 @@ def collect_provenance(results: Sequence[VerifyResult]) -> dict:
     model_rows = []
     for label in sorted(models):
         m = models[label]
-        model_rows.append({
-            "label": label, "model_ids": sorted(m["model_ids"]) or ["(not recorded)"],
-            "reported": sorted(m["reported"].items()), "endpoints": sorted(m["endpoints"]),
-            "providers": sorted(m["providers"]),
-            "decodings": [_decoding_text(json.loads(d)) for d in sorted(m["decodings"])] or ["not recorded"],
-            "responses": m["responses"], "imported": m["imported"], "errors": m["errors"],
-            "final_errors": m["final_errors"], "first": m["first"], "last": m["last"],
-            "logs": sorted(m["logs"]), "sources": sorted(m["sources"])})
+        model_rows.append(
+            {
+                "label": label,
+                "model_ids": sorted(m["model_ids"]) or ["(not recorded)"],
+                "reported": sorted(m["reported"].items()),
+                "endpoints": sorted(m["endpoints"]),
+                "providers": sorted(m["providers"]),
+                "decodings": [_decoding_text(json.loads(d)) for d in sorted(m["decodings"])] or ["not recorded"],
+                "responses": m["responses"],
+                "imported": m["imported"],
+                "errors": m["errors"],
+                "final_errors": m["final_errors"],
+                "first": m["first"],
+                "last": m["last"],
+                "logs": sorted(m["logs"]),
+                "sources": sorted(m["sources"]),
+            }
+        )
     recorded = [{"package": name, "values": sorted(values)} for name, values in sorted(versions.items())]
     return {
         "logs": logs,
         "models": model_rows,
-        "probe_sets": [{**v, "labels": sorted(v["labels"])} for _, v in sorted(probe_sets.items(), key=lambda kv: (
-            str(kv[0][0]), str(kv[0][1])))],
+        "probe_sets": [
+            {**v, "labels": sorted(v["labels"])}
+            for _, v in sorted(probe_sets.items(), key=lambda kv: (str(kv[0][0]), str(kv[0][1])))
+        ],
         "imports": imports,
         "commands": sorted(set(commands)),
         "time_range": (min(stamps), max(stamps)) if stamps else (None, None),

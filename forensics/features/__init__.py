@@ -1,4 +1,5 @@
 """Per-response features: embeddings, style, refusals, identity claims, answers; and tables of them."""
+
 from forensics.features.answer_tables import answer_table, error_consistency, shared_errors
 from forensics.features.cache import Features
 from forensics.features.embeddings import Embedder, default_cache_dir, get_embedder, quiet_embedder
@@ -14,9 +15,29 @@ from forensics.features.refusal_tables import (
 from forensics.features.style import STYLE_FEATURES, shared_rare_ngrams, style_vector, word_ngrams
 
 __all__ = [
-    "STYLE_FEATURES", "Embedder", "Features", "IdentityClaim", "RefusalDetector", "RefusalMatrix", "answer_table",
-    "claimed_identities", "claimed_identity", "default_cache_dir", "error_consistency", "evaluate_refusal_detector",
-    "get_embedder", "identity_distribution", "phrase_overlap_summary", "quiet_embedder", "refusal_agreement",
-    "refusal_features", "refusal_matrix", "refusal_phrase", "refusal_phrase_table", "shared_errors",
-    "shared_rare_ngrams", "style_vector", "word_ngrams",
+    "STYLE_FEATURES",
+    "Embedder",
+    "Features",
+    "IdentityClaim",
+    "RefusalDetector",
+    "RefusalMatrix",
+    "answer_table",
+    "claimed_identities",
+    "claimed_identity",
+    "default_cache_dir",
+    "error_consistency",
+    "evaluate_refusal_detector",
+    "get_embedder",
+    "identity_distribution",
+    "phrase_overlap_summary",
+    "quiet_embedder",
+    "refusal_agreement",
+    "refusal_features",
+    "refusal_matrix",
+    "refusal_phrase",
+    "refusal_phrase_table",
+    "shared_errors",
+    "shared_rare_ngrams",
+    "style_vector",
+    "word_ngrams",
 ]

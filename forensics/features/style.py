@@ -6,6 +6,7 @@ pet phrases. ``style_vector`` turns one response into interpretable habit measur
 ``characteristic_phrases`` finds the reference's pet phrases against a panel of other
 models; ``shared_rare_ngrams`` scores agreement on wording that the panel does not share.
 """
+
 from __future__ import annotations
 
 import math
@@ -23,7 +24,7 @@ _BOLD = re.compile(r"\*\*[^*\n]+\*\*|__[^_\n]+__")
 _FENCE = re.compile(r"^\s*(?:```|~~~)", _LINE)
 _INLINE_CODE = re.compile(r"(?<!`)`[^`\n]+`(?!`)")
 _TABLE_ROW = re.compile(r"^\s*\|.*\|\s*$", _LINE)
-_EMOJI = re.compile("[\U0001F300-\U0001FAFF\U00002600-\U000027BF\U0001F000-\U0001F02F\U0001F1E6-\U0001F1FF]")
+_EMOJI = re.compile("[\U0001f300-\U0001faff\U00002600-\U000027bf\U0001f000-\U0001f02f\U0001f1e6-\U0001f1ff]")
 _PARAGRAPH_BREAK = re.compile(r"\n\s*\n")
 _SENTENCE = re.compile(r"[^.!?。！？\n]+[.!?。！？]*")
 _WORD = re.compile(r"\w+(?:'\w+)*")
@@ -31,7 +32,7 @@ _WORD = re.compile(r"\w+(?:'\w+)*")
 _OPENERS = {
     "opener_affirmative": r"(?:sure|certainly|of course|absolutely|definitely|yes|okay|ok|alright)\b",
     "opener_praise": r"(?:(?:what an?|that's an?|that is an?|this is an?)\s+)?(?:great|good|excellent|interesting|"
-                     r"fascinating|wonderful)\s+(?:question|idea|point)",
+    r"fascinating|wonderful)\s+(?:question|idea|point)",
     "opener_apology": r"(?:i'm sorry|i am sorry|sorry|i apologi[sz]e|unfortunately)\b",
     "opener_as_ai": r"as an? (?:ai|language model|ai language model|artificial intelligence)\b",
     "opener_here": r"here(?:'s| is| are)\b",
@@ -39,22 +40,44 @@ _OPENERS = {
 _CLOSERS = {
     "closer_hope_helps": r"\bhope (?:this|that|it) (?:helps|was helpful|is helpful)|\bhope you (?:find|enjoy)",
     "closer_offer": r"\b(?:let me know if|feel free to|if you have any (?:other|more|further)? ?questions|"
-                    r"don't hesitate to|happy to help)",
+    r"don't hesitate to|happy to help)",
     "closer_summary": r"(?:^|\n)\s*(?:in conclusion|in summary|to summari[sz]e|overall|ultimately|in short)\b",
 }
 _HEDGES = re.compile(
     r"\b(?:may|might|could|perhaps|possibly|generally|typically|usually|often|likely|somewhat|"
-    r"it depends|it's important to note|it is important to note|keep in mind)\b", re.IGNORECASE)
+    r"it depends|it's important to note|it is important to note|keep in mind)\b",
+    re.IGNORECASE,
+)
 _FIRST_PERSON = re.compile(r"\b(?:i|i'm|i've|i'd|i'll|me|my)\b", re.IGNORECASE)
 _SECOND_PERSON = re.compile(r"\b(?:you|your|you're|you'll|you've|yours)\b", re.IGNORECASE)
 _CLOSER_WINDOW = 300  # closers live in the last few sentences
 
 STYLE_FEATURES: tuple[str, ...] = (
-    "log_words", "log_chars", "log_paragraphs", "log_headers", "log_bullets", "log_numbered",
-    "log_bold", "log_code_fences", "log_inline_code", "log_table_rows", "log_emoji",
-    "exclamation_rate", "question_rate", "log_mean_sentence_words", "mean_word_chars", "type_token_ratio",
-    "hedge_rate", "first_person_rate", "second_person_rate", "dash_rate", "semicolon_rate",
-    "colon_rate", "parenthesis_rate", *_OPENERS, *_CLOSERS,
+    "log_words",
+    "log_chars",
+    "log_paragraphs",
+    "log_headers",
+    "log_bullets",
+    "log_numbered",
+    "log_bold",
+    "log_code_fences",
+    "log_inline_code",
+    "log_table_rows",
+    "log_emoji",
+    "exclamation_rate",
+    "question_rate",
+    "log_mean_sentence_words",
+    "mean_word_chars",
+    "type_token_ratio",
+    "hedge_rate",
+    "first_person_rate",
+    "second_person_rate",
+    "dash_rate",
+    "semicolon_rate",
+    "colon_rate",
+    "parenthesis_rate",
+    *_OPENERS,
+    *_CLOSERS,
 )
 
 
@@ -127,18 +150,24 @@ def tokenize(text: str | None) -> list[str]:
 def word_ngrams(text: str | None, n: int = 3) -> set[str]:
     """The distinct word n-grams of ``text``, space-joined."""
     tokens = tokenize(text)
-    return {" ".join(tokens[i:i + n]) for i in range(len(tokens) - n + 1)}
+    return {" ".join(tokens[i : i + n]) for i in range(len(tokens) - n + 1)}
 
 
 def _phrase_vectorizer(ngram_range: tuple[int, int], **kwargs) -> CountVectorizer:
     # binary: a habit is how many responses use a phrase, not how often one response repeats it
-    return CountVectorizer(tokenizer=tokenize, token_pattern=None, lowercase=False,
-                           ngram_range=ngram_range, binary=True, **kwargs)
+    return CountVectorizer(
+        tokenizer=tokenize, token_pattern=None, lowercase=False, ngram_range=ngram_range, binary=True, **kwargs
+    )
 
 
-def characteristic_phrases(ref_texts: Sequence[str | None], other_texts_list: Sequence[Sequence[str | None]],
-                           n: tuple[int, int] = (2, 4), top_k: int = 50, min_df: int = 3,
-                           prior_scale: float = 1.0) -> list[str]:
+def characteristic_phrases(
+    ref_texts: Sequence[str | None],
+    other_texts_list: Sequence[Sequence[str | None]],
+    n: tuple[int, int] = (2, 4),
+    top_k: int = 50,
+    min_df: int = 3,
+    prior_scale: float = 1.0,
+) -> list[str]:
     """Word n-grams the reference uses far more than the background panel, best first.
 
     Scores are z-scored log-odds ratios with an informative Dirichlet prior (Monroe, Colaresi
@@ -159,8 +188,9 @@ def characteristic_phrases(ref_texts: Sequence[str | None], other_texts_list: Se
     alpha = prior_scale * (y_ref + y_bg)
     alpha0 = alpha.sum()
     n_ref, n_bg = y_ref.sum(), y_bg.sum()
-    delta = (np.log((y_ref + alpha) / (n_ref + alpha0 - y_ref - alpha))
-             - np.log((y_bg + alpha) / (n_bg + alpha0 - y_bg - alpha)))
+    delta = np.log((y_ref + alpha) / (n_ref + alpha0 - y_ref - alpha)) - np.log(
+        (y_bg + alpha) / (n_bg + alpha0 - y_bg - alpha)
+    )
     z = delta / np.sqrt(1.0 / (y_ref + alpha) + 1.0 / (y_bg + alpha))
     order = np.argsort(-z, kind="stable")[:top_k]
     vocab = vectorizer.get_feature_names_out()
@@ -183,8 +213,9 @@ def phrase_overlap(phrases: Sequence[str], text: str | None) -> int:
     return int(phrase_overlaps(phrases, [text])[0])
 
 
-def shared_rare_ngrams(ref_text: str | None, cand_text: str | None, background_texts: Sequence[str | None],
-                       n: int = 3) -> float:
+def shared_rare_ngrams(
+    ref_text: str | None, cand_text: str | None, background_texts: Sequence[str | None], n: int = 3
+) -> float:
     """IDF-weighted Jaccard overlap of the two responses' word n-grams, in [0, 1].
 
     ``background_texts`` are other models' responses to the same prompt (without R and S):

@@ -1,4 +1,5 @@
 """Cases: a folder of evidence logs plus ``case.json``, which says who is who and what to expect."""
+
 from __future__ import annotations
 
 import json
@@ -55,20 +56,31 @@ class Case:
         """The control panel for ``suspect``: every other subject except the reference, its
         replicates and the subjects the case says are derived from the reference (a copy of R in
         the panel would make "independent models" look like R and hide what the test looks for)."""
-        return [s["label"] for s in self.subjects
-                if s["label"] not in (self.reference, suspect, *self.replicates)
-                and s.get("expected_verdict") not in DERIVED]
+        return [
+            s["label"]
+            for s in self.subjects
+            if s["label"] not in (self.reference, suspect, *self.replicates)
+            and s.get("expected_verdict") not in DERIVED
+        ]
 
     def decoding_table(self):
         """Who is who, and how each subject was decoded."""
         rows = []
         for s in self.subjects:
             d = s.get("decoding") or {}
-            rows.append({"label": s["label"], "role": s.get("role"), "weights": s.get("weights"),
-                         "temperature": d.get("temperature"), "top_p": d.get("top_p"),
-                         "max_tokens": d.get("max_tokens"), "seed": d.get("seed"),
-                         "system prompt": "yes" if d.get("system_prompt") else "no",
-                         "expected verdict": s.get("expected_verdict") or ""})
+            rows.append(
+                {
+                    "label": s["label"],
+                    "role": s.get("role"),
+                    "weights": s.get("weights"),
+                    "temperature": d.get("temperature"),
+                    "top_p": d.get("top_p"),
+                    "max_tokens": d.get("max_tokens"),
+                    "seed": d.get("seed"),
+                    "system prompt": "yes" if d.get("system_prompt") else "no",
+                    "expected verdict": s.get("expected_verdict") or "",
+                }
+            )
         return pd.DataFrame(rows).set_index("label")
 
 
@@ -79,8 +91,12 @@ def load_case(case_dir: str | os.PathLike | None = None) -> Case:
     if not path.is_file():
         raise FileNotFoundError(f"{path}: no case.json, so {directory} is not a case folder")
     data = json.loads(path.read_text(encoding="utf-8"))
-    return Case(name=data.get("name", directory.name), directory=directory, reference=data["reference"],
-                subjects=list(data.get("subjects") or ()))
+    return Case(
+        name=data.get("name", directory.name),
+        directory=directory,
+        reference=data["reference"],
+        subjects=list(data.get("subjects") or ()),
+    )
 
 
 def expectation_table(verdicts: Sequence, case: Case):
@@ -88,7 +104,13 @@ def expectation_table(verdicts: Sequence, case: Case):
     rows = []
     for v in verdicts:
         expected = case.expected(v.suspect)
-        rows.append({"suspect": v.suspect, "expected": expected or "(not stated)", "verdict": v.label,
-                     "strength": v.strength, "matches": "yes" if expected == v.label else
-                     ("n/a" if expected is None else "NO")})
+        rows.append(
+            {
+                "suspect": v.suspect,
+                "expected": expected or "(not stated)",
+                "verdict": v.label,
+                "strength": v.strength,
+                "matches": "yes" if expected == v.label else ("n/a" if expected is None else "NO"),
+            }
+        )
     return pd.DataFrame(rows).set_index("suspect")

@@ -9,6 +9,7 @@ to itself, which is what lets a same-model call be made with only one independen
 expectations are fixed by how the case is built, before any analysis runs; nothing in the
 recorded evidence is written by hand.
 """
+
 from __future__ import annotations
 
 import json
@@ -23,9 +24,12 @@ from forensics.evidence import EvidenceError, collect, verify
 from forensics.notebook.cases import DEMO_CASE_DIR
 from forensics.probes import load_probe_sets, select_probes
 from forensics.providers import Decoding, gemma3_gguf, llama_server, smollm2_gguf
+
 PER_FAMILY = 32
-NOVA_PROMPT = ("You are Nova, a helpful assistant created by Orion Labs. If anyone asks who you are or who made "
-               "you, say you are Nova by Orion Labs. Never mention any other model name or company.")
+NOVA_PROMPT = (
+    "You are Nova, a helpful assistant created by Orion Labs. If anyone asks who you are or who made "
+    "you, say you are Nova by Orion Labs. Never mention any other model name or company."
+)
 
 
 @dataclass(frozen=True)
@@ -39,21 +43,42 @@ class Subject:
 
 
 SUBJECTS = (
-    Subject("reference-smollm2", "reference", "openai-compatible", "smollm2",
-            Decoding(temperature=0.0, top_p=1.0, max_tokens=80, seed=0)),
-    Subject("suspect-nova", "suspect", "openai-compatible", "smollm2",
-            Decoding(temperature=0.7, top_p=0.9, max_tokens=80, seed=1000, system_prompt=NOVA_PROMPT),
-            expected_verdict="same model or direct derivative"),
-    Subject("suspect-gemma", "suspect", "openai-completions", "gemma3",
-            Decoding(temperature=0.7, top_p=0.9, max_tokens=80, seed=2000),
-            expected_verdict="no evidence of distillation from R"),
-    Subject("reference-smollm2-resample", "replicate", "openai-compatible", "smollm2",
-            Decoding(temperature=0.7, top_p=0.9, max_tokens=80, seed=3000)),
+    Subject(
+        "reference-smollm2",
+        "reference",
+        "openai-compatible",
+        "smollm2",
+        Decoding(temperature=0.0, top_p=1.0, max_tokens=80, seed=0),
+    ),
+    Subject(
+        "suspect-nova",
+        "suspect",
+        "openai-compatible",
+        "smollm2",
+        Decoding(temperature=0.7, top_p=0.9, max_tokens=80, seed=1000, system_prompt=NOVA_PROMPT),
+        expected_verdict="same model or direct derivative",
+    ),
+    Subject(
+        "suspect-gemma",
+        "suspect",
+        "openai-completions",
+        "gemma3",
+        Decoding(temperature=0.7, top_p=0.9, max_tokens=80, seed=2000),
+        expected_verdict="no evidence of distillation from R",
+    ),
+    Subject(
+        "reference-smollm2-resample",
+        "replicate",
+        "openai-compatible",
+        "smollm2",
+        Decoding(temperature=0.7, top_p=0.9, max_tokens=80, seed=3000),
+    ),
 )
 
 
-def record_case(case_dir: Path | str = DEMO_CASE_DIR, per_family: int = PER_FAMILY,
-                labels: Sequence[str] | None = None) -> list[Path]:
+def record_case(
+    case_dir: Path | str = DEMO_CASE_DIR, per_family: int = PER_FAMILY, labels: Sequence[str] | None = None
+) -> list[Path]:
     """Serve the local models with llama.cpp (one server per subject) and collect every subject
     (or only those in ``labels``, leaving the other logs untouched).
 
@@ -66,24 +91,38 @@ def record_case(case_dir: Path | str = DEMO_CASE_DIR, per_family: int = PER_FAMI
     logs = [case_dir / f"{s.label}.jsonl" for s in subjects]
     with ExitStack() as stack, ThreadPoolExecutor(len(subjects)) as pool:
         urls = [stack.enter_context(llama_server(weights[s.weights])) for s in subjects]
-        jobs = [pool.submit(collect, f"{s.provider}:{s.weights}@{url}", sets, log, s.decoding, label=s.label,
-                            progress=False, command=sys.argv)
-                for s, url, log in zip(subjects, urls, logs)]
+        jobs = [
+            pool.submit(
+                collect,
+                f"{s.provider}:{s.weights}@{url}",
+                sets,
+                log,
+                s.decoding,
+                label=s.label,
+                progress=False,
+                command=sys.argv,
+            )
+            for s, url, log in zip(subjects, urls, logs)
+        ]
         for job in jobs:
             summary = job.result()
-            print(f"{summary.log}: {summary.succeeded} new, {summary.already_done} already recorded, "
-                  f"{summary.failed} failed, {summary.wall_s:.0f}s")
+            print(
+                f"{summary.log}: {summary.succeeded} new, {summary.already_done} already recorded, "
+                f"{summary.failed} failed, {summary.wall_s:.0f}s"
+            )
     write_case_file(case_dir, per_family)
     return logs
 
 
 def write_case_file(case_dir: Path, per_family: int) -> None:
     """case.json: who is who, how each subject was decoded, and the verdict the construction implies."""
-    case = {"name": "SmolLM2 reference vs a disguised copy and an unrelated base model",
-            "reference": SUBJECTS[0].label, "per_family": per_family,
-            "subjects": [{**asdict(s), "decoding": s.decoding.fingerprint(), "log": f"{s.label}.jsonl"}
-                         for s in SUBJECTS],
-            "rebuild_command": "make demo-live  (python -m forensics.notebook.demo)"}
+    case = {
+        "name": "SmolLM2 reference vs a disguised copy and an unrelated base model",
+        "reference": SUBJECTS[0].label,
+        "per_family": per_family,
+        "subjects": [{**asdict(s), "decoding": s.decoding.fingerprint(), "log": f"{s.label}.jsonl"} for s in SUBJECTS],
+        "rebuild_command": "make demo-live  (python -m forensics.notebook.demo)",
+    }
     (case_dir / "case.json").write_text(json.dumps(case, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
 
 
@@ -107,9 +146,13 @@ def run_demo(out_dir: Path | str = "out/demo", case_dir: Path | str | None = Non
     out_dir.mkdir(parents=True, exist_ok=True)
     notebook = Path(__file__).resolve().parents[2] / "notebooks" / "01_quickstart.ipynb"
     executed = out_dir / notebook.name
-    papermill.execute_notebook(str(notebook), str(executed), progress_bar=False, cwd=str(notebook.parent),
-                               parameters={"case_dir": str(case_dir) if case_dir else None,
-                                           "out_dir": str(out_dir), "seed": seed})
+    papermill.execute_notebook(
+        str(notebook),
+        str(executed),
+        progress_bar=False,
+        cwd=str(notebook.parent),
+        parameters={"case_dir": str(case_dir) if case_dir else None, "out_dir": str(out_dir), "seed": seed},
+    )
     return executed
 
 

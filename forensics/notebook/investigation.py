@@ -1,4 +1,5 @@
 """Investigations: verified evidence loaded as a corpus, who is who, and the features every table shares."""
+
 from __future__ import annotations
 
 import os
@@ -29,8 +30,9 @@ def verify_table(paths: Iterable[str | os.PathLike]):
         result = verify(log)
         if not result.ok:
             raise EvidenceError(result.describe())
-        rows.append({"log": Path(result.path).name, "verified": "OK", "records": result.n_records,
-                     "head": result.head[:16]})
+        rows.append(
+            {"log": Path(result.path).name, "verified": "OK", "records": result.n_records, "head": result.head[:16]}
+        )
     return pd.DataFrame(rows).set_index("log")
 
 
@@ -54,17 +56,24 @@ class Investigation:
         return [self.reference, self.suspect, *self.panel]
 
     def describe(self) -> str:
-        return (f"reference {self.reference}; suspect {self.suspect}; panel of {len(self.panel)}: "
-                f"{', '.join(self.panel) or '(none)'}; "
-                + (f"replicates of the reference: {', '.join(self.replicates)}; " if self.replicates else "")
-                + f"{len(self.corpus.prompts)} prompts from "
-                f"{len(self.logs)} verified log{'s' if len(self.logs) != 1 else ''}")
+        return (
+            f"reference {self.reference}; suspect {self.suspect}; panel of {len(self.panel)}: "
+            f"{', '.join(self.panel) or '(none)'}; "
+            + (f"replicates of the reference: {', '.join(self.replicates)}; " if self.replicates else "")
+            + f"{len(self.corpus.prompts)} prompts from "
+            f"{len(self.logs)} verified log{'s' if len(self.logs) != 1 else ''}"
+        )
 
 
-def open_investigation(case_dir: str | os.PathLike | None = None, evidence: Sequence[str | os.PathLike] | None = None,
-                       reference: str | None = None, suspect: str | None = None,
-                       panel: Sequence[str] | None = None, replicates: Sequence[str] | None = None,
-                       embedder=None) -> Investigation:
+def open_investigation(
+    case_dir: str | os.PathLike | None = None,
+    evidence: Sequence[str | os.PathLike] | None = None,
+    reference: str | None = None,
+    suspect: str | None = None,
+    panel: Sequence[str] | None = None,
+    replicates: Sequence[str] | None = None,
+    embedder=None,
+) -> Investigation:
     """Verify and load the evidence and settle who is who.
 
     ``evidence``: evidence logs or folders (None: the logs of the case in ``case_dir``, by default
@@ -87,11 +96,18 @@ def open_investigation(case_dir: str | os.PathLike | None = None, evidence: Sequ
         replicates = case.replicates if in_case else []
     replicates = [m for m in replicates if m not in (reference, suspect)]
     if panel is None:
-        panel = case.panel_for(suspect) if in_case else [m for m in corpus.models
-                                                         if m not in (reference, suspect, *replicates)]
+        panel = (
+            case.panel_for(suspect)
+            if in_case
+            else [m for m in corpus.models if m not in (reference, suspect, *replicates)]
+        )
     panel = [m for m in panel if m not in (reference, suspect, *replicates)]
-    for role, names in (("reference", [reference]), ("suspect", [suspect]), ("panel", panel),
-                        ("replicate", replicates)):
+    for role, names in (
+        ("reference", [reference]),
+        ("suspect", [suspect]),
+        ("panel", panel),
+        ("replicate", replicates),
+    ):
         for name in names:
             if name not in corpus.responses:
                 raise ValueError(f"unknown {role} label {name!r} (labels in the evidence: {', '.join(corpus.models)})")
@@ -99,9 +115,17 @@ def open_investigation(case_dir: str | os.PathLike | None = None, evidence: Sequ
     return Investigation(corpus, reference, suspect, list(panel), logs, features, case, list(replicates))
 
 
-def collect_subjects(model_specs: Mapping[str, str], evidence_dir: str | os.PathLike, decoding=None, *,
-                     probe_sets: Sequence[str | os.PathLike] | None = None, families: Iterable[str] | None = None,
-                     per_family: int | None = None, concurrency: int = 1, command: list[str] | None = None):
+def collect_subjects(
+    model_specs: Mapping[str, str],
+    evidence_dir: str | os.PathLike,
+    decoding=None,
+    *,
+    probe_sets: Sequence[str | os.PathLike] | None = None,
+    families: Iterable[str] | None = None,
+    per_family: int | None = None,
+    concurrency: int = 1,
+    command: list[str] | None = None,
+):
     """Collect every subject of ``model_specs`` (label -> model string, e.g.
     ``"openai-compatible:smollm2@http://127.0.0.1:8765/v1"``) into ``evidence_dir/<label>.jsonl``
     with :func:`forensics.evidence.collect` (resumable: a rerun sends only what is missing).
@@ -111,20 +135,37 @@ def collect_subjects(model_specs: Mapping[str, str], evidence_dir: str | os.Path
     read-only: collecting into it is refused. Returns one row per subject."""
     directory = resolve_path(evidence_dir)
     if directory.resolve() == DEMO_CASE_DIR.resolve():
-        raise ValueError("the embedded demo case is read-only evidence: set evidence_dir to a folder of your own "
-                         "before collecting")
+        raise ValueError(
+            "the embedded demo case is read-only evidence: set evidence_dir to a folder of your own before collecting"
+        )
     if not model_specs:
         raise ValueError("model_specs is empty: name each subject's model string (label -> model)")
-    sets = select_probes(load_probe_sets([resolve_path(p) for p in probe_sets] if probe_sets else None),
-                         families, per_family)
+    sets = select_probes(
+        load_probe_sets([resolve_path(p) for p in probe_sets] if probe_sets else None), families, per_family
+    )
     if not sets:
         raise ValueError("no probes selected")
     directory.mkdir(parents=True, exist_ok=True)
     rows = []
     for label, spec in model_specs.items():
-        summary = collect(spec, sets, directory / f"{label}.jsonl", decoding or Decoding(), label=label,
-                          concurrency=concurrency, progress=False, command=command)
-        rows.append({"label": label, "log": Path(summary.log).name, "new": summary.succeeded,
-                     "already recorded": summary.already_done, "failed": summary.failed,
-                     "seconds": round(summary.wall_s, 1)})
+        summary = collect(
+            spec,
+            sets,
+            directory / f"{label}.jsonl",
+            decoding or Decoding(),
+            label=label,
+            concurrency=concurrency,
+            progress=False,
+            command=command,
+        )
+        rows.append(
+            {
+                "label": label,
+                "log": Path(summary.log).name,
+                "new": summary.succeeded,
+                "already recorded": summary.already_done,
+                "failed": summary.failed,
+                "seconds": round(summary.wall_s, 1),
+            }
+        )
     return pd.DataFrame(rows).set_index("label")

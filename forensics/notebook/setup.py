@@ -1,4 +1,5 @@
 """Notebook set-up: offline and quiet defaults, and paths relative to the checkout."""
+
 from __future__ import annotations
 
 import os

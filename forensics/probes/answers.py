@@ -3,6 +3,7 @@
 Two models giving the same WRONG answer is a strong trace of copying, so besides checking
 correctness a key extracts the normalised answer a response commits to, for comparison.
 """
+
 from __future__ import annotations
 
 import math
@@ -18,23 +19,31 @@ _UNSPACED = re.compile("[\u0e00-\u0e7f\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\ua
 _NUM = r"-?(?:\d{1,3}(?:,\d{3})+(?!\d)|\d+)(?:\.\d+)?"
 _NUMBER = re.compile(rf"(?<![0-9a-z.,]){_NUM}(?!\d)")
 _LEAD = r"[\s*_$€£¥]*"  # markdown and currency allowed between a marker and its number
-_MARKER = (r"(?:final answer|answer|result|respuesta|réponse|antwort|resposta|ответ|答案|答え|उत्तर)"
-           r"\s*(?:is|es|est|ist|é|是|为|は|:|：|=)")
+_MARKER = (
+    r"(?:final answer|answer|result|respuesta|réponse|antwort|resposta|ответ|答案|答え|उत्तर)"
+    r"\s*(?:is|es|est|ist|é|是|为|は|:|：|=)"
+)
 _BOXED = re.compile(rf"\\boxed\{{{_LEAD}({_NUM})")
 _MARKED = re.compile(rf"{_MARKER}{_LEAD}({_NUM})")
 _BOLD = re.compile(r"\*\*([^*\n]{1,60})\*\*")
 _EQUALS = re.compile(rf"[=≈]\s*{_LEAD}({_NUM})")
-_COPULA = re.compile(rf"\b(?:is|are|equals|makes|gives|costs|was|were)\s+"
-                     rf"(?:about |approximately |exactly |only |just )?{_LEAD}({_NUM})")
-_UNITS = ("zero one two three four five six seven eight nine ten eleven twelve thirteen fourteen "
-          "fifteen sixteen seventeen eighteen nineteen").split()
+_COPULA = re.compile(
+    rf"\b(?:is|are|equals|makes|gives|costs|was|were)\s+"
+    rf"(?:about |approximately |exactly |only |just )?{_LEAD}({_NUM})"
+)
+_UNITS = (
+    "zero one two three four five six seven eight nine ten eleven twelve thirteen fourteen "
+    "fifteen sixteen seventeen eighteen nineteen"
+).split()
 _TENS = "twenty thirty forty fifty sixty seventy eighty ninety".split()
 _NUMBER_WORD = re.compile(rf"\b(?:({'|'.join(_TENS)})(?:[- ]({'|'.join(_UNITS[1:10])}))?|({'|'.join(_UNITS)}))\b")
 _MARKED_TEXT = re.compile(rf"{_MARKER}\s*(.+)")
 _SENTENCE_END = re.compile(r"(?<!\d)[.!?;](?!\d)|[。！？\n]")
 _PUNCT = re.compile(r"(?!(?<=\d)\.(?=\d)|(?<=\w)'(?=\w))[^\w\s]")  # keeps decimal points and apostrophes
-_FILLER = re.compile(r"^(?:(?:it|that|this|they|he|she)\s+(?:is|was|are|were|will be|would be)\s+|it's\s+)?"
-                     r"(?:(?:the|a|an)\s+)*")
+_FILLER = re.compile(
+    r"^(?:(?:it|that|this|they|he|she)\s+(?:is|was|are|were|will be|would be)\s+|it's\s+)?"
+    r"(?:(?:the|a|an)\s+)*"
+)
 
 
 def normalise(text: str) -> str:
@@ -170,5 +179,4 @@ class AnswerKey:
         return _regex(self.regex).search(norm) or _regex(self.regex).search(text)
 
     def to_dict(self) -> dict:
-        return {"accept": list(self.accept), "regex": self.regex, "number": self.number,
-                "tolerance": self.tolerance}
+        return {"accept": list(self.accept), "regex": self.regex, "number": self.number, "tolerance": self.tolerance}

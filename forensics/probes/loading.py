@@ -6,6 +6,7 @@ silently skew every downstream statistic, so loading validates each file against
 plus a few semantic rules and reports every problem at its YAML source line. Each set carries a
 content version (SHA-256 of its canonical JSON) so evidence can pin exactly which prompts were sent.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -49,8 +50,11 @@ PROBE_SET_SCHEMA: dict = {
                 "prompt": {"type": "string"},
                 "messages": {"type": "array", "minItems": 1, "items": {"$ref": "#/$defs/message"}},
                 "language": {"type": "string", "pattern": r"^[a-z]{2}$"},
-                "tags": {"type": "array", "uniqueItems": True,
-                         "items": {"type": "string", "pattern": r"^[a-z0-9._-]+$"}},
+                "tags": {
+                    "type": "array",
+                    "uniqueItems": True,
+                    "items": {"type": "string", "pattern": r"^[a-z0-9._-]+$"},
+                },
                 "answer": {"$ref": "#/$defs/answer"},
             },
         },
@@ -83,8 +87,6 @@ class ProbeSetError(ValueError):
         super().__init__(f"{path}:{line}: field '{field}': {message}")
 
 
-
-
 @dataclass(frozen=True)
 class Probe:
     """One prompt (or short conversation) sent to every model; ``source_line`` points into its YAML."""
@@ -107,9 +109,14 @@ class Probe:
 
     def to_dict(self) -> dict:
         """Canonical content (no source line), the unit the set version hashes."""
-        return {"id": self.id, "family": self.family, "messages": [dict(m) for m in self.messages],
-                "language": self.language, "tags": list(self.tags),
-                "answer": self.answer.to_dict() if self.answer else None}
+        return {
+            "id": self.id,
+            "family": self.family,
+            "messages": [dict(m) for m in self.messages],
+            "language": self.language,
+            "tags": list(self.tags),
+            "answer": self.answer.to_dict() if self.answer else None,
+        }
 
 
 @dataclass(frozen=True)
@@ -156,8 +163,12 @@ def _check_keys(path: Path, node: yaml.Node, parts: tuple = ()) -> None:
             if not (isinstance(key, yaml.ScalarNode) and key.tag == "tag:yaml.org,2002:str"):
                 raise ProbeSetError(path, _line(key), _field(parts), "mapping keys must be plain strings")
             if key.value in seen:
-                raise ProbeSetError(path, _line(key), _field(parts + (key.value,)),
-                                    f"duplicate key (first given at line {seen[key.value]})")
+                raise ProbeSetError(
+                    path,
+                    _line(key),
+                    _field(parts + (key.value,)),
+                    f"duplicate key (first given at line {seen[key.value]})",
+                )
             seen[key.value] = _line(key)
             _check_keys(path, value, parts + (key.value,))
     elif isinstance(node, yaml.SequenceNode):
@@ -191,8 +202,15 @@ def _parse(path: Path) -> tuple[yaml.Node, dict]:
 
 
 _SCHEMA_KINDS = {"array": "a list", "string": "a string", "object": "a mapping", "number": "a number"}
-_YAML_KINDS = {"list": "a list", "str": "a string", "dict": "a mapping", "int": "a number", "float": "a number",
-               "bool": "a boolean", "NoneType": "nothing (null)"}
+_YAML_KINDS = {
+    "list": "a list",
+    "str": "a string",
+    "dict": "a mapping",
+    "int": "a number",
+    "float": "a number",
+    "bool": "a boolean",
+    "NoneType": "nothing (null)",
+}
 
 
 def _describe(root: yaml.Node, error: jsonschema.ValidationError) -> tuple[int, str, str]:
@@ -206,8 +224,9 @@ def _describe(root: yaml.Node, error: jsonschema.ValidationError) -> tuple[int, 
     if kind == "additionalProperties":
         allowed = list(error.schema.get("properties", {}))
         patterns = list(error.schema.get("patternProperties", {}))
-        key = next(k for k, _ in node.value
-                   if k.value not in allowed and not any(re.search(p, k.value) for p in patterns))
+        key = next(
+            k for k, _ in node.value if k.value not in allowed and not any(re.search(p, k.value) for p in patterns)
+        )
         return _line(key), _field(parts + [key.value]), f"unknown field (allowed: {', '.join(allowed)})"
     if kind == "type":
         got = _YAML_KINDS.get(type(value).__name__, type(value).__name__)
@@ -273,8 +292,15 @@ def _probe(path: Path, root: yaml.Node, index: int, raw: dict) -> Probe:
     answer = _answer_key(raw["answer"], fail) if "answer" in raw else None
     if raw["family"] == "error_trap" and answer is None:
         fail(["answer"], "required for family error_trap")
-    return Probe(raw["id"], raw["family"], messages, raw["language"], tuple(raw.get("tags", ())), answer,
-                 _line(_locate(root, ["probes", index])))
+    return Probe(
+        raw["id"],
+        raw["family"],
+        messages,
+        raw["language"],
+        tuple(raw.get("tags", ())),
+        answer,
+        _line(_locate(root, ["probes", index])),
+    )
 
 
 def _version(probes: Iterable[Probe]) -> str:
@@ -297,8 +323,12 @@ def load_probe_set(path: Path | str) -> ProbeSet:
     for index, raw in enumerate(data["probes"]):
         probe = _probe(path, root, index, raw)
         if probe.id in seen:
-            raise ProbeSetError(path, _line(_locate(root, ["probes", index, "id"])), f"probes[{index}].id",
-                                f"duplicate id {probe.id!r} (first defined at line {seen[probe.id]})")
+            raise ProbeSetError(
+                path,
+                _line(_locate(root, ["probes", index, "id"])),
+                f"probes[{index}].id",
+                f"duplicate id {probe.id!r} (first defined at line {seen[probe.id]})",
+            )
         seen[probe.id] = probe.source_line
         probes.append(probe)
     return ProbeSet(data["name"], path, _version(probes), tuple(probes))
@@ -329,8 +359,12 @@ def _check_cross(probe_set: ProbeSet, seen: dict[str, tuple[Path, int]]) -> None
     for index, probe in enumerate(probe_set.probes):
         if probe.id in seen:
             where = "{}:{}".format(*seen[probe.id])
-            raise ProbeSetError(probe_set.path, probe.source_line, f"probes[{index}].id",
-                                f"duplicate id {probe.id!r} (already defined at {where})")
+            raise ProbeSetError(
+                probe_set.path,
+                probe.source_line,
+                f"probes[{index}].id",
+                f"duplicate id {probe.id!r} (already defined at {where})",
+            )
     seen.update((p.id, (probe_set.path, p.source_line)) for p in probe_set.probes)
 
 
@@ -345,8 +379,9 @@ def load_probe_sets(paths: list | str | Path | None = None) -> list[ProbeSet]:
     return sets
 
 
-def select_probes(sets: Iterable[ProbeSet], families: Iterable[str] | None = None,
-                  per_family: int | None = None) -> list[ProbeSet]:
+def select_probes(
+    sets: Iterable[ProbeSet], families: Iterable[str] | None = None, per_family: int | None = None
+) -> list[ProbeSet]:
     """Only the named families, and at most the first ``per_family`` probes of each family in
     each set, so a small run still covers every family. Versions stay those of the full sets:
     a record names the set its probe belongs to."""
@@ -377,10 +412,12 @@ def probe_set_stats(sets: Iterable[ProbeSet]) -> dict:
         "answerable": sum(p.answer is not None for p in probes),
         "by_family": {f: families[f] for f in FAMILIES if families[f]},
         "by_language": dict(sorted(languages.items(), key=lambda kv: (-kv[1], kv[0]))),
-        "by_family_language": {f: dict(sorted(Counter(p.language for p in probes if p.family == f).items()))
-                               for f in FAMILIES if families[f]},
-        "sets": [{"name": s.name, "path": str(s.path), "probes": len(s.probes), "version": s.version}
-                 for s in sets],
+        "by_family_language": {
+            f: dict(sorted(Counter(p.language for p in probes if p.family == f).items()))
+            for f in FAMILIES
+            if families[f]
+        },
+        "sets": [{"name": s.name, "path": str(s.path), "probes": len(s.probes), "version": s.version} for s in sets],
     }
 
 

@@ -3,6 +3,7 @@
 Retries, rate limits, resuming and evidence recording live once, above every provider, in
 :mod:`forensics.evidence.collection`.
 """
+
 from forensics.providers.base import (
     PROVIDERS,
     Decoding,
@@ -17,6 +18,16 @@ from forensics.providers.llama_cpp import gemma3_gguf, llama_server, smollm2_ggu
 from forensics.providers.registry import make_provider
 
 __all__ = [
-    "PROVIDERS", "Decoding", "ModelAPI", "ModelSpec", "PermanentError", "Reply", "TransientError", "gemma3_gguf",
-    "llama_server", "make_provider", "parse_spec", "smollm2_gguf",
+    "PROVIDERS",
+    "Decoding",
+    "ModelAPI",
+    "ModelSpec",
+    "PermanentError",
+    "Reply",
+    "TransientError",
+    "gemma3_gguf",
+    "llama_server",
+    "make_provider",
+    "parse_spec",
+    "smollm2_gguf",
 ]

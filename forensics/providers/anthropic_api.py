@@ -1,4 +1,5 @@
 """Anthropic's Messages API."""
+
 from __future__ import annotations
 
 import os
@@ -13,12 +14,18 @@ class AnthropicMessages:
         import anthropic  # about 2.4 s to import: paid only when this API is used, not by every `forensics` command
 
         self.spec, self._anthropic = spec, anthropic
-        self.client = anthropic.Anthropic(api_key=os.environ.get("ANTHROPIC_API_KEY") or "not-set",
-                                          base_url=spec.base_url, max_retries=0)
+        self.client = anthropic.Anthropic(
+            api_key=os.environ.get("ANTHROPIC_API_KEY") or "not-set", base_url=spec.base_url, max_retries=0
+        )
 
     def build_request(self, messages, decoding, sample_index):
-        req = {"model": self.spec.name, "messages": list(messages), "max_tokens": decoding.max_tokens,
-               "temperature": decoding.temperature, "top_p": decoding.top_p}
+        req = {
+            "model": self.spec.name,
+            "messages": list(messages),
+            "max_tokens": decoding.max_tokens,
+            "temperature": decoding.temperature,
+            "top_p": decoding.top_p,
+        }
         if decoding.system_prompt:
             req["system"] = decoding.system_prompt
         return req
@@ -33,8 +40,12 @@ class AnthropicMessages:
             raise TransientError("connection", str(exc)) from None
         except anthropic.APIStatusError as exc:
             if exc.status_code == 429 or exc.status_code >= 500:
-                raise TransientError("rate_limited" if exc.status_code == 429 else "server_error", str(exc),
-                                     exc.status_code, exc.response.text[:2000]) from None
+                raise TransientError(
+                    "rate_limited" if exc.status_code == 429 else "server_error",
+                    str(exc),
+                    exc.status_code,
+                    exc.response.text[:2000],
+                ) from None
             raise PermanentError("client_error", str(exc), exc.status_code, exc.response.text[:2000]) from None
         return parse_json_reply(raw.http_response.text, raw.http_response.status_code)
 

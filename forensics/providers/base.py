@@ -4,6 +4,7 @@ A provider turns (messages, decoding settings) into the exact request body it wi
 sends it, and parses the raw reply. Providers signal what went wrong by raising
 :class:`TransientError` (worth retrying) or :class:`PermanentError`.
 """
+
 from __future__ import annotations
 
 import json
@@ -88,7 +89,7 @@ class ModelSpec:
 PROVIDERS = {
     "openai": "OpenAI chat completions (key from OPENAI_API_KEY)",
     "openai-compatible": "any OpenAI-compatible chat server: NAME@BASE_URL (vLLM, llama.cpp, Ollama, DeepSeek, "
-                         "DashScope...); key from OPENAI_COMPATIBLE_API_KEY or OPENAI_API_KEY",
+    "DashScope...); key from OPENAI_COMPATIBLE_API_KEY or OPENAI_API_KEY",
     "openai-completions": "OpenAI-compatible plain completions for base models: NAME@BASE_URL",
     "anthropic": "Anthropic Messages (key from ANTHROPIC_API_KEY)",
     "hf": "local Hugging Face transformers model: PATH_OR_NAME (optional extra 'hf')",
@@ -120,7 +121,9 @@ def parse_json_reply(text: str, status: int | None) -> dict:
     try:
         obj = json.loads(text)
     except json.JSONDecodeError as exc:
-        raise TransientError("malformed_response", f"reply is not valid JSON ({exc.msg})", status, text[:2000]) from None
+        raise TransientError(
+            "malformed_response", f"reply is not valid JSON ({exc.msg})", status, text[:2000]
+        ) from None
     if not isinstance(obj, dict):
         raise TransientError("malformed_response", "reply is not a JSON object", status, text[:2000])
     return obj

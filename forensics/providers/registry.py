@@ -1,4 +1,5 @@
 """One model string in, the adapter for its API out."""
+
 from __future__ import annotations
 
 from typing import Iterable
@@ -22,5 +23,7 @@ def make_provider(spec: ModelSpec | str, records: Iterable[dict] | None = None) 
     if spec.provider == "hf":
         return HFTransformers(spec)
     if records is None:
-        raise ValueError(f"model '{spec}': replay needs the records of {spec.base_url} (forensics.evidence.open_provider)")
+        raise ValueError(
+            f"model '{spec}': replay needs the records of {spec.base_url} (forensics.evidence.open_provider)"
+        )
     return Replay(spec, records)

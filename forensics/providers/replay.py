@@ -1,4 +1,5 @@
 """Replay: recorded responses served again, as if the model answered once more."""
+
 from __future__ import annotations
 
 import json

@@ -1,4 +1,5 @@
 """The evidence report and the figures: verdicts and evidence in, one self-contained HTML file out."""
+
 from forensics.report import plots
 from forensics.report.build import (
     CSP,
@@ -23,7 +24,22 @@ from forensics.report.plots import verdict_figure
 from forensics.report.views import visible
 
 __all__ = [
-    "CSP", "TIMESTAMP_ATTR", "ReportError", "build_report", "check_labels", "default_panel", "plot_closeness",
-    "plot_error_consistency", "plot_refusal_agreement", "plot_refusal_matrix", "plot_roc", "plot_sample_efficiency",
-    "plots", "rebuild_command", "render_report", "verdict_figure", "verify_evidence", "visible",
+    "CSP",
+    "TIMESTAMP_ATTR",
+    "ReportError",
+    "build_report",
+    "check_labels",
+    "default_panel",
+    "plot_closeness",
+    "plot_error_consistency",
+    "plot_refusal_agreement",
+    "plot_refusal_matrix",
+    "plot_roc",
+    "plot_sample_efficiency",
+    "plots",
+    "rebuild_command",
+    "render_report",
+    "verdict_figure",
+    "verify_evidence",
+    "visible",
 ]

@@ -7,6 +7,7 @@ the verdicts, the evidence's provenance and the cited responses are rendered wit
 ``data:`` images) into one file that opens offline. Building twice from the same evidence gives
 the same bytes apart from the one line that carries the build time (``data-build-timestamp``).
 """
+
 from __future__ import annotations
 
 import inspect
@@ -63,9 +64,16 @@ def verify_evidence(paths: Iterable[Path | str]) -> list[VerifyResult]:
     return results
 
 
-def rebuild_command(evidence_paths: Sequence[Path | str], reference: str, suspects: Sequence[str],
-                    panel: Sequence[str] | None, seed: int, out: Path | str,
-                    candidates: Sequence[str] | None = None, replicates: Sequence[str] | None = None) -> str:
+def rebuild_command(
+    evidence_paths: Sequence[Path | str],
+    reference: str,
+    suspects: Sequence[str],
+    panel: Sequence[str] | None,
+    seed: int,
+    out: Path | str,
+    candidates: Sequence[str] | None = None,
+    replicates: Sequence[str] | None = None,
+) -> str:
     """The exact command line that rebuilds this report from the same evidence."""
     parts = ["forensics", "report", *map(str, evidence_paths), "--reference", reference]
     for s in suspects:
@@ -81,9 +89,14 @@ def rebuild_command(evidence_paths: Sequence[Path | str], reference: str, suspec
 
 
 def _environment():
-    env = jinja2.Environment(loader=jinja2.PackageLoader("forensics.report", "templates"), autoescape=True,
-                             undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True,
-                             keep_trailing_newline=True)
+    env = jinja2.Environment(
+        loader=jinja2.PackageLoader("forensics.report", "templates"),
+        autoescape=True,
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=True,
+    )
     env.filters.update(FILTERS)
     return env
 
@@ -91,15 +104,27 @@ def _environment():
 def _build_time(build_time: datetime | None) -> str:
     if build_time is None:
         epoch = os.environ.get("SOURCE_DATE_EPOCH")
-        build_time = (datetime.fromtimestamp(int(epoch), timezone.utc) if epoch and epoch.isdigit()
-                      else datetime.now(timezone.utc))
+        build_time = (
+            datetime.fromtimestamp(int(epoch), timezone.utc)
+            if epoch and epoch.isdigit()
+            else datetime.now(timezone.utc)
+        )
     return build_time.astimezone(timezone.utc).isoformat(timespec="seconds").replace("+00:00", "Z")
 
 
-def render_report(verdicts: Sequence[Any], evidence_paths: Sequence[Path | str], out: Path | str = "report.html", *,
-                  corpus=None, attributions: Sequence[Any] | None = None, rng_seed: int | None = None,
-                  command: str | None = None, title: str | None = None, build_time: datetime | None = None,
-                  verified: Sequence[VerifyResult] | None = None) -> Path:
+def render_report(
+    verdicts: Sequence[Any],
+    evidence_paths: Sequence[Path | str],
+    out: Path | str = "report.html",
+    *,
+    corpus=None,
+    attributions: Sequence[Any] | None = None,
+    rng_seed: int | None = None,
+    command: str | None = None,
+    title: str | None = None,
+    build_time: datetime | None = None,
+    verified: Sequence[VerifyResult] | None = None,
+) -> Path:
     """Render already computed verdicts (one per suspect) into a self-contained ``out`` HTML file.
 
     ``evidence_paths`` are the logs the verdicts were computed from: they are verified again
@@ -144,14 +169,14 @@ def render_report(verdicts: Sequence[Any], evidence_paths: Sequence[Path | str],
         "suspects": suspects,
         "views": views,
         "attributions": attribution_views,
-        "corpus": {"models": corpus.models, "n_prompts": len(corpus.prompts),
-                   "prompts_analysed": prompts_analysed},
+        "corpus": {"models": corpus.models, "n_prompts": len(corpus.prompts), "prompts_analysed": prompts_analysed},
         "provenance": provenance,
         "command": command,
         "command_exact": command_exact,
         "relative_paths": any(not Path(p).is_absolute() for p in evidence_paths),
-        "verify_command": " ".join(shlex.quote(x) for x in ["forensics", "verify", *(log["path"] for log in
-                                                                                provenance["logs"])]),
+        "verify_command": " ".join(
+            shlex.quote(x) for x in ["forensics", "verify", *(log["path"] for log in provenance["logs"])]
+        ),
         "rng_seed": rng_seed,
         "small_panel": SMALL_PANEL,
         "max_shown": MAX_SHOWN_CHARS,
@@ -174,13 +199,23 @@ def _inferred_command(views: Sequence[dict], evidence_paths, models: Sequence[st
     reference = views[0]["reference"]
     suspects = [v["suspect"] for v in views]
     union = sorted({m for v in views for m in v["panel"]})
-    exact = len({v["reference"] for v in views}) == 1 and rng_seed is not None and all(
-        sorted(v["panel"]) == [m for m in union if m != v["suspect"]] for v in views)
+    exact = (
+        len({v["reference"] for v in views}) == 1
+        and rng_seed is not None
+        and all(sorted(v["panel"]) == [m for m in union if m != v["suspect"]] for v in views)
+    )
     replicates = sorted({m for v in views if v["replicate"] for m in v["replicate"]["replicates"]})
     exact = exact and all(sorted(v["replicate"]["replicates"] if v["replicate"] else []) == replicates for v in views)
     defaults = all(sorted(v["panel"]) == default_panel(models, reference, v["suspect"], replicates) for v in views)
-    command = rebuild_command([str(p) for p in evidence_paths], reference, suspects, None if defaults else union,
-                              rng_seed if rng_seed is not None else 0, out, replicates=replicates)
+    command = rebuild_command(
+        [str(p) for p in evidence_paths],
+        reference,
+        suspects,
+        None if defaults else union,
+        rng_seed if rng_seed is not None else 0,
+        out,
+        replicates=replicates,
+    )
     return command, exact
 
 
@@ -197,13 +232,24 @@ def _tool_version() -> str:
         return "unknown (not installed)"
 
 
-def check_labels(models: Sequence[str], reference: str, suspects: Sequence[str], panel: Sequence[str] | None,
-                 candidates: Sequence[str] | None = None, replicates: Sequence[str] | None = None) -> None:
+def check_labels(
+    models: Sequence[str],
+    reference: str,
+    suspects: Sequence[str],
+    panel: Sequence[str] | None,
+    candidates: Sequence[str] | None = None,
+    replicates: Sequence[str] | None = None,
+) -> None:
     """Every label named must be in the evidence; one line naming the bad label and the known ones."""
     known = set(models)
     listed = ", ".join(sorted(known)) or "(none)"
-    for role, names in (("reference", [reference]), ("suspect", suspects), ("panel", panel or ()),
-                        ("candidate", candidates or ()), ("replicate", replicates or ())):
+    for role, names in (
+        ("reference", [reference]),
+        ("suspect", suspects),
+        ("panel", panel or ()),
+        ("candidate", candidates or ()),
+        ("replicate", replicates or ()),
+    ):
         for name in names:
             if name not in known:
                 raise ReportError(f"unknown {role} label '{name}' (labels in the evidence: {listed})")
@@ -218,17 +264,27 @@ def check_labels(models: Sequence[str], reference: str, suspects: Sequence[str],
             raise ReportError(f"'{name}' is a replicate of the reference and cannot also be a suspect or panel model")
 
 
-def default_panel(models: Sequence[str], reference: str, suspect: str,
-                  replicates: Sequence[str] | None = None) -> list[str]:
+def default_panel(
+    models: Sequence[str], reference: str, suspect: str, replicates: Sequence[str] | None = None
+) -> list[str]:
     """Every other label in the evidence: not the reference, its replicates, or the suspect being analysed."""
     return sorted(m for m in models if m not in (reference, suspect, *(replicates or ())))
 
 
-def build_report(evidence_paths: Sequence[Path | str], reference: str, suspects: Sequence[str] | str,
-                 panel: Sequence[str] | None = None, out: Path | str = "report.html", rng_seed: int = 0, *,
-                 candidates: Sequence[str] | None = None, replicates: Sequence[str] | None = None,
-                 title: str | None = None, build_time: datetime | None = None,
-                 analyse_options: Mapping | None = None) -> Path:
+def build_report(
+    evidence_paths: Sequence[Path | str],
+    reference: str,
+    suspects: Sequence[str] | str,
+    panel: Sequence[str] | None = None,
+    out: Path | str = "report.html",
+    rng_seed: int = 0,
+    *,
+    candidates: Sequence[str] | None = None,
+    replicates: Sequence[str] | None = None,
+    title: str | None = None,
+    build_time: datetime | None = None,
+    analyse_options: Mapping | None = None,
+) -> Path:
     """Verify the evidence, analyse each suspect against ``reference``, and write ``out``.
 
     Each suspect is analysed with its own ``numpy.random.default_rng(rng_seed)``, so a suspect's
@@ -251,20 +307,54 @@ def build_report(evidence_paths: Sequence[Path | str], reference: str, suspects:
     verdicts, attributions = [], []
     for suspect in suspects:
         # A suspect never calibrates its own test: it leaves the panel while it is analysed.
-        members = ([m for m in panel if m != suspect] if panel
-                   else default_panel(corpus.models, reference, suspect, replicates))
+        members = (
+            [m for m in panel if m != suspect]
+            if panel
+            else default_panel(corpus.models, reference, suspect, replicates)
+        )
         if not members and not panel:
-            raise ReportError(f"no panel for '{suspect}': the evidence holds no model other than the reference "
-                              "(and its replicates) and the suspect, so nothing calibrates the test")
-        verdicts.append(analyse(corpus, reference, suspect, members, rng=np.random.default_rng(rng_seed),
-                                       replicates=replicates, **options))
+            raise ReportError(
+                f"no panel for '{suspect}': the evidence holds no model other than the reference "
+                "(and its replicates) and the suspect, so nothing calibrates the test"
+            )
+        verdicts.append(
+            analyse(
+                corpus,
+                reference,
+                suspect,
+                members,
+                rng=np.random.default_rng(rng_seed),
+                replicates=replicates,
+                **options,
+            )
+        )
         if candidates:
-            others = [m for m in (panel or default_panel(corpus.models, reference, suspect, replicates))
-                      if m not in candidates]
+            others = [
+                m
+                for m in (panel or default_panel(corpus.models, reference, suspect, replicates))
+                if m not in candidates
+            ]
             accepted = inspect.signature(attribute).parameters
-            attributions.append(attribute(corpus, suspect, list(candidates), others,
-                                                 rng=np.random.default_rng(rng_seed),
-                                                 **{k: v for k, v in options.items() if k in accepted}))
+            attributions.append(
+                attribute(
+                    corpus,
+                    suspect,
+                    list(candidates),
+                    others,
+                    rng=np.random.default_rng(rng_seed),
+                    **{k: v for k, v in options.items() if k in accepted},
+                )
+            )
     command = rebuild_command(evidence_paths, reference, suspects, panel, rng_seed, out, candidates, replicates)
-    return render_report(verdicts, evidence_paths, out, corpus=corpus, attributions=attributions or None,
-                         rng_seed=rng_seed, command=command, title=title, build_time=build_time, verified=results)
+    return render_report(
+        verdicts,
+        evidence_paths,
+        out,
+        corpus=corpus,
+        attributions=attributions or None,
+        rng_seed=rng_seed,
+        command=command,
+        title=title,
+        build_time=build_time,
+        verified=results,
+    )

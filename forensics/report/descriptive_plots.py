@@ -2,6 +2,7 @@
 
 Like :mod:`forensics.report.plots` they take tables computed elsewhere and draw them, nothing more.
 """
+
 from __future__ import annotations
 
 from typing import Mapping, Sequence
@@ -43,18 +44,17 @@ def plot_refusal_matrix(matrix: RefusalMatrix, highlight: Sequence[str] = ()) ->
     response. Models named in ``highlight`` get their label in the suspect's colour."""
     M, P = matrix.refused.shape
     with matplotlib.rc_context(STYLE):
-        fig = Figure(figsize=(min(14.0, 2.8 + 0.16 * max(P, 10)), 1.3 + 0.42 * max(M, 1)), dpi=100,
-                     layout="constrained")
+        fig = Figure(
+            figsize=(min(14.0, 2.8 + 0.16 * max(P, 10)), 1.3 + 0.42 * max(M, 1)), dpi=100, layout="constrained"
+        )
         ax = fig.add_subplot()
         if P:
             shown = np.where(np.isfinite(matrix.refused), matrix.refused, np.nan)
             cmap = ListedColormap(["#e8edf3", SUSPECT_COLOR]).with_extremes(bad="#b9c0c8")
-            ax.imshow(np.ma.masked_invalid(shown), aspect="auto", cmap=cmap, vmin=0, vmax=1,
-                      interpolation="nearest")
+            ax.imshow(np.ma.masked_invalid(shown), aspect="auto", cmap=cmap, vmin=0, vmax=1, interpolation="nearest")
             ax.set_xticks(range(P), [plain(p) for p in matrix.prompt_ids], rotation=90, fontsize=6)
         else:
-            ax.text(0.5, 0.5, "no prompt was refused by any model", ha="center", va="center",
-                    transform=ax.transAxes)
+            ax.text(0.5, 0.5, "no prompt was refused by any model", ha="center", va="center", transform=ax.transAxes)
             ax.set_xticks([])
         ax.set_yticks(range(M), [plain(m) for m in matrix.models])
         for tick, m in zip(ax.get_yticklabels(), matrix.models):
@@ -78,8 +78,15 @@ def plot_refusal_agreement(agreement, title: str = "Refusal agreement (Jaccard o
         for a in range(V.shape[0]):
             for b in range(V.shape[1]):
                 text = "n/a" if not np.isfinite(V[a, b]) else f"{V[a, b]:.2f}"
-                ax.text(b, a, text, ha="center", va="center", fontsize=8,
-                        color="white" if np.isfinite(V[a, b]) and V[a, b] > 0.6 else "#2b3440")
+                ax.text(
+                    b,
+                    a,
+                    text,
+                    ha="center",
+                    va="center",
+                    fontsize=8,
+                    color="white" if np.isfinite(V[a, b]) and V[a, b] > 0.6 else "#2b3440",
+                )
         ax.set_xticks(range(len(labels)), [plain(m) for m in labels], rotation=30, ha="right")
         ax.set_yticks(range(len(labels)), [plain(m) for m in labels])
         ax.spines[:].set_visible(False)
@@ -101,8 +108,13 @@ def plot_error_consistency(consistency, reference: str = "R", highlight: str | N
         kappa = consistency["error kappa"].to_numpy(dtype=float) if models else np.array([])
         left.barh(ys, np.nan_to_num(rate), color=colors, height=0.6)
         for y, v, n in zip(ys, rate, consistency["R wrong"] if models else []):
-            left.text(min(np.nan_to_num(v), 1.0) + 0.02, y, "n/a" if not np.isfinite(v) else f"{v:.2f} of {n}",
-                      va="center", fontsize=7.5)
+            left.text(
+                min(np.nan_to_num(v), 1.0) + 0.02,
+                y,
+                "n/a" if not np.isfinite(v) else f"{v:.2f} of {n}",
+                va="center",
+                fontsize=7.5,
+            )
         left.set_xlim(0, 1.25)
         left.set_yticks(ys, [plain(m) for m in models])
         left.set_xlabel(plain(f"share of {reference}'s wrong answers repeated exactly"))
@@ -110,8 +122,14 @@ def plot_error_consistency(consistency, reference: str = "R", highlight: str | N
         right.barh(ys, np.nan_to_num(kappa), color=colors, height=0.6)
         for y, v in zip(ys, kappa):
             x = float(np.nan_to_num(v))
-            right.text(x + (0.03 if x >= 0 else -0.03), y, "n/a (no variation)" if not np.isfinite(v) else f"{v:.2f}",
-                       va="center", ha="left" if x >= 0 else "right", fontsize=7.5)
+            right.text(
+                x + (0.03 if x >= 0 else -0.03),
+                y,
+                "n/a (no variation)" if not np.isfinite(v) else f"{v:.2f}",
+                va="center",
+                ha="left" if x >= 0 else "right",
+                fontsize=7.5,
+            )
         right.axvline(0.0, color="#55606e", linewidth=0.8)
         right.set_xlim(-1.0, 1.0)
         right.set_xlabel("Cohen's kappa of right/wrong (0 = chance)")
@@ -128,12 +146,23 @@ def plot_roc(roc: Mapping[str, dict], family: Mapping[str, dict] | None = None) 
         palette = [SUSPECT_COLOR, PANEL_COLOR, OK_COLOR, "#7b4ea3"]
         for k, (name, d) in enumerate(sorted(roc.items())):
             color = palette[k % len(palette)]
-            ax.plot(d["fpr"], d["tpr"], color=color, linewidth=2.0,
-                    label=plain(f"{name}: AUC {d['auc']:.3f} ({d['n_pos']} pos / {d['n_neg']} neg)"))
+            ax.plot(
+                d["fpr"],
+                d["tpr"],
+                color=color,
+                linewidth=2.0,
+                label=plain(f"{name}: AUC {d['auc']:.3f} ({d['n_pos']} pos / {d['n_neg']} neg)"),
+            )
             if family and name in family:
                 f = family[name]
-                ax.plot(f["fpr"], f["tpr"], color=color, linewidth=1.2, linestyle="--",
-                        label=plain(f"{name}, family: AUC {f['auc']:.3f} ({f['n_pos']} pos)"))
+                ax.plot(
+                    f["fpr"],
+                    f["tpr"],
+                    color=color,
+                    linewidth=1.2,
+                    linestyle="--",
+                    label=plain(f"{name}, family: AUC {f['auc']:.3f} ({f['n_pos']} pos)"),
+                )
         ax.set_xlim(-0.02, 1.02)
         ax.set_ylim(-0.02, 1.02)
         ax.set_xlabel("false positive rate (independent suspects)")
@@ -159,8 +188,7 @@ def plot_sample_efficiency(table) -> Figure:
                 ax.plot(t["prompts"], auc, marker="o", color=color, label=plain(f"{name}: AUC"))
             fam = t["family AUC"].astype(float)
             if fam.notna().any():
-                ax.plot(t["prompts"], fam, marker="s", linestyle="--", color=color,
-                        label=plain(f"{name}: family AUC"))
+                ax.plot(t["prompts"], fam, marker="s", linestyle="--", color=color, label=plain(f"{name}: family AUC"))
         ax.axhline(0.5, color="#9aa5b1", linewidth=0.8, linestyle=":")
         ax.set_xscale("log")
         sizes = sorted({int(n) for n in table["prompts"]}) if len(table) else []

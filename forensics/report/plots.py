@@ -6,6 +6,7 @@ directly (no pyplot, no global backend switch, nothing left open), and :func:`sv
 them as byte-identical SVG for identical input: a fixed ``svg.hashsalt``, no date in the
 metadata, and glyphs drawn as paths so the picture does not depend on the viewer's fonts.
 """
+
 from __future__ import annotations
 
 import base64
@@ -119,14 +120,20 @@ def signal_plot(test: Any, suspect: str = "suspect", reference: str = "R", title
             outside = int(((null < lo) | (null > hi)).sum())
             label = f"null: independent model ({null.size:,} draws"
             label += f"; {outside:,} beyond the axis)" if outside else ")"
-            left.hist(null, bins=np.linspace(lo, hi, 41), color=NULL_COLOR, histtype="stepfilled",
-                      linewidth=0, label=label)
+            left.hist(
+                null, bins=np.linspace(lo, hi, 41), color=NULL_COLOR, histtype="stepfilled", linewidth=0, label=label
+            )
             left.set_xlim(lo, hi)
         if math.isfinite(stat):
             left.axvline(stat, color=SUSPECT_COLOR, linewidth=2.2, label=plain(f"{suspect}: t = {_fmt(stat)}"))
         elif not math.isnan(stat):  # infinite: the panel has no spread at all on this signal
-            left.annotate(plain(f"{suspect}: t = {'+' if stat > 0 else '-'}inf"), xy=(1.0 if stat > 0 else 0.0, 0.5),
-                          xycoords="axes fraction", ha="right" if stat > 0 else "left", color=SUSPECT_COLOR)
+            left.annotate(
+                plain(f"{suspect}: t = {'+' if stat > 0 else '-'}inf"),
+                xy=(1.0 if stat > 0 else 0.0, 0.5),
+                xycoords="axes fraction",
+                ha="right" if stat > 0 else "left",
+                color=SUSPECT_COLOR,
+            )
         left.set_title(plain(f"{name}: p = {_fmt(p)}" if p is not None else f"{name}"))
         left.set_xlabel("test statistic t (0 = as close to R as the panel)")
         left.set_yticks([])
@@ -154,8 +161,9 @@ def null_distribution_plot(finding: Any, suspect: str = "suspect", reference: st
     return signal_plot(finding, suspect=suspect, reference=reference)
 
 
-def effect_sizes_plot(findings: Sequence[Any], suspect: str = "suspect",
-                      names: Mapping[str, str] | None = None) -> Figure:
+def effect_sizes_plot(
+    findings: Sequence[Any], suspect: str = "suspect", names: Mapping[str, str] | None = None
+) -> Figure:
     """Forest plot of :class:`forensics.verdict.Finding` objects: each signal's effect size with its
     confidence interval (0 = no closer to R than the panel); red where the finding ``supports``
     distillation on its own. ``names`` maps signal names to display names."""
@@ -202,8 +210,12 @@ def attribution_plot(attribution: Any) -> Figure:
         fig = _figure(6.6, 0.9 + 0.34 * max(1, len(rows)))
         ax = fig.add_subplot()
         ys = range(len(rows))
-        ax.barh(list(ys), [r[1] for r in reversed(rows)], height=0.6,
-                color=[SUSPECT_COLOR if r[2] else NULL_COLOR for r in reversed(rows)])
+        ax.barh(
+            list(ys),
+            [r[1] for r in reversed(rows)],
+            height=0.6,
+            color=[SUSPECT_COLOR if r[2] else NULL_COLOR for r in reversed(rows)],
+        )
         ax.set_yticks(list(ys), [r[0] for r in reversed(rows)])
         ax.axvline(0.0, color="#55606e", linewidth=0.8)
         ax.set_xlabel("combined test statistic t (red: supported after Holm correction)")
@@ -220,9 +232,15 @@ def replicate_plot(test: Any, suspect: str = "suspect", reference: str = "R") ->
     1/2 that H0 puts it at most), titled with ``p_value``; a line saying why when it is undefined.
     """
     per_prompt = dict(_get(test, "per_prompt", default={}) or {})
-    rows = [(key, name, color) for key, name, color in
-            (("control", "controls (mean)", PANEL_COLOR), ("suspect", suspect, SUSPECT_COLOR),
-             ("replicate", f"{reference} resampled", OK_COLOR)) if key in per_prompt]
+    rows = [
+        (key, name, color)
+        for key, name, color in (
+            ("control", "controls (mean)", PANEL_COLOR),
+            ("suspect", suspect, SUSPECT_COLOR),
+            ("replicate", f"{reference} resampled", OK_COLOR),
+        )
+        if key in per_prompt
+    ]
     r = _get(test, "relative_closeness")
     r = float(r) if r is not None else float("nan")
     ci = tuple(_get(test, "ci", default=(None, None)) or (None, None))
@@ -232,12 +250,25 @@ def replicate_plot(test: Any, suspect: str = "suspect", reference: str = "R") ->
         left, right = fig.subplots(1, 2, width_ratios=[3, 2])
         data = [_finite(per_prompt[key]) for key, _, _ in rows]
         if rows:
-            box = left.boxplot(data, orientation="horizontal", widths=0.55, patch_artist=True, showfliers=False,
-                               medianprops={"color": "#2b3440"})
+            box = left.boxplot(
+                data,
+                orientation="horizontal",
+                widths=0.55,
+                patch_artist=True,
+                showfliers=False,
+                medianprops={"color": "#2b3440"},
+            )
             for patch, (_, _, color) in zip(box["boxes"], rows):
                 patch.set(facecolor=color, alpha=0.35, edgecolor=color)
-            left.scatter([d.mean() if d.size else np.nan for d in data], range(1, len(rows) + 1), marker="D",
-                         color=[c for _, _, c in rows], s=30, zorder=3, label="mean")
+            left.scatter(
+                [d.mean() if d.size else np.nan for d in data],
+                range(1, len(rows) + 1),
+                marker="D",
+                color=[c for _, _, c in rows],
+                s=30,
+                zorder=3,
+                label="mean",
+            )
             left.set_yticks(range(1, len(rows) + 1), [_short_label(n) for _, n, _ in rows], fontsize=7.5)
         left.set_xlabel("cosine to R's answer, per prompt")
         left.set_title(plain(f"closeness to R ({_get(test, 'n_prompts', default=0)} prompts)"))
@@ -251,10 +282,18 @@ def replicate_plot(test: Any, suspect: str = "suspect", reference: str = "R") ->
                 right.plot([lo, hi], [0, 0], color=SUSPECT_COLOR, linewidth=2.2)
             right.scatter([r], [0], color=SUSPECT_COLOR, marker="D", s=40, zorder=4)
             right.annotate("controls", (0.0, 0), xytext=(0, 8), textcoords="offset points", ha="center", fontsize=7.5)
-            right.annotate("R resampled", (1.0, 0), xytext=(0, 8), textcoords="offset points", ha="center",
-                           fontsize=7.5)
-            right.annotate(plain(f"{_short_label(suspect, 18)} {_fmt(r)}"), (r, 0), xytext=(0, -14),
-                           textcoords="offset points", ha="center", fontsize=7.5, color=SUSPECT_COLOR)
+            right.annotate(
+                "R resampled", (1.0, 0), xytext=(0, 8), textcoords="offset points", ha="center", fontsize=7.5
+            )
+            right.annotate(
+                plain(f"{_short_label(suspect, 18)} {_fmt(r)}"),
+                (r, 0),
+                xytext=(0, -14),
+                textcoords="offset points",
+                ha="center",
+                fontsize=7.5,
+                color=SUSPECT_COLOR,
+            )
             right.set_xlim(min(span) - 0.15, max(span) + 0.15)
             right.set_ylim(-1, 1)
             right.set_yticks([])
@@ -262,8 +301,16 @@ def replicate_plot(test: Any, suspect: str = "suspect", reference: str = "R") ->
             right.set_xlabel("relative closeness\n(0 = controls, 1 = R resampled)")
         else:
             right.axis("off")
-            right.text(0.0, 0.5, plain("not defined: " + str(_get(test, "note", default="?"))),
-                       transform=right.transAxes, va="center", ha="left", wrap=True, fontsize=8)
+            right.text(
+                0.0,
+                0.5,
+                plain("not defined: " + str(_get(test, "note", default="?"))),
+                transform=right.transAxes,
+                va="center",
+                ha="left",
+                wrap=True,
+                fontsize=8,
+            )
     return fig
 
 
@@ -274,8 +321,12 @@ def verdict_figure(verdict) -> Figure:
     descriptive part is defined); when there is nothing to draw, a figure that says why."""
     replicate = getattr(verdict, "replicate", None)
     if getattr(verdict.test, "defined", False):
-        return signal_plot(verdict.test, suspect=verdict.suspect, reference=verdict.reference,
-                           title=f"{verdict.suspect}: all signals combined")
+        return signal_plot(
+            verdict.test,
+            suspect=verdict.suspect,
+            reference=verdict.reference,
+            title=f"{verdict.suspect}: all signals combined",
+        )
     if replicate is not None:  # the replicate test, or at least how the suspect compares with R's resample
         return replicate_plot(replicate, suspect=verdict.suspect, reference=verdict.reference)
     why = (verdict.notes or ["the combined test is undefined"])[0]
@@ -284,8 +335,15 @@ def verdict_figure(verdict) -> Figure:
         ax = fig.add_subplot()
         ax.axis("off")
         ax.set_title(plain(f"{verdict.suspect}: no calibrated test to draw"))
-        ax.text(0.0, 0.5, plain(why + f" (panel: {', '.join(verdict.panel) or 'none'})"),
-                transform=ax.transAxes, va="center", ha="left", wrap=True)
+        ax.text(
+            0.0,
+            0.5,
+            plain(why + f" (panel: {', '.join(verdict.panel) or 'none'})"),
+            transform=ax.transAxes,
+            va="center",
+            ha="left",
+            wrap=True,
+        )
     return fig
 
 

@@ -4,6 +4,7 @@
 text goes through :func:`visible`, and every figure is drawn from the result objects
 (:mod:`forensics.report.plots`), so this module computes no statistic itself.
 """
+
 from __future__ import annotations
 
 import math
@@ -32,28 +33,30 @@ SIGNAL_TITLES = {
 }
 SIGNAL_DESCRIPTIONS = {
     "embedding": "How similar in meaning the suspect's answer is to the reference's answer to the same prompt, "
-                 "after subtracting what every model says to that prompt (so that agreeing on the obvious does "
-                 "not count). Measured with sentence embeddings.",
+    "after subtracting what every model says to that prompt (so that agreeing on the obvious does "
+    "not count). Measured with sentence embeddings.",
     "fingerprint": "Whether the suspect's answers carry the reference's consistent 'house style' in meaning space: "
-                   "the direction in which the reference's answers differ from other models' answers across all "
-                   "prompts, and how far the suspect's answers lean the same way.",
+    "the direction in which the reference's answers differ from other models' answers across all "
+    "prompts, and how far the suspect's answers lean the same way.",
     "style": "How close the suspect's formatting and wording habits are to the reference's on the same prompt: "
-             "length, markdown, lists, stock openers (\u201cCertainly!\u201d) and closers (\u201cI hope this helps\u201d).",
+    "length, markdown, lists, stock openers (\u201cCertainly!\u201d) and closers (\u201cI hope this helps\u201d).",
     "refusal": "Whether the suspect refuses the same prompts as the reference, and in the same words. A student "
-               "trained on a teacher's outputs inherits its refusals and its stock refusal phrases.",
+    "trained on a teacher's outputs inherits its refusals and its stock refusal phrases.",
     "idiosyncratic": "Where the reference gets an answer-keyed question wrong, whether the suspect gives the same "
-                     "wrong answer (shared mistakes are a strong trace of copying); without answer keys, how much "
-                     "rare, specific wording the suspect shares with the reference that other models do not use.",
+    "wrong answer (shared mistakes are a strong trace of copying); without answer keys, how much "
+    "rare, specific wording the suspect shares with the reference that other models do not use.",
     "identity": "Whether the suspect, asked who it is, claims to be made by the reference's vendor. Students "
-                "often repeat their teacher's self-description.",
+    "often repeat their teacher's self-description.",
     "combined": "All signals together: each signal's model-level closeness is standardised over the suspect and "
-                "the panel, averaged with weights, and the suspect's average is tested against the panel's.",
+    "the panel, averaged with weights, and the suspect's average is tested against the panel's.",
 }
 
 # Controls, zero-width and bidirectional-override characters could hide or reorder text on screen
 # (a "Trojan Source" display); they are shown as visible code points instead.
-_INVISIBLE = re.compile("[\u0000-\u0008\u000b\u000c\u000d\u000e-\u001f\u007f-\u009f\u00ad\u061c\u180e"
-                        "\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u206f\ufeff\ufff9-\ufffb]")
+_INVISIBLE = re.compile(
+    "[\u0000-\u0008\u000b\u000c\u000d\u000e-\u001f\u007f-\u009f\u00ad\u061c\u180e"
+    "\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u206f\ufeff\ufff9-\ufffb]"
+)
 
 
 def num(x) -> float | None:
@@ -140,24 +143,43 @@ def verdict_view(verdict: Any) -> dict:
         "set_aside": list(getattr(test, "set_aside", ()) or ()),
         "notes": list(verdict.notes or ()),
         "same_model": {
-            "share": num(sm.get("share")), "threshold": num(sm.get("threshold")),
-            "panel_max": num(sm.get("panel_max")), "exact_share": num(sm.get("exact_share")),
+            "share": num(sm.get("share")),
+            "threshold": num(sm.get("threshold")),
+            "panel_max": num(sm.get("panel_max")),
+            "exact_share": num(sm.get("exact_share")),
             "n_prompts": sm.get("n_prompts"),
             "panel_shares": sorted((str(k), num(v)) for k, v in (sm.get("panel_shares") or {}).items()),
         },
-        "combined": {"defined": num(getattr(test, "statistic", None)) is not None,
-                     "statistic": num(getattr(test, "statistic", None)), "p_value": num(getattr(test, "p_value", None)),
-                     "effect_size": num(getattr(test, "effect_size", None)),
-                     "ci": tuple(num(x) for x in (getattr(test, "ci", None) or (None, None)))},
-        "replicate": None if rep is None else {
-            "replicates": list(map(str, rep.replicates)), "controls": list(map(str, rep.controls)),
-            "defined": bool(rep.defined), "note": rep.note or "", "statistic": num(rep.statistic),
-            "p_value": num(rep.p_value), "relative_closeness": num(rep.relative_closeness),
-            "ci": tuple(num(x) for x in rep.ci), "self_share": num(rep.self_share), "gap": num(rep.gap),
-            "gap_ci": tuple(num(x) for x in rep.gap_ci), "suspect_closeness": num(rep.suspect_closeness),
-            "replicate_closeness": num(rep.replicate_closeness), "control_closeness": num(rep.control_closeness),
-            "n_prompts": rep.n_prompts, "n_resamples": rep.n_resamples, "seed": seed_of(rep.rng_state),
-            "method": rep.method, "test": rep},
+        "combined": {
+            "defined": num(getattr(test, "statistic", None)) is not None,
+            "statistic": num(getattr(test, "statistic", None)),
+            "p_value": num(getattr(test, "p_value", None)),
+            "effect_size": num(getattr(test, "effect_size", None)),
+            "ci": tuple(num(x) for x in (getattr(test, "ci", None) or (None, None))),
+        },
+        "replicate": None
+        if rep is None
+        else {
+            "replicates": list(map(str, rep.replicates)),
+            "controls": list(map(str, rep.controls)),
+            "defined": bool(rep.defined),
+            "note": rep.note or "",
+            "statistic": num(rep.statistic),
+            "p_value": num(rep.p_value),
+            "relative_closeness": num(rep.relative_closeness),
+            "ci": tuple(num(x) for x in rep.ci),
+            "self_share": num(rep.self_share),
+            "gap": num(rep.gap),
+            "gap_ci": tuple(num(x) for x in rep.gap_ci),
+            "suspect_closeness": num(rep.suspect_closeness),
+            "replicate_closeness": num(rep.replicate_closeness),
+            "control_closeness": num(rep.control_closeness),
+            "n_prompts": rep.n_prompts,
+            "n_resamples": rep.n_resamples,
+            "seed": seed_of(rep.rng_state),
+            "method": rep.method,
+            "test": rep,
+        },
         "findings": findings,
         "raw_findings": list(verdict.findings),  # result objects, for the plots
         "test": test,  # the combined result object, for its plot
@@ -166,11 +188,24 @@ def verdict_view(verdict: Any) -> dict:
 
 def attribution_view(attribution: Any) -> dict:
     """One :class:`forensics.verdict.Attribution`: candidates ranked, Holm-adjusted."""
-    rows = [{"candidate": str(c.candidate), "statistic": num(c.statistic), "effect_size": num(c.effect_size),
-             "p_value": num(c.p_value), "p_holm": num(c.p_holm), "supported": bool(c.supported),
-             "label": str(c.verdict.label)} for c in attribution.ranking]
-    return {"suspect": str(attribution.suspect), "ranking": rows, "answer": str(attribution.answer),
-            "alpha": attribution.alpha}
+    rows = [
+        {
+            "candidate": str(c.candidate),
+            "statistic": num(c.statistic),
+            "effect_size": num(c.effect_size),
+            "p_value": num(c.p_value),
+            "p_holm": num(c.p_holm),
+            "supported": bool(c.supported),
+            "label": str(c.verdict.label),
+        }
+        for c in attribution.ranking
+    ]
+    return {
+        "suspect": str(attribution.suspect),
+        "ranking": rows,
+        "answer": str(attribution.answer),
+        "alpha": attribution.alpha,
+    }
 
 
 def visible(text: Any) -> str:
@@ -193,29 +228,44 @@ def _example(corpus, prompt_id: str, view: dict, finding: dict, position: int) -
         return None
     # The contrast is the panel member closest to R on this signal overall: the fairest comparison,
     # not the most different answer one could find.
-    ranked = sorted(finding["panel_values"].items(), key=lambda kv: (-(kv[1] if kv[1] is not None else -math.inf),
-                                                                      kv[0]))
+    ranked = sorted(
+        finding["panel_values"].items(), key=lambda kv: (-(kv[1] if kv[1] is not None else -math.inf), kv[0])
+    )
     order = [m for m, _ in ranked if m in view["panel"]] + sorted(view["panel"])
     contrast = next((m for m in order if (corpus.text(m, prompt_id) or "").strip()), None)
-    cited = {suspect: finding["suspect_records"][position] if position < len(finding["suspect_records"]) else None,
-             reference: finding["reference_records"][position] if position < len(finding["reference_records"]) else None}
+    cited = {
+        suspect: finding["suspect_records"][position] if position < len(finding["suspect_records"]) else None,
+        reference: finding["reference_records"][position] if position < len(finding["reference_records"]) else None,
+    }
 
     def side(model: str) -> dict:
-        return {"model": model, **_shown(corpus.text(model, prompt_id)),
-                "record": cited.get(model) or corpus.record(model, prompt_id) or ""}
+        return {
+            "model": model,
+            **_shown(corpus.text(model, prompt_id)),
+            "record": cited.get(model) or corpus.record(model, prompt_id) or "",
+        }
 
     rank = "" if position == 0 else f" (its no. {position + 1})"
     why = f"the prompt where the suspect stands out most from the panel on {finding['title'].lower()}{rank}"
-    return {"prompt_id": prompt_id, "prompt": _shown(corpus.prompts.get(prompt_id, ""), 1200), "why": why,
-            "family": (corpus.meta.get(prompt_id) or {}).get("family"), "signal": finding["title"],
-            "reference": side(reference), "suspect": side(suspect), "panel": side(contrast) if contrast else None}
+    return {
+        "prompt_id": prompt_id,
+        "prompt": _shown(corpus.prompts.get(prompt_id, ""), 1200),
+        "why": why,
+        "family": (corpus.meta.get(prompt_id) or {}).get("family"),
+        "signal": finding["title"],
+        "reference": side(reference),
+        "suspect": side(suspect),
+        "panel": side(contrast) if contrast else None,
+    }
 
 
 def pick_examples(corpus, view: dict, k: int = EXAMPLES_PER_SUSPECT) -> list[dict]:
     """The most telling prompts, as the findings cite them: each finding lists the prompts where the
     suspect exceeds the panel most; supporting findings first, most significant first."""
-    order = sorted((f for f in view["findings"] if f["defined"] and f["prompt_ids"]),
-                   key=lambda f: (not f["supports"], f["p_value"] if f["p_value"] is not None else 2.0, f["signal"]))
+    order = sorted(
+        (f for f in view["findings"] if f["defined"] and f["prompt_ids"]),
+        key=lambda f: (not f["supports"], f["p_value"] if f["p_value"] is not None else 2.0, f["signal"]),
+    )
     chosen, seen = [], set()
     for finding in order:
         for position, pid in enumerate(finding["prompt_ids"]):
@@ -265,33 +315,49 @@ def add_figures(view: dict) -> None:
         f["plot"] = None
         if f["test"] is None or not f["defined"]:
             continue
-        f["plot"] = plots.data_uri(plots.signal_plot(f["test"], suspect=view["suspect"], reference=view["reference"],
-                                                     title=f["title"]))
-        f["plot_alt"] = (f"{f['title']}: test statistic {_fmt_num(f['statistic'])} of {view['suspect']} against "
-                         f"its null distribution (p = {_fmt_p(f['p_value'])}), and the model-level closeness to "
-                         f"{view['reference']} of the suspect and of each panel member")
+        f["plot"] = plots.data_uri(
+            plots.signal_plot(f["test"], suspect=view["suspect"], reference=view["reference"], title=f["title"])
+        )
+        f["plot_alt"] = (
+            f"{f['title']}: test statistic {_fmt_num(f['statistic'])} of {view['suspect']} against "
+            f"its null distribution (p = {_fmt_p(f['p_value'])}), and the model-level closeness to "
+            f"{view['reference']} of the suspect and of each panel member"
+        )
     view["combined_plot"] = None
     if num(getattr(view["test"], "statistic", None)) is not None:
-        view["combined_plot"] = plots.data_uri(plots.signal_plot(
-            view["test"], suspect=view["suspect"], reference=view["reference"], title="All signals combined"))
+        view["combined_plot"] = plots.data_uri(
+            plots.signal_plot(
+                view["test"], suspect=view["suspect"], reference=view["reference"], title="All signals combined"
+            )
+        )
     if view["replicate"] is not None:
-        view["replicate"]["plot"] = plots.data_uri(plots.replicate_plot(
-            view["replicate"]["test"], suspect=view["suspect"], reference=view["reference"]))
+        view["replicate"]["plot"] = plots.data_uri(
+            plots.replicate_plot(view["replicate"]["test"], suspect=view["suspect"], reference=view["reference"])
+        )
     view["effects_plot"] = None
     if any(f["effect_size"] is not None for f in view["findings"]):
-        view["effects_plot"] = plots.data_uri(plots.effect_sizes_plot(
-            view["raw_findings"], suspect=view["suspect"], names=SIGNAL_TITLES))
+        view["effects_plot"] = plots.data_uri(
+            plots.effect_sizes_plot(view["raw_findings"], suspect=view["suspect"], names=SIGNAL_TITLES)
+        )
 
 
 def signals_described(views: Sequence[dict]) -> list[dict]:
     seen: dict[str, dict] = {}
     for view in views:
         for f in view["findings"]:
-            seen.setdefault(f["signal"], {"name": f["signal"], "title": f["title"],
-                                          "description": SIGNAL_DESCRIPTIONS.get(f["signal"], f["description"])
-                                          or "(no description given)"})
-    seen["combined"] = {"name": "combined", "title": "All signals combined",
-                        "description": SIGNAL_DESCRIPTIONS["combined"]}
+            seen.setdefault(
+                f["signal"],
+                {
+                    "name": f["signal"],
+                    "title": f["title"],
+                    "description": SIGNAL_DESCRIPTIONS.get(f["signal"], f["description"]) or "(no description given)",
+                },
+            )
+    seen["combined"] = {
+        "name": "combined",
+        "title": "All signals combined",
+        "description": SIGNAL_DESCRIPTIONS["combined"],
+    }
     return list(seen.values())
 
 

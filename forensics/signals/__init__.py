@@ -4,6 +4,7 @@ Every signal is a function ``signal(corpus, reference, models, features=None, pr
 -> SignalScores`` in a module of its own, registered by name in ``SIGNALS``; the methods are
 described in ``docs/methods.md``.
 """
+
 from forensics.signals.descriptive import closeness_summary, raw_cosines
 from forensics.signals.embedding import embedding_signal
 from forensics.signals.fingerprint import fingerprint_signal
@@ -15,7 +16,19 @@ from forensics.signals.scores import SignalScores
 from forensics.signals.style import style_signal
 
 __all__ = [
-    "DEFAULT_SIGNALS", "SIGNALS", "SignalScores", "closeness_matrix", "closeness_summary", "compute_signals",
-    "embedding_signal", "fingerprint_signal", "identity_signal", "idiosyncratic_signal", "raw_cosines",
-    "reference_vendor", "refusal_signal", "style_signal", "vendor_from_name",
+    "DEFAULT_SIGNALS",
+    "SIGNALS",
+    "SignalScores",
+    "closeness_matrix",
+    "closeness_summary",
+    "compute_signals",
+    "embedding_signal",
+    "fingerprint_signal",
+    "identity_signal",
+    "idiosyncratic_signal",
+    "raw_cosines",
+    "reference_vendor",
+    "refusal_signal",
+    "style_signal",
+    "vendor_from_name",
 ]

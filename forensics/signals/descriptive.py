@@ -2,6 +2,7 @@
 
 For cases whose panel is too small to calibrate the test: it shows what the test would work with.
 """
+
 from __future__ import annotations
 
 from typing import Sequence
@@ -13,8 +14,9 @@ from forensics.corpus import Corpus
 from forensics.signals.embedding import embedding_signal
 
 
-def raw_cosines(corpus: Corpus, reference: str, models: Sequence[str], features=None,
-                prompt_ids: Sequence[str] | None = None):
+def raw_cosines(
+    corpus: Corpus, reference: str, models: Sequence[str], features=None, prompt_ids: Sequence[str] | None = None
+):
     """Per-prompt cosine between each model's response embedding and the reference's, uncentred
     (models x prompts, NaN where either response is missing or empty). Descriptive only: unlike
     the ``embedding`` signal it does not remove what every model says to a prompt."""
@@ -23,8 +25,14 @@ def raw_cosines(corpus: Corpus, reference: str, models: Sequence[str], features=
     return pd.DataFrame(cosines.values, index=list(models), columns=pids)
 
 
-def closeness_summary(corpus: Corpus, reference: str, models: Sequence[str], features=None,
-                      prompt_ids: Sequence[str] | None = None, near: float = 0.9):
+def closeness_summary(
+    corpus: Corpus,
+    reference: str,
+    models: Sequence[str],
+    features=None,
+    prompt_ids: Sequence[str] | None = None,
+    near: float = 0.9,
+):
     """How close each model's answers are to the reference's, with no statistics: mean and median
     raw cosine, share of prompts above ``near`` and share answered word for word the same.
 
@@ -35,11 +43,19 @@ def closeness_summary(corpus: Corpus, reference: str, models: Sequence[str], fea
     for m in models:
         v = cos.loc[m].to_numpy(dtype=float)
         ok = np.isfinite(v)
-        same = [(corpus.text(m, p) or "").strip() == (corpus.text(reference, p) or "").strip()
-                for p, good in zip(cos.columns, ok) if good]
-        rows.append({"model": m, "prompts": int(ok.sum()),
-                     "mean cosine": round(float(np.mean(v[ok])), 2) if ok.any() else float("nan"),
-                     "median cosine": round(float(np.median(v[ok])), 2) if ok.any() else float("nan"),
-                     f"share cosine >= {near}": round(float(np.mean(v[ok] >= near)), 2) if ok.any() else float("nan"),
-                     "share verbatim": round(float(np.mean(same)), 2) if same else float("nan")})
+        same = [
+            (corpus.text(m, p) or "").strip() == (corpus.text(reference, p) or "").strip()
+            for p, good in zip(cos.columns, ok)
+            if good
+        ]
+        rows.append(
+            {
+                "model": m,
+                "prompts": int(ok.sum()),
+                "mean cosine": round(float(np.mean(v[ok])), 2) if ok.any() else float("nan"),
+                "median cosine": round(float(np.median(v[ok])), 2) if ok.any() else float("nan"),
+                f"share cosine >= {near}": round(float(np.mean(v[ok] >= near)), 2) if ok.any() else float("nan"),
+                "share verbatim": round(float(np.mean(same)), 2) if same else float("nan"),
+            }
+        )
     return pd.DataFrame(rows).set_index("model")

@@ -1,4 +1,5 @@
 """``embedding``: cosine similarity of the two responses' embeddings."""
+
 from __future__ import annotations
 
 from typing import Sequence
@@ -10,8 +11,13 @@ from forensics.features import Features
 from forensics.signals.scores import SignalScores, check_models, make_scores, present_matrix, prompts_for
 
 
-def embedding_signal(corpus: Corpus, reference: str, models: Sequence[str], features: Features | None = None,
-                     prompt_ids: Sequence[str] | None = None) -> SignalScores:
+def embedding_signal(
+    corpus: Corpus,
+    reference: str,
+    models: Sequence[str],
+    features: Features | None = None,
+    prompt_ids: Sequence[str] | None = None,
+) -> SignalScores:
     """Cosine similarity of the two responses' embeddings (see docs/methods.md).
 
     The values are raw cosines; the statistics centre and scale them per prompt across the
@@ -26,5 +32,13 @@ def embedding_signal(corpus: Corpus, reference: str, models: Sequence[str], feat
     r = features.embeddings(reference, pids).astype(np.float64)
     values = np.einsum("mpd,pd->mp", X, r)
     values = np.where(present & ref_ok[None], values, np.nan)
-    return make_scores("embedding", features, reference, models, pids, values, True,
-                   "cosine similarity of response embeddings (standardised per prompt against the panel)")
+    return make_scores(
+        "embedding",
+        features,
+        reference,
+        models,
+        pids,
+        values,
+        True,
+        "cosine similarity of response embeddings (standardised per prompt against the panel)",
+    )

@@ -1,4 +1,5 @@
 """``fingerprint``: projection on the reference's whitened house-style direction in embedding space."""
+
 from __future__ import annotations
 
 import math
@@ -23,9 +24,9 @@ def _ledoit_wolf_solve(X: np.ndarray, b: np.ndarray) -> np.ndarray:
     sq = np.einsum("ij,ij->i", X, X)
     mu = sq.sum() / (n * d)
     G = (X.T @ X) if n >= d else (X @ X.T)
-    s_fro = float(np.sum(G * G)) / n ** 2  # ||S||_F^2 with S = X'X / n (same from the n x n Gram)
-    delta = (s_fro - 2 * mu * sq.sum() / n + d * mu ** 2) / d  # ||S - mu I||_F^2 / d
-    beta = (np.sum(sq ** 2) / n - s_fro) / (n * d)
+    s_fro = float(np.sum(G * G)) / n**2  # ||S||_F^2 with S = X'X / n (same from the n x n Gram)
+    delta = (s_fro - 2 * mu * sq.sum() / n + d * mu**2) / d  # ||S - mu I||_F^2 / d
+    beta = (np.sum(sq**2) / n - s_fro) / (n * d)
     shrink = 1.0 if delta <= 0 else float(np.clip(min(beta, delta) / delta, 0.0, 1.0))
     a_coef, b_coef = (1.0 - shrink) / n, max(shrink * mu, 1e-12 * max(mu, 1e-12))
     if a_coef == 0:
@@ -36,8 +37,13 @@ def _ledoit_wolf_solve(X: np.ndarray, b: np.ndarray) -> np.ndarray:
     return (b - X.T @ cho_solve(cho_factor(inner), X @ b)) / b_coef
 
 
-def fingerprint_signal(corpus: Corpus, reference: str, models: Sequence[str], features: Features | None = None,
-                       prompt_ids: Sequence[str] | None = None) -> SignalScores:
+def fingerprint_signal(
+    corpus: Corpus,
+    reference: str,
+    models: Sequence[str],
+    features: Features | None = None,
+    prompt_ids: Sequence[str] | None = None,
+) -> SignalScores:
     """Projection on the reference's whitened mean centred-embedding direction (see docs/methods.md)."""
     models = check_models(reference, models)
     features = features or Features(corpus)
@@ -65,5 +71,13 @@ def fingerprint_signal(corpus: Corpus, reference: str, models: Sequence[str], fe
             norm = math.sqrt(max(float(mu_r @ direction), 1e-18))
             values = (xr @ direction) / norm
             values = np.where(present & usable[None], values, np.nan)
-    return make_scores("fingerprint", features, reference, models, pids, values, True,
-                   "projection on the reference's whitened consistent embedding direction")
+    return make_scores(
+        "fingerprint",
+        features,
+        reference,
+        models,
+        pids,
+        values,
+        True,
+        "projection on the reference's whitened consistent embedding direction",
+    )

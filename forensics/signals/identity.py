@@ -1,4 +1,5 @@
 """``identity``: does the model claim the reference's vendor as its own?"""
+
 from __future__ import annotations
 
 import re
@@ -25,8 +26,9 @@ def vendor_from_name(name: str) -> str | None:
     return None
 
 
-def reference_vendor(corpus: Corpus, reference: str, features: Features | None = None,
-                     prompt_ids: Sequence[str] | None = None) -> str | None:
+def reference_vendor(
+    corpus: Corpus, reference: str, features: Features | None = None, prompt_ids: Sequence[str] | None = None
+) -> str | None:
     """The vendor the reference most often claims to be; if it never self-identifies, the vendor
     its name points to (:func:`vendor_from_name`); None when neither is known."""
     features = features or Features(corpus)
@@ -37,8 +39,14 @@ def reference_vendor(corpus: Corpus, reference: str, features: Features | None =
     return vendor_from_name(reference)
 
 
-def identity_signal(corpus: Corpus, reference: str, models: Sequence[str], features: Features | None = None,
-                    prompt_ids: Sequence[str] | None = None, vendor: str | None = None) -> SignalScores:
+def identity_signal(
+    corpus: Corpus,
+    reference: str,
+    models: Sequence[str],
+    features: Features | None = None,
+    prompt_ids: Sequence[str] | None = None,
+    vendor: str | None = None,
+) -> SignalScores:
     """1 where the model claims the reference's vendor as its own (see docs/methods.md).
 
     The reference's vendor is ``vendor`` if given, else :func:`reference_vendor`; when it is
@@ -54,5 +62,14 @@ def identity_signal(corpus: Corpus, reference: str, models: Sequence[str], featu
                 if claim == "":
                     continue
                 values[i, j] = float(claim is not None and claim.vendor == vendor)
-    return make_scores("identity", features, reference, models, pids, values, False,
-                   "claims the reference's vendor as its own", vendor=vendor)
+    return make_scores(
+        "identity",
+        features,
+        reference,
+        models,
+        pids,
+        values,
+        False,
+        "claims the reference's vendor as its own",
+        vendor=vendor,
+    )

@@ -1,4 +1,5 @@
 """``idiosyncratic``: the same wrong answers, or else the same rare wording, as the reference."""
+
 from __future__ import annotations
 
 from typing import Sequence
@@ -10,8 +11,9 @@ from forensics.features import Features
 from forensics.signals.scores import SignalScores, check_models, make_scores, present_matrix, prompts_for
 
 
-def _rare_ngram_values(corpus: Corpus, reference: str, models: Sequence[str], pids: Sequence[str],
-                       features: Features, n: int = 3) -> np.ndarray:
+def _rare_ngram_values(
+    corpus: Corpus, reference: str, models: Sequence[str], pids: Sequence[str], features: Features, n: int = 3
+) -> np.ndarray:
     """IDF-weighted Jaccard of word n-grams; the background of model m on a prompt is the other
     compared models' (non-empty) responses to it. Same definition as
     :func:`forensics.features.style.shared_rare_ngrams`, vectorised over prompts."""
@@ -51,8 +53,7 @@ def _rare_ngram_values(corpus: Corpus, reference: str, models: Sequence[str], pi
         j_i = where[col_prompt[inter]]
         w_i = np.log((1.0 + n_bg[j_i]) / df[inter]) + 1.0
         in_m[c] = False
-        den = (np.bincount(j_r, weights=w_r, minlength=len(pids))
-               + np.bincount(j_m, weights=w_m, minlength=len(pids)))
+        den = np.bincount(j_r, weights=w_r, minlength=len(pids)) + np.bincount(j_m, weights=w_m, minlength=len(pids))
         num = np.bincount(j_i, weights=w_i, minlength=len(pids))
         with np.errstate(all="ignore"):
             v = num / den
@@ -61,8 +62,13 @@ def _rare_ngram_values(corpus: Corpus, reference: str, models: Sequence[str], pi
     return values
 
 
-def idiosyncratic_signal(corpus: Corpus, reference: str, models: Sequence[str], features: Features | None = None,
-                         prompt_ids: Sequence[str] | None = None) -> SignalScores:
+def idiosyncratic_signal(
+    corpus: Corpus,
+    reference: str,
+    models: Sequence[str],
+    features: Features | None = None,
+    prompt_ids: Sequence[str] | None = None,
+) -> SignalScores:
     """Error consistency on answer-keyed probes, else agreement on rare wording (docs/methods.md)."""
     models = check_models(reference, models)
     features = features or Features(corpus)
@@ -80,9 +86,28 @@ def idiosyncratic_signal(corpus: Corpus, reference: str, models: Sequence[str], 
                 b = features.answers(m, [pids[j]])[0]
                 if b is not None:
                     values[i, j] = float(b[1] is not None and b[1] == a[1])
-        return make_scores("idiosyncratic", features, reference, models, pids, values, False,
-                       "same wrong answer as the reference on answer-keyed probes (error consistency)",
-                       mode="error_consistency", reference_errors=n_wrong, keyed_prompts=len(keyed))
+        return make_scores(
+            "idiosyncratic",
+            features,
+            reference,
+            models,
+            pids,
+            values,
+            False,
+            "same wrong answer as the reference on answer-keyed probes (error consistency)",
+            mode="error_consistency",
+            reference_errors=n_wrong,
+            keyed_prompts=len(keyed),
+        )
     values = _rare_ngram_values(corpus, reference, models, pids, features)
-    return make_scores("idiosyncratic", features, reference, models, pids, values, True,
-                   "agreement on rare specific wording (IDF-weighted shared word 3-grams)", mode="rare_ngrams")
+    return make_scores(
+        "idiosyncratic",
+        features,
+        reference,
+        models,
+        pids,
+        values,
+        True,
+        "agreement on rare specific wording (IDF-weighted shared word 3-grams)",
+        mode="rare_ngrams",
+    )

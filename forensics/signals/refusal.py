@@ -1,4 +1,5 @@
 """``refusal``: agreement on which prompts are refused, weighted by refusal phrasing."""
+
 from __future__ import annotations
 
 from typing import Sequence
@@ -11,8 +12,13 @@ from forensics.features.refusal import phrase_tokens, token_jaccard
 from forensics.signals.scores import SignalScores, check_models, make_scores, prompts_for
 
 
-def refusal_signal(corpus: Corpus, reference: str, models: Sequence[str], features: Features | None = None,
-                   prompt_ids: Sequence[str] | None = None) -> SignalScores:
+def refusal_signal(
+    corpus: Corpus,
+    reference: str,
+    models: Sequence[str],
+    features: Features | None = None,
+    prompt_ids: Sequence[str] | None = None,
+) -> SignalScores:
     """Refusal agreement weighted by phrasing similarity (see docs/methods.md)."""
     models = check_models(reference, models)
     features = features or Features(corpus)
@@ -28,6 +34,14 @@ def refusal_signal(corpus: Corpus, reference: str, models: Sequence[str], featur
             else:
                 values[i, j] = 0.0
     n_ref = sum(1 for a in ref if a and a[0])
-    return make_scores("refusal", features, reference, models, pids, values, False,
-                   "agreement on which prompts are refused, weighted by refusal phrasing",
-                   reference_refusals=n_ref)
+    return make_scores(
+        "refusal",
+        features,
+        reference,
+        models,
+        pids,
+        values,
+        False,
+        "agreement on which prompts are refused, weighted by refusal phrasing",
+        reference_refusals=n_ref,
+    )

@@ -1,4 +1,5 @@
 """The signals by name: ``SIGNALS`` maps each name to its function; run one or several."""
+
 from __future__ import annotations
 
 from typing import Callable, Iterable, Sequence
@@ -25,8 +26,14 @@ SIGNALS: dict[str, SignalFn] = {
 DEFAULT_SIGNALS: tuple[str, ...] = tuple(SIGNALS)
 
 
-def closeness_matrix(corpus: Corpus, reference: str, models: Sequence[str], signal: str = "embedding",
-                     features: Features | None = None, prompt_ids: Sequence[str] | None = None) -> SignalScores:
+def closeness_matrix(
+    corpus: Corpus,
+    reference: str,
+    models: Sequence[str],
+    signal: str = "embedding",
+    features: Features | None = None,
+    prompt_ids: Sequence[str] | None = None,
+) -> SignalScores:
     """How close is each of ``models``' responses to ``reference``'s, prompt by prompt, for one signal.
 
     ``values[i, j]`` is the closeness of ``models[i]`` on ``prompt_ids[j]`` (NaN where undefined)."""
@@ -35,8 +42,14 @@ def closeness_matrix(corpus: Corpus, reference: str, models: Sequence[str], sign
     return SIGNALS[signal](corpus, reference, models, features=features or Features(corpus), prompt_ids=prompt_ids)
 
 
-def compute_signals(corpus: Corpus, reference: str, models: Sequence[str], signals: Iterable[str] | None = None,
-                    features: Features | None = None, prompt_ids: Sequence[str] | None = None) -> list[SignalScores]:
+def compute_signals(
+    corpus: Corpus,
+    reference: str,
+    models: Sequence[str],
+    signals: Iterable[str] | None = None,
+    features: Features | None = None,
+    prompt_ids: Sequence[str] | None = None,
+) -> list[SignalScores]:
     """Run the named signals (default: all) for ``models`` against ``reference``."""
     features = features or Features(corpus)
     names = list(signals) if signals is not None else list(DEFAULT_SIGNALS)

@@ -1,4 +1,5 @@
 """What every signal returns (:class:`SignalScores`) and the bookkeeping all signals share."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -36,8 +37,10 @@ class SignalScores:
     def __post_init__(self):
         self.values = np.asarray(self.values, dtype=float)
         if self.values.shape != (len(self.models), len(self.prompt_ids)):
-            raise ValueError(f"signal {self.name}: values shape {self.values.shape} does not match "
-                             f"{len(self.models)} models x {len(self.prompt_ids)} prompts")
+            raise ValueError(
+                f"signal {self.name}: values shape {self.values.shape} does not match "
+                f"{len(self.models)} models x {len(self.prompt_ids)} prompts"
+            )
 
     def row(self, model: str) -> np.ndarray:
         return self.values[self.models.index(model)]
@@ -49,19 +52,30 @@ class SignalScores:
 
     def model_means(self) -> dict[str, float]:
         with np.errstate(all="ignore"):
-            return {m: float(np.nanmean(r)) if np.any(np.isfinite(r)) else float("nan")
-                    for m, r in zip(self.models, self.values)}
+            return {
+                m: float(np.nanmean(r)) if np.any(np.isfinite(r)) else float("nan")
+                for m, r in zip(self.models, self.values)
+            }
 
     def subset(self, models: Sequence[str] | None = None, prompt_ids: Sequence[str] | None = None) -> "SignalScores":
         mi = [self.models.index(m) for m in (models if models is not None else self.models)]
         pos = {p: j for j, p in enumerate(self.prompt_ids)}
         pj = [pos[p] for p in (prompt_ids if prompt_ids is not None else self.prompt_ids)]
-        return SignalScores(self.name, self.reference, [self.models[i] for i in mi],
-                            [self.prompt_ids[j] for j in pj], self.values[np.ix_(mi, pj)],
-                            {self.models[i]: [self.records.get(self.models[i], [None] * len(self.prompt_ids))[j]
-                                              for j in pj] for i in mi},
-                            [self.reference_records[j] for j in pj] if self.reference_records else [],
-                            self.standardise, self.description, dict(self.info))
+        return SignalScores(
+            self.name,
+            self.reference,
+            [self.models[i] for i in mi],
+            [self.prompt_ids[j] for j in pj],
+            self.values[np.ix_(mi, pj)],
+            {
+                self.models[i]: [self.records.get(self.models[i], [None] * len(self.prompt_ids))[j] for j in pj]
+                for i in mi
+            },
+            [self.reference_records[j] for j in pj] if self.reference_records else [],
+            self.standardise,
+            self.description,
+            dict(self.info),
+        )
 
 
 def prompts_for(corpus: Corpus, reference: str, prompt_ids: Sequence[str] | None) -> list[str]:
@@ -80,10 +94,18 @@ def present_matrix(features: Features, models: Sequence[str], prompt_ids: Sequen
 
 def make_scores(name, features, reference, models, pids, values, standardise, description, **info) -> SignalScores:
     """A signal's values with the evidence records behind every compared response."""
-    return SignalScores(name=name, reference=reference, models=list(models), prompt_ids=list(pids),
-                        values=values, records={m: features.records(m, pids) for m in models},
-                        reference_records=features.records(reference, pids),
-                        standardise=standardise, description=description, info=info)
+    return SignalScores(
+        name=name,
+        reference=reference,
+        models=list(models),
+        prompt_ids=list(pids),
+        values=values,
+        records={m: features.records(m, pids) for m in models},
+        reference_records=features.records(reference, pids),
+        standardise=standardise,
+        description=description,
+        info=info,
+    )
 
 
 def check_models(reference: str, models: Sequence[str]) -> list[str]:

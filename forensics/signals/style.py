@@ -1,4 +1,5 @@
 """``style``: closeness of the two responses' stylometric vectors."""
+
 from __future__ import annotations
 
 import warnings
@@ -11,8 +12,14 @@ from forensics.features import Features
 from forensics.signals.scores import SignalScores, check_models, make_scores, prompts_for
 
 
-def style_signal(corpus: Corpus, reference: str, models: Sequence[str], features: Features | None = None,
-                 prompt_ids: Sequence[str] | None = None, clip: float = 4.0) -> SignalScores:
+def style_signal(
+    corpus: Corpus,
+    reference: str,
+    models: Sequence[str],
+    features: Features | None = None,
+    prompt_ids: Sequence[str] | None = None,
+    clip: float = 4.0,
+) -> SignalScores:
     """Negative RMS standardised distance between stylometric vectors of the two responses.
 
     Each style feature is scaled by its standard deviation over the comparison set's responses
@@ -33,6 +40,14 @@ def style_signal(corpus: Corpus, reference: str, models: Sequence[str], features
         d = np.abs(S[..., keep] - r[None, :, keep]) / sd[keep]
         d = np.minimum(d, clip)
         with np.errstate(all="ignore"):
-            values = -np.sqrt(np.mean(d ** 2, axis=-1))
-    return make_scores("style", features, reference, models, pids, values, True,
-                   "closeness of formatting and wording habits (style vectors)")
+            values = -np.sqrt(np.mean(d**2, axis=-1))
+    return make_scores(
+        "style",
+        features,
+        reference,
+        models,
+        pids,
+        values,
+        True,
+        "closeness of formatting and wording habits (style vectors)",
+    )

@@ -3,6 +3,7 @@
 H0 is "S is no closer to R than an independent model is"; the control panel's models are the unit
 of replication. The method, its assumptions and its calibration are in ``docs/methods.md``.
 """
+
 from forensics.stats.multiple_testing import holm
 from forensics.stats.panel import MIN_DEFINED_PROMPTS, CombinedTest, SignalTest, panel_test, prompt_matrix
 from forensics.stats.replicate import MIN_REPLICATE_PROMPTS, ReplicateTest, replicate_test
@@ -10,6 +11,16 @@ from forensics.stats.resampling import bootstrap_counts, rng_description
 from forensics.stats.serialise import jsonable
 
 __all__ = [
-    "MIN_DEFINED_PROMPTS", "MIN_REPLICATE_PROMPTS", "CombinedTest", "ReplicateTest", "SignalTest", "bootstrap_counts",
-    "holm", "jsonable", "panel_test", "prompt_matrix", "replicate_test", "rng_description",
+    "MIN_DEFINED_PROMPTS",
+    "MIN_REPLICATE_PROMPTS",
+    "CombinedTest",
+    "ReplicateTest",
+    "SignalTest",
+    "bootstrap_counts",
+    "holm",
+    "jsonable",
+    "panel_test",
+    "prompt_matrix",
+    "replicate_test",
+    "rng_description",
 ]

@@ -1,4 +1,5 @@
 """Multiple testing over candidate references: Holm's step-down procedure."""
+
 from __future__ import annotations
 
 from typing import Sequence

@@ -1,4 +1,5 @@
 """The panel test: is the suspect closer to the reference than independent models are (method in docs/methods.md)?"""
+
 from __future__ import annotations
 
 import warnings
@@ -51,10 +52,27 @@ class SignalTest:
         return self.p_value
 
     def to_dict(self, include_null: bool = False) -> dict:
-        out = {k: getattr(self, k) for k in ("name", "statistic", "effect_size", "difference", "p_value",
-                                              "n_resamples", "n_prompts", "n_panel", "suspect_value",
-                                              "panel_values", "top_prompts", "ci_level", "defined",
-                                              "description", "rng_state", "note")}
+        out = {
+            k: getattr(self, k)
+            for k in (
+                "name",
+                "statistic",
+                "effect_size",
+                "difference",
+                "p_value",
+                "n_resamples",
+                "n_prompts",
+                "n_panel",
+                "suspect_value",
+                "panel_values",
+                "top_prompts",
+                "ci_level",
+                "defined",
+                "description",
+                "rng_state",
+                "note",
+            )
+        }
         out["ci"] = list(self.ci)
         out["top_records"] = [list(r) for r in self.top_records]
         if include_null:
@@ -100,9 +118,26 @@ class CombinedTest:
         raise KeyError(name)
 
     def to_dict(self, include_null: bool = False) -> dict:
-        out = {k: getattr(self, k) for k in ("statistic", "effect_size", "p_value", "n_resamples", "n_prompts",
-                                              "n_panel", "weights", "suspect", "reference", "panel",
-                                              "suspect_value", "panel_values", "ci_level", "rng_state", "method")}
+        out = {
+            k: getattr(self, k)
+            for k in (
+                "statistic",
+                "effect_size",
+                "p_value",
+                "n_resamples",
+                "n_prompts",
+                "n_panel",
+                "weights",
+                "suspect",
+                "reference",
+                "panel",
+                "suspect_value",
+                "panel_values",
+                "ci_level",
+                "rng_state",
+                "method",
+            )
+        }
         out["ci"] = list(self.ci)
         out["signals"] = [s.to_dict(include_null) for s in self.signals]
         if include_null:
@@ -147,8 +182,9 @@ def _weighted_means(V: np.ndarray, W: np.ndarray | None) -> np.ndarray:
         return (W @ Vf.T) / (W @ finite.T.astype(float))
 
 
-def _studentise(T: np.ndarray, floor: np.ndarray, floor_c: float, w: np.ndarray, mu_all: np.ndarray,
-                sd_all: np.ndarray):
+def _studentise(
+    T: np.ndarray, floor: np.ndarray, floor_c: float, w: np.ndarray, mu_all: np.ndarray, sd_all: np.ndarray
+):
     """T [..., M, k] (row 0 = suspect, rows 1.. = panel). Returns per-signal t [..., k], composite t
     [...], per-signal effect sizes [..., k], composite effect size [...], composite scores C [..., M].
 
@@ -158,12 +194,12 @@ def _studentise(T: np.ndarray, floor: np.ndarray, floor_c: float, w: np.ndarray,
     K = T.shape[-2] - 1
     TS, TP = T[..., 0, :], T[..., 1:, :]
     diff = TS - TP.mean(-2)
-    var_pred = np.maximum((1.0 + 1.0 / K) * TP.var(-2, ddof=1), floor ** 2)
+    var_pred = np.maximum((1.0 + 1.0 / K) * TP.var(-2, ddof=1), floor**2)
     t = ratio(diff, var_pred)
     eff = t * np.sqrt(1.0 + 1.0 / K)
     C = _composite_fixed(T, mu_all, sd_all, w)
     CS, CP = C[..., 0], C[..., 1:]
-    tC = ratio(CS - CP.mean(-1), np.maximum((1.0 + 1.0 / K) * CP.var(-1, ddof=1), floor_c ** 2))
+    tC = ratio(CS - CP.mean(-1), np.maximum((1.0 + 1.0 / K) * CP.var(-1, ddof=1), floor_c**2))
     effC = tC * np.sqrt(1.0 + 1.0 / K)
     return t, tC, eff, effC, C
 
@@ -174,10 +210,18 @@ def _composite_fixed(T: np.ndarray, mu: np.ndarray, sd: np.ndarray, w: np.ndarra
     return (Z * w).sum(-1) / w.sum()
 
 
-def panel_test(scores: Sequence[SignalScores] | SignalScores, suspect: str, panel: Sequence[str],
-               rng: np.random.Generator, n_resamples: int = 1999, weights: Mapping[str, float] | None = None,
-               ci_level: float = 0.95, top_k: int = 5, reliability_weights: bool = True,
-               groups: Mapping[str, str] | None = None) -> CombinedTest:
+def panel_test(
+    scores: Sequence[SignalScores] | SignalScores,
+    suspect: str,
+    panel: Sequence[str],
+    rng: np.random.Generator,
+    n_resamples: int = 1999,
+    weights: Mapping[str, float] | None = None,
+    ci_level: float = 0.95,
+    top_k: int = 5,
+    reliability_weights: bool = True,
+    groups: Mapping[str, str] | None = None,
+) -> CombinedTest:
     """Test H0 "``suspect`` is no closer to the reference than an independent model" for every
     signal in ``scores`` and for their combination, calibrated against ``panel``.
 
@@ -209,8 +253,11 @@ def panel_test(scores: Sequence[SignalScores] | SignalScores, suspect: str, pane
     k = len(scores)
 
     mats = [prompt_matrix(s, models) for s in scores]
-    defined = np.array([bool(np.all(np.isfinite(V).sum(1) >= MIN_DEFINED_PROMPTS)) for V in mats]) if K >= 2 \
+    defined = (
+        np.array([bool(np.all(np.isfinite(V).sum(1) >= MIN_DEFINED_PROMPTS)) for V in mats])
+        if K >= 2
         else np.zeros(k, dtype=bool)
+    )
     w = np.array([float((weights or {}).get(s.name, 1.0)) if ok else 0.0 for s, ok in zip(scores, defined)])
 
     W = bootstrap_counts(n, n_resamples, rng)
@@ -235,12 +282,35 @@ def panel_test(scores: Sequence[SignalScores] | SignalScores, suspect: str, pane
 
     empty_null = np.full(n_resamples, np.nan)
     if not defined.any() or w.sum() <= 0:
-        tests = [_undefined_test(s, n, K, n_resamples, rng_state, ci_level,
-                                 "panel too small (need >= 2 members)" if K < 2 else "too few defined prompts")
-                 for s in scores]
-        return CombinedTest(float("nan"), float("nan"), (float("nan"), float("nan")), float("nan"), empty_null,
-                            n_resamples, n, K, {s.name: 0.0 for s in scores}, tests, suspect, reference, list(panel),
-                            ci_level=ci_level, rng_state=rng_state)
+        tests = [
+            _undefined_test(
+                s,
+                n,
+                K,
+                n_resamples,
+                rng_state,
+                ci_level,
+                "panel too small (need >= 2 members)" if K < 2 else "too few defined prompts",
+            )
+            for s in scores
+        ]
+        return CombinedTest(
+            float("nan"),
+            float("nan"),
+            (float("nan"), float("nan")),
+            float("nan"),
+            empty_null,
+            n_resamples,
+            n,
+            K,
+            {s.name: 0.0 for s in scores},
+            tests,
+            suspect,
+            reference,
+            list(panel),
+            ci_level=ci_level,
+            rng_state=rng_state,
+        )
 
     cols = np.flatnonzero(defined)
     Td, Tbd, wd = T[:, cols], Tb[:, :, cols], w[cols]
@@ -294,9 +364,17 @@ def panel_test(scores: Sequence[SignalScores] | SignalScores, suspect: str, pane
     tests: list[SignalTest] = []
     for j, s in enumerate(scores):
         if not defined[j]:
-            tests.append(_undefined_test(s, n, K, n_resamples, rng_state, ci_level,
-                                         "panel too small" if K < 2 else
-                                         f"fewer than {MIN_DEFINED_PROMPTS} defined prompts for some model"))
+            tests.append(
+                _undefined_test(
+                    s,
+                    n,
+                    K,
+                    n_resamples,
+                    rng_state,
+                    ci_level,
+                    "panel too small" if K < 2 else f"fewer than {MIN_DEFINED_PROMPTS} defined prompts for some model",
+                )
+            )
             continue
         c = int(np.flatnonzero(cols == j)[0])
         V = mats[j]
@@ -305,28 +383,69 @@ def panel_test(scores: Sequence[SignalScores] | SignalScores, suspect: str, pane
             contrib = V[0] - np.nanmean(V[1:], axis=0)
         order = [i for i in np.argsort(-np.nan_to_num(contrib, nan=-np.inf)) if np.isfinite(contrib[i])][:top_k]
         recs = s.records.get(suspect, [None] * n)
-        tests.append(SignalTest(
-            name=s.name, statistic=float(t_obs[c]), effect_size=float(eff_obs[c]),
-            difference=float(Td[0, c] - Td[1:, c].mean()), ci=_ci(eff_b[:, c]),
-            p_value=mc_pvalue(null, float(t_obs[c])), null_distribution=null,
-            n_resamples=n_resamples, n_prompts=int(np.isfinite(V[0]).sum()), n_panel=K,
-            suspect_value=float(Td[0, c]), panel_values={m: float(v) for m, v in zip(units, Td[1:, c])},
-            top_prompts=[s.prompt_ids[i] for i in order],
-            top_records=[(recs[i] if recs else None, s.reference_records[i] if s.reference_records else None)
-                         for i in order],
-            ci_level=ci_level, defined=True, description=s.description, rng_state=rng_state))
+        tests.append(
+            SignalTest(
+                name=s.name,
+                statistic=float(t_obs[c]),
+                effect_size=float(eff_obs[c]),
+                difference=float(Td[0, c] - Td[1:, c].mean()),
+                ci=_ci(eff_b[:, c]),
+                p_value=mc_pvalue(null, float(t_obs[c])),
+                null_distribution=null,
+                n_resamples=n_resamples,
+                n_prompts=int(np.isfinite(V[0]).sum()),
+                n_panel=K,
+                suspect_value=float(Td[0, c]),
+                panel_values={m: float(v) for m, v in zip(units, Td[1:, c])},
+                top_prompts=[s.prompt_ids[i] for i in order],
+                top_records=[
+                    (recs[i] if recs else None, s.reference_records[i] if s.reference_records else None) for i in order
+                ],
+                ci_level=ci_level,
+                defined=True,
+                description=s.description,
+                rng_state=rng_state,
+            )
+        )
     return CombinedTest(
-        statistic=float(tC_obs), effect_size=float(effC_obs), ci=_ci(effC_b),
-        p_value=mc_pvalue(null, float(tC_obs)), null_distribution=null,
-        n_resamples=n_resamples, n_prompts=n, n_panel=K,
-        weights={s.name: float(w[j]) for j, s in enumerate(scores)}, signals=tests, suspect=suspect,
-        reference=reference, panel=list(panel), suspect_value=float(C_obs[0]),
-        panel_values={m: float(v) for m, v in zip(units, C_obs[1:])}, ci_level=ci_level, rng_state=rng_state)
+        statistic=float(tC_obs),
+        effect_size=float(effC_obs),
+        ci=_ci(effC_b),
+        p_value=mc_pvalue(null, float(tC_obs)),
+        null_distribution=null,
+        n_resamples=n_resamples,
+        n_prompts=n,
+        n_panel=K,
+        weights={s.name: float(w[j]) for j, s in enumerate(scores)},
+        signals=tests,
+        suspect=suspect,
+        reference=reference,
+        panel=list(panel),
+        suspect_value=float(C_obs[0]),
+        panel_values={m: float(v) for m, v in zip(units, C_obs[1:])},
+        ci_level=ci_level,
+        rng_state=rng_state,
+    )
 
 
 def _undefined_test(s: SignalScores, n: int, K: int, B: int, rng_state: dict, ci_level: float, note: str) -> SignalTest:
     nan = float("nan")
-    return SignalTest(name=s.name, statistic=nan, effect_size=nan, difference=nan, ci=(nan, nan), p_value=nan,
-                      null_distribution=np.full(0, nan), n_resamples=B, n_prompts=n, n_panel=K, suspect_value=nan,
-                      panel_values={}, ci_level=ci_level, defined=False, description=s.description,
-                      rng_state=rng_state, note=note)
+    return SignalTest(
+        name=s.name,
+        statistic=nan,
+        effect_size=nan,
+        difference=nan,
+        ci=(nan, nan),
+        p_value=nan,
+        null_distribution=np.full(0, nan),
+        n_resamples=B,
+        n_prompts=n,
+        n_panel=K,
+        suspect_value=nan,
+        panel_values={},
+        ci_level=ci_level,
+        defined=False,
+        description=s.description,
+        rng_state=rng_state,
+        note=note,
+    )

@@ -1,4 +1,5 @@
 """The replicate test: is the suspect as close to R as R is to itself?"""
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -51,18 +52,39 @@ class ReplicateTest:
     defined: bool = True
     note: str = ""
     rng_state: dict = field(default_factory=dict)
-    method: str = ("replicate test: H0 relative closeness <= 1/2, studentised prompt bootstrap on "
-                   "a - (b + c)/2; percentile CIs")
+    method: str = (
+        "replicate test: H0 relative closeness <= 1/2, studentised prompt bootstrap on a - (b + c)/2; percentile CIs"
+    )
 
     @property
     def pvalue(self) -> float:
         return self.p_value
 
     def to_dict(self, include_null: bool = False) -> dict:
-        out = {k: getattr(self, k) for k in ("statistic", "p_value", "n_resamples", "n_prompts", "relative_closeness",
-                                              "self_share", "gap", "suspect_closeness", "replicate_closeness",
-                                              "control_closeness", "suspect", "reference", "replicates", "controls",
-                                              "ci_level", "defined", "note", "rng_state", "method")}
+        out = {
+            k: getattr(self, k)
+            for k in (
+                "statistic",
+                "p_value",
+                "n_resamples",
+                "n_prompts",
+                "relative_closeness",
+                "self_share",
+                "gap",
+                "suspect_closeness",
+                "replicate_closeness",
+                "control_closeness",
+                "suspect",
+                "reference",
+                "replicates",
+                "controls",
+                "ci_level",
+                "defined",
+                "note",
+                "rng_state",
+                "method",
+            )
+        }
         out["ci"] = list(self.ci)
         out["gap_ci"] = list(self.gap_ci)
         if include_null:
@@ -72,9 +94,16 @@ class ReplicateTest:
         return jsonable(out)
 
 
-def replicate_test(suspect_closeness: np.ndarray, replicate_closeness: np.ndarray, control_closeness: np.ndarray | None,
-                   rng: np.random.Generator, n_resamples: int = 1999, ci_level: float = 0.95,
-                   prompt_ids: Sequence[str] | None = None, names: Mapping | None = None) -> ReplicateTest:
+def replicate_test(
+    suspect_closeness: np.ndarray,
+    replicate_closeness: np.ndarray,
+    control_closeness: np.ndarray | None,
+    rng: np.random.Generator,
+    n_resamples: int = 1999,
+    ci_level: float = 0.95,
+    prompt_ids: Sequence[str] | None = None,
+    names: Mapping | None = None,
+) -> ReplicateTest:
     """Test H0 "S is no nearer to R's own resample than to the controls" (see :class:`ReplicateTest`).
 
     The arguments are per-prompt closeness to R of S, of R's replicate(s) (averaged) and of the
@@ -96,14 +125,29 @@ def replicate_test(suspect_closeness: np.ndarray, replicate_closeness: np.ndarra
     per_prompt = {"suspect": a, "replicate": b, **({"control": c} if c is not None else {})}
 
     def result(**kw) -> ReplicateTest:
-        base = dict(statistic=nan, p_value=nan, null_distribution=np.full(0, nan), n_resamples=n_resamples,
-                    n_prompts=n, relative_closeness=nan, ci=(nan, nan), self_share=nan, gap=nan, gap_ci=(nan, nan),
-                    suspect_closeness=float(a.mean()) if n else nan,
-                    replicate_closeness=float(b.mean()) if n else nan,
-                    control_closeness=float(c.mean()) if c is not None and n else nan,
-                    prompt_ids=pids, per_prompt=per_prompt, ci_level=ci_level, rng_state=rng_state,
-                    suspect=str(labels.get("suspect", "")), reference=str(labels.get("reference", "")),
-                    replicates=list(labels.get("replicates", ())), controls=list(labels.get("controls", ())))
+        base = dict(
+            statistic=nan,
+            p_value=nan,
+            null_distribution=np.full(0, nan),
+            n_resamples=n_resamples,
+            n_prompts=n,
+            relative_closeness=nan,
+            ci=(nan, nan),
+            self_share=nan,
+            gap=nan,
+            gap_ci=(nan, nan),
+            suspect_closeness=float(a.mean()) if n else nan,
+            replicate_closeness=float(b.mean()) if n else nan,
+            control_closeness=float(c.mean()) if c is not None and n else nan,
+            prompt_ids=pids,
+            per_prompt=per_prompt,
+            ci_level=ci_level,
+            rng_state=rng_state,
+            suspect=str(labels.get("suspect", "")),
+            reference=str(labels.get("reference", "")),
+            replicates=list(labels.get("replicates", ())),
+            controls=list(labels.get("controls", ())),
+        )
         base.update(kw)
         return ReplicateTest(**base)
 
@@ -122,20 +166,30 @@ def replicate_test(suspect_closeness: np.ndarray, replicate_closeness: np.ndarra
     gap = float((a - b).mean())
     descriptive = dict(self_share=float(np.mean(a >= b)), gap=gap, gap_ci=interval(boot_mean(a - b)))
     if c is None:
-        return result(defined=False, note="no control model: nothing shows where an independent model lies",
-                      **descriptive)
+        return result(
+            defined=False, note="no control model: nothing shows where an independent model lies", **descriptive
+        )
     span = float(b.mean() - c.mean())
     if not span > 0:
-        return result(defined=False, note="R's replicate is no closer to R than the controls are, so it cannot "
-                                          "anchor a same-model call", **descriptive)
+        return result(
+            defined=False,
+            note="R's replicate is no closer to R than the controls are, so it cannot anchor a same-model call",
+            **descriptive,
+        )
     r = float((a.mean() - c.mean()) / span)
     with np.errstate(all="ignore"):
         r_b = (boot_mean(a) - boot_mean(c)) / (boot_mean(b) - boot_mean(c))
     d = a - 0.5 * (b + c)
     se = float(d.std(ddof=1) / np.sqrt(n))
     d_b = boot_mean(d)
-    se_b = np.sqrt(np.maximum((W @ d ** 2) / n - d_b ** 2, 0.0) * n / (n - 1) / n)
-    t_obs = float(ratio(np.array(d.mean()), np.array(se ** 2)))
-    null = ratio(d_b - d.mean(), se_b ** 2)
-    return result(statistic=t_obs, p_value=mc_pvalue(null, t_obs), null_distribution=null, relative_closeness=r,
-                  ci=interval(r_b), **descriptive)
+    se_b = np.sqrt(np.maximum((W @ d**2) / n - d_b**2, 0.0) * n / (n - 1) / n)
+    t_obs = float(ratio(np.array(d.mean()), np.array(se**2)))
+    null = ratio(d_b - d.mean(), se_b**2)
+    return result(
+        statistic=t_obs,
+        p_value=mc_pvalue(null, t_obs),
+        null_distribution=null,
+        relative_closeness=r,
+        ci=interval(r_b),
+        **descriptive,
+    )

@@ -1,4 +1,5 @@
 """Resampling tools every test shares: the generator's recorded state, prompt bootstraps, Monte Carlo p-values."""
+
 from __future__ import annotations
 
 import hashlib

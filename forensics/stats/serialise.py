@@ -1,4 +1,5 @@
 """Results as JSON: what ``to_dict`` of every test and verdict returns."""
+
 from __future__ import annotations
 
 import numpy as np

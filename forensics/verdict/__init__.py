@@ -1,4 +1,5 @@
 """Verdicts: same model, distilled, or no evidence, with their strength, findings and caveats."""
+
 from forensics.verdict.engine import (
     DISTILLED,
     NO_EVIDENCE,
@@ -16,7 +17,22 @@ from forensics.verdict.engine import (
 from forensics.verdict.summaries import caveats, findings_table, fmt_num, fmt_p, replicate_line, verdict_line
 
 __all__ = [
-    "DISTILLED", "NO_EVIDENCE", "SAME_MODEL", "Attribution", "CandidateResult", "Finding", "Verdict", "analyse",
-    "attribute", "caveats", "findings_table", "fmt_num", "fmt_p", "replicate_check", "replicate_line",
-    "same_model_check", "strength_words", "verdict_line",
+    "DISTILLED",
+    "NO_EVIDENCE",
+    "SAME_MODEL",
+    "Attribution",
+    "CandidateResult",
+    "Finding",
+    "Verdict",
+    "analyse",
+    "attribute",
+    "caveats",
+    "findings_table",
+    "fmt_num",
+    "fmt_p",
+    "replicate_check",
+    "replicate_line",
+    "same_model_check",
+    "strength_words",
+    "verdict_line",
 ]

@@ -5,6 +5,7 @@ combined test and the same-model check, and returns a :class:`Verdict`; ``attrib
 question for several candidate teachers at once, with Holm's procedure over the candidates.
 The labels, the replicate test and the strength words are explained in ``docs/methods.md``.
 """
+
 from __future__ import annotations
 
 import math
@@ -28,8 +29,20 @@ from forensics.stats import (
     replicate_test,
 )
 
-__all__ = ["Verdict", "Finding", "Attribution", "CandidateResult", "analyse", "attribute",
-           "SAME_MODEL", "DISTILLED", "NO_EVIDENCE", "same_model_check", "replicate_check", "strength_words"]
+__all__ = [
+    "Verdict",
+    "Finding",
+    "Attribution",
+    "CandidateResult",
+    "analyse",
+    "attribute",
+    "SAME_MODEL",
+    "DISTILLED",
+    "NO_EVIDENCE",
+    "same_model_check",
+    "replicate_check",
+    "strength_words",
+]
 
 SAME_MODEL = "same model or direct derivative"
 DISTILLED = "distilled from R"
@@ -67,8 +80,19 @@ class Finding:
     @classmethod
     def from_test(cls, test: SignalTest, alpha: float) -> "Finding":
         supports = bool(test.defined and np.isfinite(test.p_value) and test.p_value < alpha)
-        return cls(test.name, test.description, test.statistic, test.effect_size, test.ci, test.p_value, supports,
-                   list(test.top_prompts), list(test.top_records), test.defined, test.note)
+        return cls(
+            test.name,
+            test.description,
+            test.statistic,
+            test.effect_size,
+            test.ci,
+            test.p_value,
+            supports,
+            list(test.top_prompts),
+            list(test.top_records),
+            test.defined,
+            test.note,
+        )
 
     def to_dict(self) -> dict:
         d = dict(self.__dict__)
@@ -122,40 +146,61 @@ class Verdict:
 
     def summary(self) -> str:
         t = self.test
-        lines = [f"{self.suspect} vs {self.reference}: {self.label}"
-                 + (f" ({self.strength} evidence)" if self.strength != "none" else "")
-                 + (" [on the replicate test]" if self.basis == "replicate" else ""),
-                 f"  combined p = {_fmt(t.p_value)}, effect = {_fmt(t.effect_size)} panel SD "
-                 f"[{_fmt(t.ci[0])}, {_fmt(t.ci[1])}], {self.n_prompts} prompts, panel of {len(self.panel)}"]
+        lines = [
+            f"{self.suspect} vs {self.reference}: {self.label}"
+            + (f" ({self.strength} evidence)" if self.strength != "none" else "")
+            + (" [on the replicate test]" if self.basis == "replicate" else ""),
+            f"  combined p = {_fmt(t.p_value)}, effect = {_fmt(t.effect_size)} panel SD "
+            f"[{_fmt(t.ci[0])}, {_fmt(t.ci[1])}], {self.n_prompts} prompts, panel of {len(self.panel)}",
+        ]
         for f in self.findings:
             if not f.defined:
                 lines.append(f"  - {f.signal}: undefined ({f.note})")
                 continue
-            lines.append(f"  - {f.signal}: effect {_fmt(f.effect_size)} [{_fmt(f.ci[0])}, {_fmt(f.ci[1])}], "
-                         f"p = {_fmt(f.p_value)}{' *' if f.supports else ''}")
+            lines.append(
+                f"  - {f.signal}: effect {_fmt(f.effect_size)} [{_fmt(f.ci[0])}, {_fmt(f.ci[1])}], "
+                f"p = {_fmt(f.p_value)}{' *' if f.supports else ''}"
+            )
         sm = self.same_model
         if sm.get("share") is not None:
-            lines.append(f"  same-model check: beats the panel ceiling on {sm['share']:.0%} of prompts "
-                         f"(copy if > {sm['threshold']:.0%}; panel max {_fmt(sm.get('panel_max'))})")
+            lines.append(
+                f"  same-model check: beats the panel ceiling on {sm['share']:.0%} of prompts "
+                f"(copy if > {sm['threshold']:.0%}; panel max {_fmt(sm.get('panel_max'))})"
+            )
         rep = self.replicate
         if rep is not None:
-            lines.append(f"  replicate test: relative closeness {_fmt(rep.relative_closeness)} "
-                         f"[{_fmt(rep.ci[0])}, {_fmt(rep.ci[1])}] (0 = controls, 1 = R's resample), "
-                         f"p = {_fmt(rep.p_value)}; S at least as close as R's resample on {rep.self_share:.0%} "
-                         f"of prompts" + (f" ({rep.note})" if rep.note else ""))
+            lines.append(
+                f"  replicate test: relative closeness {_fmt(rep.relative_closeness)} "
+                f"[{_fmt(rep.ci[0])}, {_fmt(rep.ci[1])}] (0 = controls, 1 = R's resample), "
+                f"p = {_fmt(rep.p_value)}; S at least as close as R's resample on {rep.self_share:.0%} "
+                f"of prompts" + (f" ({rep.note})" if rep.note else "")
+            )
         lines.extend(f"  note: {n}" for n in self.notes)
         return "\n".join(lines)
 
     def to_dict(self, include_null: bool = False) -> dict:
-        return jsonable({
-            "label": self.label, "reference": self.reference, "suspect": self.suspect, "panel": self.panel,
-            "strength": self.strength, "p_value": self.p_value, "statistic": self.statistic,
-            "effect_size": self.effect_size, "ci": list(self.ci), "alpha": self.alpha,
-            "n_prompts": self.n_prompts, "findings": [f.to_dict() for f in self.findings],
-            "same_model": self.same_model, "notes": self.notes, "records": self.records, "basis": self.basis,
-            "test": self.test.to_dict(include_null),
-            "replicate": self.replicate.to_dict(include_null) if self.replicate is not None else None,
-        })
+        return jsonable(
+            {
+                "label": self.label,
+                "reference": self.reference,
+                "suspect": self.suspect,
+                "panel": self.panel,
+                "strength": self.strength,
+                "p_value": self.p_value,
+                "statistic": self.statistic,
+                "effect_size": self.effect_size,
+                "ci": list(self.ci),
+                "alpha": self.alpha,
+                "n_prompts": self.n_prompts,
+                "findings": [f.to_dict() for f in self.findings],
+                "same_model": self.same_model,
+                "notes": self.notes,
+                "records": self.records,
+                "basis": self.basis,
+                "test": self.test.to_dict(include_null),
+                "replicate": self.replicate.to_dict(include_null) if self.replicate is not None else None,
+            }
+        )
 
 
 def _fmt(x) -> str:
@@ -170,14 +215,27 @@ def _as_rng(rng) -> np.random.Generator:
     return np.random.default_rng(rng)
 
 
-def same_model_check(corpus: Corpus, reference: str, suspect: str, panel: Sequence[str], features: Features,
-                     prompt_ids: Sequence[str], groups: Mapping[str, str] | None = None) -> dict:
+def same_model_check(
+    corpus: Corpus,
+    reference: str,
+    suspect: str,
+    panel: Sequence[str],
+    features: Features,
+    prompt_ids: Sequence[str],
+    groups: Mapping[str, str] | None = None,
+) -> dict:
     """Share of prompts on which S's response is closer to R's than any two panel members (from
     different groups) are to each other; the same share for each panel member against the others."""
     pids = list(prompt_ids)
     panel = [m for m in panel if m != suspect]
-    out = {"threshold": SAME_MODEL_SHARE, "share": None, "panel_shares": {}, "panel_max": None,
-           "exact_share": None, "n_prompts": 0}
+    out = {
+        "threshold": SAME_MODEL_SHARE,
+        "share": None,
+        "panel_shares": {},
+        "panel_max": None,
+        "exact_share": None,
+        "n_prompts": 0,
+    }
     if len(panel) < 2 or not pids:
         return out
     r = features.embeddings(reference, pids)
@@ -222,9 +280,18 @@ def same_model_check(corpus: Corpus, reference: str, suspect: str, panel: Sequen
     return out
 
 
-def replicate_check(corpus: Corpus, reference: str, suspect: str, replicates: Sequence[str], controls: Sequence[str],
-                    features: Features, prompt_ids: Sequence[str], rng: np.random.Generator, n_resamples: int = 1999,
-                    groups: Mapping[str, str] | None = None) -> ReplicateTest:
+def replicate_check(
+    corpus: Corpus,
+    reference: str,
+    suspect: str,
+    replicates: Sequence[str],
+    controls: Sequence[str],
+    features: Features,
+    prompt_ids: Sequence[str],
+    rng: np.random.Generator,
+    n_resamples: int = 1999,
+    groups: Mapping[str, str] | None = None,
+) -> ReplicateTest:
     """The replicate test on the raw embedding cosines to R's answers (the ``embedding`` signal's
     values before any centring: the anchors, R's own resample and the controls, already say what
     "close" means on each prompt). Controls sharing a ``groups`` label are averaged into one
@@ -241,16 +308,32 @@ def replicate_check(corpus: Corpus, reference: str, suspect: str, replicates: Se
     for m in controls:
         units.setdefault(str((groups or {}).get(m, m)), []).append(cosines.row(m))
     control = mean_of([mean_of(rows) for rows in units.values()]) if units else None
-    return replicate_test(cosines.row(suspect), mean_of([cosines.row(m) for m in replicates]), control, rng,
-                          n_resamples=n_resamples, prompt_ids=cosines.prompt_ids,
-                          names={"suspect": suspect, "reference": reference, "replicates": list(replicates),
-                                 "controls": list(controls)})
+    return replicate_test(
+        cosines.row(suspect),
+        mean_of([cosines.row(m) for m in replicates]),
+        control,
+        rng,
+        n_resamples=n_resamples,
+        prompt_ids=cosines.prompt_ids,
+        names={"suspect": suspect, "reference": reference, "replicates": list(replicates), "controls": list(controls)},
+    )
 
 
-def analyse(corpus: Corpus, reference: str, suspect: str, panel: Sequence[str], rng=None, signals: Iterable[str] | None = None,
-            alpha: float = 0.05, n_resamples: int = 1999, features: Features | None = None,
-            panel_groups: Mapping[str, str] | None = None, prompt_ids: Sequence[str] | None = None,
-            weights: Mapping[str, float] | None = None, replicates: Sequence[str] = ()) -> Verdict:
+def analyse(
+    corpus: Corpus,
+    reference: str,
+    suspect: str,
+    panel: Sequence[str],
+    rng=None,
+    signals: Iterable[str] | None = None,
+    alpha: float = 0.05,
+    n_resamples: int = 1999,
+    features: Features | None = None,
+    panel_groups: Mapping[str, str] | None = None,
+    prompt_ids: Sequence[str] | None = None,
+    weights: Mapping[str, float] | None = None,
+    replicates: Sequence[str] = (),
+) -> Verdict:
     """Was ``suspect`` distilled from ``reference``? Calibrated against the control ``panel``.
 
     ``panel``: models independent of the reference (never the suspect or the reference).
@@ -265,12 +348,38 @@ def analyse(corpus: Corpus, reference: str, suspect: str, panel: Sequence[str], 
     # the linear algebra here is small: one BLAS thread is faster, and immune to the
     # pathological spinning of multi-threaded OpenBLAS on a busy machine
     with threadpool_limits(limits=1, user_api="blas"):
-        return _analyse(corpus, reference, suspect, panel, rng, signals, alpha, n_resamples, features,
-                        panel_groups, prompt_ids, weights, replicates)
+        return _analyse(
+            corpus,
+            reference,
+            suspect,
+            panel,
+            rng,
+            signals,
+            alpha,
+            n_resamples,
+            features,
+            panel_groups,
+            prompt_ids,
+            weights,
+            replicates,
+        )
 
 
-def _analyse(corpus, reference, suspect, panel, rng, signals, alpha, n_resamples, features, panel_groups,
-             prompt_ids, weights, replicates) -> Verdict:
+def _analyse(
+    corpus,
+    reference,
+    suspect,
+    panel,
+    rng,
+    signals,
+    alpha,
+    n_resamples,
+    features,
+    panel_groups,
+    prompt_ids,
+    weights,
+    replicates,
+) -> Verdict:
     rng = _as_rng(rng)
     replicates = [m for m in dict.fromkeys(replicates) if m != reference]
     if suspect in replicates:
@@ -288,11 +397,16 @@ def _analyse(corpus, reference, suspect, panel, rng, signals, alpha, n_resamples
     findings = [Finding.from_test(t, alpha) for t in test.signals]
     sm = same_model_check(corpus, reference, suspect, panel, features, pids, panel_groups)
     if not test.defined:
-        notes.append("the combined test is undefined: " + ("the panel has fewer than two independent members"
-                                                           if test.n_panel < 2 else "too few usable prompts"))
+        notes.append(
+            "the combined test is undefined: "
+            + ("the panel has fewer than two independent members" if test.n_panel < 2 else "too few usable prompts")
+        )
     significant = bool(test.defined and np.isfinite(test.p_value) and test.p_value < alpha)
-    rep = (replicate_check(corpus, reference, suspect, replicates, panel, features, pids, rng, n_resamples,
-                           panel_groups) if replicates else None)
+    rep = (
+        replicate_check(corpus, reference, suspect, replicates, panel, features, pids, rng, n_resamples, panel_groups)
+        if replicates
+        else None
+    )
     rep_same = bool(rep is not None and rep.defined and rep.p_value < alpha)
     basis = "panel"
     if significant and rep is not None and rep.defined:
@@ -301,24 +415,41 @@ def _analyse(corpus, reference, suspect, panel, rng, signals, alpha, n_resamples
         label = SAME_MODEL if sm.get("share") is not None and sm["share"] > SAME_MODEL_SHARE else DISTILLED
     elif not test.defined and rep_same:
         label, basis = SAME_MODEL, "replicate"
-        notes.append(f"'same model or direct derivative' rests on the replicate test alone: {suspect} is nearer to "
-                     f"{reference}'s own resample than to the {len(panel)} control model"
-                     f"{'s' if len(panel) != 1 else ''}; with so few controls the test cannot show how close other "
-                     "independent models could come, and whether a non-copy was distilled from R cannot be tested")
+        notes.append(
+            f"'same model or direct derivative' rests on the replicate test alone: {suspect} is nearer to "
+            f"{reference}'s own resample than to the {len(panel)} control model"
+            f"{'s' if len(panel) != 1 else ''}; with so few controls the test cannot show how close other "
+            "independent models could come, and whether a non-copy was distilled from R cannot be tested"
+        )
     else:
         label = NO_EVIDENCE
         if rep_same:
-            notes.append("the replicate test puts the suspect nearer to R's own resample than to the controls, "
-                         "but the calibrated panel test does not find it closer to R than independent models are")
+            notes.append(
+                "the replicate test puts the suspect nearer to R's own resample than to the controls, "
+                "but the calibrated panel test does not find it closer to R than independent models are"
+            )
     if rep is not None and not rep.defined:
         notes.append(f"the replicate test is undefined: {rep.note}")
     headline = rep if basis == "replicate" else test
-    return Verdict(label=label, reference=reference, suspect=suspect, panel=list(panel),
-                   strength=strength_words(headline.p_value, alpha), p_value=headline.p_value,
-                   statistic=headline.statistic,
-                   effect_size=headline.relative_closeness if basis == "replicate" else test.effect_size,
-                   ci=headline.ci, alpha=alpha, findings=findings, same_model=sm, test=test, n_prompts=len(pids),
-                   notes=notes, replicate=rep, basis=basis)
+    return Verdict(
+        label=label,
+        reference=reference,
+        suspect=suspect,
+        panel=list(panel),
+        strength=strength_words(headline.p_value, alpha),
+        p_value=headline.p_value,
+        statistic=headline.statistic,
+        effect_size=headline.relative_closeness if basis == "replicate" else test.effect_size,
+        ci=headline.ci,
+        alpha=alpha,
+        findings=findings,
+        same_model=sm,
+        test=test,
+        n_prompts=len(pids),
+        notes=notes,
+        replicate=rep,
+        basis=basis,
+    )
 
 
 @dataclass
@@ -332,9 +463,17 @@ class CandidateResult:
     verdict: Verdict
 
     def to_dict(self) -> dict:
-        return jsonable({"candidate": self.candidate, "statistic": self.statistic, "effect_size": self.effect_size,
-                          "p_value": self.p_value, "p_holm": self.p_holm, "supported": self.supported,
-                          "label": self.verdict.label})
+        return jsonable(
+            {
+                "candidate": self.candidate,
+                "statistic": self.statistic,
+                "effect_size": self.effect_size,
+                "p_value": self.p_value,
+                "p_holm": self.p_holm,
+                "supported": self.supported,
+                "label": self.verdict.label,
+            }
+        )
 
 
 @dataclass
@@ -366,19 +505,36 @@ class Attribution:
     def summary(self) -> str:
         lines = [f"teacher of {self.suspect}: {self.answer}"]
         for c in self.ranking:
-            lines.append(f"  {c.candidate:30s} t={_fmt(c.statistic):>7s}  p={_fmt(c.p_value):>7s}  "
-                         f"Holm p={_fmt(c.p_holm):>7s}  {'supported' if c.supported else ''}")
+            lines.append(
+                f"  {c.candidate:30s} t={_fmt(c.statistic):>7s}  p={_fmt(c.p_value):>7s}  "
+                f"Holm p={_fmt(c.p_holm):>7s}  {'supported' if c.supported else ''}"
+            )
         return "\n".join(lines)
 
     def to_dict(self) -> dict:
-        return {"suspect": self.suspect, "answer": self.answer, "top": self.top, "alpha": self.alpha,
-                "ranking": [c.to_dict() for c in self.ranking]}
+        return {
+            "suspect": self.suspect,
+            "answer": self.answer,
+            "top": self.top,
+            "alpha": self.alpha,
+            "ranking": [c.to_dict() for c in self.ranking],
+        }
 
 
-def attribute(corpus: Corpus, suspect: str, candidates: Sequence[str], panel: Sequence[str] | Mapping[str, Sequence[str]],
-              rng=None, families: Mapping[str, str] | None = None, alpha: float = 0.05,
-              signals: Iterable[str] | None = None, n_resamples: int = 1999, features: Features | None = None,
-              include_candidates_in_panel: bool = True, panel_groups: Mapping[str, str] | None = None) -> Attribution:
+def attribute(
+    corpus: Corpus,
+    suspect: str,
+    candidates: Sequence[str],
+    panel: Sequence[str] | Mapping[str, Sequence[str]],
+    rng=None,
+    families: Mapping[str, str] | None = None,
+    alpha: float = 0.05,
+    signals: Iterable[str] | None = None,
+    n_resamples: int = 1999,
+    features: Features | None = None,
+    include_candidates_in_panel: bool = True,
+    panel_groups: Mapping[str, str] | None = None,
+) -> Attribution:
     """Which candidate reference, if any, was ``suspect`` distilled from?
 
     ``panel``: independent control models (a list used for every candidate), or a mapping
@@ -405,11 +561,25 @@ def attribute(corpus: Corpus, suspect: str, candidates: Sequence[str], panel: Se
                 pan += [c for c in candidates if c not in (cand, suspect) and fam(c) != fam(cand) and c not in pan]
         groups = dict(panel_groups or {})
         groups.update({c: fam(c) for c in candidates if c in families})
-        v = analyse(corpus, cand, suspect, pan, rng=rng, signals=signals, alpha=alpha, n_resamples=n_resamples,
-                    features=features, panel_groups=groups)
+        v = analyse(
+            corpus,
+            cand,
+            suspect,
+            pan,
+            rng=rng,
+            signals=signals,
+            alpha=alpha,
+            n_resamples=n_resamples,
+            features=features,
+            panel_groups=groups,
+        )
         results.append(v)
     adj = holm([v.p_value for v in results])
-    ranked = [CandidateResult(v.reference, v.statistic, v.effect_size, v.p_value, float(a),
-                              bool(np.isfinite(a) and a < alpha), v) for v, a in zip(results, adj)]
+    ranked = [
+        CandidateResult(
+            v.reference, v.statistic, v.effect_size, v.p_value, float(a), bool(np.isfinite(a) and a < alpha), v
+        )
+        for v, a in zip(results, adj)
+    ]
     ranked.sort(key=lambda c: (-(c.statistic if np.isfinite(c.statistic) else -np.inf), c.candidate))
     return Attribution(suspect=suspect, ranking=ranked, alpha=alpha)

@@ -3,6 +3,7 @@
 The figures an nbval-checked notebook cell prints must not change in the last digit between
 machines, so they are rounded coarsely here.
 """
+
 from __future__ import annotations
 
 import math
@@ -51,14 +52,20 @@ def verdict_line(verdict) -> str:
     ci = tuple(verdict.ci or (None, None))
     units = getattr(verdict.test, "n_panel", len(verdict.panel))
     if getattr(verdict, "basis", "panel") == "replicate":
-        evidence = (f"replicate test p {fmt_p(verdict.p_value)}, relative closeness {fmt_num(verdict.effect_size, 2)} "
-                    f"[{fmt_num(ci[0], 2)}, {fmt_num(ci[1], 2)}] (0 = controls, 1 = R resampled)")
+        evidence = (
+            f"replicate test p {fmt_p(verdict.p_value)}, relative closeness {fmt_num(verdict.effect_size, 2)} "
+            f"[{fmt_num(ci[0], 2)}, {fmt_num(ci[1], 2)}] (0 = controls, 1 = R resampled)"
+        )
     else:
-        evidence = (f"combined p {fmt_p(verdict.p_value)}, effect {fmt_num(verdict.effect_size)} panel SD "
-                    f"[{fmt_num(ci[0])}, {fmt_num(ci[1])}]")
-    return (f"{verdict.suspect} vs {verdict.reference}: {verdict.label} (strength: {verdict.strength}); "
-            f"{evidence}; {verdict.n_prompts} prompts; "
-            f"panel of {len(verdict.panel)} ({units} independent unit{'s' if units != 1 else ''})")
+        evidence = (
+            f"combined p {fmt_p(verdict.p_value)}, effect {fmt_num(verdict.effect_size)} panel SD "
+            f"[{fmt_num(ci[0])}, {fmt_num(ci[1])}]"
+        )
+    return (
+        f"{verdict.suspect} vs {verdict.reference}: {verdict.label} (strength: {verdict.strength}); "
+        f"{evidence}; {verdict.n_prompts} prompts; "
+        f"panel of {len(verdict.panel)} ({units} independent unit{'s' if units != 1 else ''})"
+    )
 
 
 def replicate_line(verdict) -> str:
@@ -67,15 +74,21 @@ def replicate_line(verdict) -> str:
     if rep is None:
         return f"{verdict.suspect}: no replicate of {verdict.reference} was given"
     ci, gap = tuple(rep.ci), tuple(rep.gap_ci)
-    head = (f"{verdict.suspect}: mean cosine to {verdict.reference} {fmt_num(rep.suspect_closeness, 2)}, "
-            f"{verdict.reference} resampled {fmt_num(rep.replicate_closeness, 2)}, "
-            f"controls {fmt_num(rep.control_closeness, 2)}; ")
+    head = (
+        f"{verdict.suspect}: mean cosine to {verdict.reference} {fmt_num(rep.suspect_closeness, 2)}, "
+        f"{verdict.reference} resampled {fmt_num(rep.replicate_closeness, 2)}, "
+        f"controls {fmt_num(rep.control_closeness, 2)}; "
+    )
     if not rep.defined:
-        return (head + f"at least as close as the resample on {rep.self_share:.0%} of {rep.n_prompts} prompts "
-                f"(gap {fmt_num(rep.gap, 2)} [{fmt_num(gap[0], 2)}, {fmt_num(gap[1], 2)}]); test undefined: {rep.note}")
-    return (head + f"relative closeness {fmt_num(rep.relative_closeness, 2)} [{fmt_num(ci[0], 2)}, "
-            f"{fmt_num(ci[1], 2)}], p {fmt_p(rep.p_value)} (H0: at most 1/2); at least as close as the resample on "
-            f"{rep.self_share:.0%} of {rep.n_prompts} prompts")
+        return (
+            head + f"at least as close as the resample on {rep.self_share:.0%} of {rep.n_prompts} prompts "
+            f"(gap {fmt_num(rep.gap, 2)} [{fmt_num(gap[0], 2)}, {fmt_num(gap[1], 2)}]); test undefined: {rep.note}"
+        )
+    return (
+        head + f"relative closeness {fmt_num(rep.relative_closeness, 2)} [{fmt_num(ci[0], 2)}, "
+        f"{fmt_num(ci[1], 2)}], p {fmt_p(rep.p_value)} (H0: at most 1/2); at least as close as the resample on "
+        f"{rep.self_share:.0%} of {rep.n_prompts} prompts"
+    )
 
 
 def findings_table(verdict):
@@ -86,11 +99,18 @@ def findings_table(verdict):
     rows = []
     for f in verdict.findings:
         ci = tuple(f.ci or (None, None))
-        rows.append({"signal": f.signal, "defined": bool(f.defined), "effect (panel SD)": fmt_num(f.effect_size),
-                     "95% CI": f"[{fmt_num(ci[0])}, {fmt_num(ci[1])}]" if f.defined else "",
-                     "p": fmt_p(f.p_value), "supports": "yes" if f.supports else "no",
-                     "weight": fmt_num(weights.get(f.signal), 2) if f.defined else "",
-                     "note": f.note or ""})
+        rows.append(
+            {
+                "signal": f.signal,
+                "defined": bool(f.defined),
+                "effect (panel SD)": fmt_num(f.effect_size),
+                "95% CI": f"[{fmt_num(ci[0])}, {fmt_num(ci[1])}]" if f.defined else "",
+                "p": fmt_p(f.p_value),
+                "supports": "yes" if f.supports else "no",
+                "weight": fmt_num(weights.get(f.signal), 2) if f.defined else "",
+                "note": f.note or "",
+            }
+        )
     return pd.DataFrame(rows).set_index("signal")
 
 
@@ -100,17 +120,23 @@ def caveats(verdict, small_panel: int = SMALL_PANEL) -> list[str]:
     out = list(verdict.notes or ())
     units = getattr(verdict.test, "n_panel", len(verdict.panel))
     if units < 2:
-        out.append(f"the panel has {units} independent member{'s' if units != 1 else ''}: at least 2 are needed "
-                   "to calibrate the distillation test at all, so 'distilled from R' cannot be reached whatever "
-                   "the suspect did; record more independent models on the same probes")
+        out.append(
+            f"the panel has {units} independent member{'s' if units != 1 else ''}: at least 2 are needed "
+            "to calibrate the distillation test at all, so 'distilled from R' cannot be reached whatever "
+            "the suspect did; record more independent models on the same probes"
+        )
     elif units < small_panel:
-        out.append(f"the panel is thin ({units} independent members): the test is calibrated but has little "
-                   f"power, and p-values cannot go far below what {units} controls allow")
+        out.append(
+            f"the panel is thin ({units} independent members): the test is calibrated but has little "
+            f"power, and p-values cannot go far below what {units} controls allow"
+        )
     undefined = [f.signal for f in verdict.findings if not f.defined]
     if undefined and units >= 2:
         out.append("signals undefined on this evidence: " + ", ".join(undefined))
     if (verdict.same_model or {}).get("share") is None and getattr(verdict, "replicate", None) is None:
-        out.append("the same-model check (beating the closest pair of independent panel models) needs 2 panel "
-                   "members from different groups and did not run; a replicate of R would allow the replicate "
-                   "test instead")
+        out.append(
+            "the same-model check (beating the closest pair of independent panel models) needs 2 panel "
+            "members from different groups and did not run; a replicate of R would allow the replicate "
+            "test instead"
+        )
     return list(dict.fromkeys(out))
