@@ -1,4 +1,5 @@
 # Two commands after a clone: `make demo` runs the embedded case, `make test` runs every test.
+# Targets: install, lint, test, test-fast, demo, demo-live, clean.
 PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
@@ -9,7 +10,7 @@ export HF_DATASETS_OFFLINE := 1
 
 SUDO   := $(shell [ "$$(id -u)" = 0 ] || echo sudo -n)
 
-.PHONY: install browser test demo demo-live clean
+.PHONY: install browser lint test test-fast demo demo-live clean
 
 # torch is pinned first: an unpinned one would pull a multi-GB CUDA build.
 # llama-cpp-python compiles from source once (about 11 minutes on 2 cores); pip caches the wheel.
@@ -28,9 +29,21 @@ browser:
 	@command -v chromium >/dev/null 2>&1 || { $(SUDO) apt-get update -qq && \
 	  $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-dejavu-core; }
 
-test: install browser
-	$(BIN)/python -m pytest -ra -q tests notebooks --nbval-lax --nbval-current-env \
+# Style (ruff) and the one-way pipeline of subpackages (import-linter, contract in pyproject.toml).
+lint: install
+	$(BIN)/ruff check forensics tests benchmarks
+	$(BIN)/ruff format --check forensics tests benchmarks
+	$(BIN)/lint-imports
+
+PYTEST := $(BIN)/python -m pytest -ra -q tests notebooks --nbval-lax --nbval-current-env \
 	  --nbval-sanitize-with notebooks/nbval_sanitize.cfg
+
+test: lint browser
+	$(PYTEST)
+
+# Everything but the tests that start a real local LLM (live) or a headless browser (browser).
+test-fast: lint
+	$(PYTEST) -m "not live and not browser"
 
 demo: install
 	$(BIN)/forensics demo

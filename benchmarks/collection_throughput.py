@@ -13,9 +13,8 @@ import tempfile
 from pathlib import Path
 
 from forensics.evidence import collect
-from forensics.providers import llama_server, smollm2_gguf
-from forensics.providers import Decoding
 from forensics.probes import load_probe_sets, select_probes
+from forensics.providers import Decoding, llama_server, smollm2_gguf
 
 
 def main() -> None:

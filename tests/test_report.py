@@ -12,7 +12,7 @@ import argparse
 import hashlib
 import json
 import re
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -276,7 +276,7 @@ def test_fixed_build_time_gives_identical_bytes(case, built):
 
     folder, _ = case
     out, first, _ = built
-    when = datetime(2025, 1, 2, 3, 4, 5, tzinfo=timezone.utc)
+    when = datetime(2025, 1, 2, 3, 4, 5, tzinfo=UTC)
     fixed = build_report([folder / "evidence"], REFERENCE, [SUSPECT], out=out, rng_seed=7, build_time=when).read_bytes()
     out.write_bytes(first)
     stamp = next(line for line in fixed.decode().splitlines() if TIMESTAMP_ATTR in line)

@@ -175,8 +175,10 @@ def load_page(chromium: str, profile: Path, url: str) -> dict:
             {
                 "returnByValue": True,
                 "expression": """JSON.stringify({
-            images: [...document.images].map(i => ({complete: i.complete, natural: [i.naturalWidth, i.naturalHeight],
-                                                   box: [i.getBoundingClientRect().width, i.getBoundingClientRect().height]})),
+            images: [...document.images].map(i => ({complete: i.complete,
+                                                   natural: [i.naturalWidth, i.naturalHeight],
+                                                   box: [i.getBoundingClientRect().width,
+                                                         i.getBoundingClientRect().height]})),
             svgs: [...document.querySelectorAll('svg')].map(s => [s.getBoundingClientRect().width,
                                                                   s.getBoundingClientRect().height]),
             scripts: document.scripts.length,

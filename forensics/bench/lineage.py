@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import sys
 import time
+from collections.abc import Iterable, Sequence
 from pathlib import Path
-from typing import Iterable, Sequence
 
 import numpy as np
 
@@ -114,7 +114,7 @@ def _evaluate(results: dict, spec: dict, alpha: float) -> dict:
 
 def _run_config(corpus, spec, features, prompt_ids, rng, signals, alpha, n_resamples, keep_verdicts=False) -> dict:
     results = {}
-    for r, s, kind in spec["pairs"]:
+    for r, s, _kind in spec["pairs"]:
         pan = spec["panels"][(r, s)]
         groups = {m: spec["families"][m] for m in pan if m in spec["families"]}
         v = analyse(

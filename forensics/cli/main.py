@@ -31,7 +31,7 @@ from forensics.providers import PROVIDERS, Decoding
 EXIT_OK, EXIT_FOUND_PROBLEM, EXIT_USAGE = 0, 1, 2
 # STARTUP: the report, bench and demo commands import their stages (matplotlib, jinja2, pandas,
 # scikit-learn, papermill) when they run, not when the parser is built: `forensics --help`,
-# `verify` and `probes` then start in about 2.5 s instead of about 10 s (python -X importtime).
+# `verify` and `probes` then start in about 2.5 s instead of about 6 s (wall time of `forensics --help`).
 
 
 def _collect(args) -> int:

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
 from pathlib import Path
-from typing import Iterable
 
 from forensics.corpus.responses import Corpus, Response
 from forensics.evidence import CorpusFormatError, iter_logs, read_jsonl, read_records, require_field

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Iterable, Mapping
 
 
 @dataclass(frozen=True)
@@ -60,7 +60,7 @@ class Corpus:
         models = list(models)
         return [pid for pid in sorted(self.prompts) if all((self.text(m, pid) or "").strip() for m in models)]
 
-    def subset(self, prompt_ids: Iterable[str]) -> "Corpus":
+    def subset(self, prompt_ids: Iterable[str]) -> Corpus:
         keep = set(prompt_ids)
         out = Corpus(
             self.name,

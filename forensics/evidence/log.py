@@ -14,10 +14,10 @@ import json
 import os
 import re
 import threading
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import Iterable, Iterator
 
 SCHEMA = "forensics.evidence/1"
 GENESIS = "0" * 64
@@ -26,7 +26,7 @@ SECRET_NAME = re.compile(r"(API_?KEY|TOKEN|SECRET|PASSWORD|PASSWD|CREDENTIAL)", 
 
 
 def utc_now() -> str:
-    return datetime.now(timezone.utc).isoformat(timespec="microseconds").replace("+00:00", "Z")
+    return datetime.now(UTC).isoformat(timespec="microseconds").replace("+00:00", "Z")
 
 
 def canonical_json(obj) -> str:
@@ -96,7 +96,7 @@ def verify(path: Path | str) -> VerifyResult:
     complete, tail = _split_tail(data)
     prev, seq, n = GENESIS, -1, 0
     for lineno, raw in enumerate(complete.splitlines(), 1):
-        bad = lambda problem, s=None: VerifyResult(str(path), False, n, prev, lineno, s, problem)  # noqa: E731
+        bad = lambda problem, s=None: VerifyResult(str(path), False, n, prev, lineno, s, problem)  # noqa: E731, B023 - called in this iteration only
         try:
             rec = json.loads(raw.decode("utf-8"))
         except (UnicodeDecodeError, json.JSONDecodeError) as exc:
@@ -192,7 +192,7 @@ class EvidenceLog:
             os.fsync(self._fh.fileno())
             self._fh.close()
 
-    def __enter__(self) -> "EvidenceLog":
+    def __enter__(self) -> EvidenceLog:
         return self
 
     def __exit__(self, *exc) -> None:
@@ -208,7 +208,7 @@ def repair(path: Path | str) -> Path | None:
     complete, tail = _split_tail(data)
     if not tail:
         return None
-    side = path.with_name(f"{path.name}.torn-{datetime.now(timezone.utc).strftime('%Y%m%dT%H%M%S%fZ')}")
+    side = path.with_name(f"{path.name}.torn-{datetime.now(UTC).strftime('%Y%m%dT%H%M%S%fZ')}")
     side.write_bytes(tail)
     with open(path, "r+b") as fh:
         fh.truncate(len(complete))

@@ -9,9 +9,9 @@ from __future__ import annotations
 import json
 import shlex
 from collections import Counter, defaultdict
+from collections.abc import Mapping, Sequence
 from importlib import metadata
 from pathlib import Path
-from typing import Mapping, Sequence
 
 from forensics.evidence.collection import package_versions
 from forensics.evidence.importers import file_sha256

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Iterable, Sequence
+from collections.abc import Iterable, Sequence
 
 import numpy as np
 
@@ -78,7 +78,7 @@ class Features:
         todo = []
         for m in models:
             done = self._emb_done.get(m)
-            for p, i in zip(pids, idx):
+            for i in idx:
                 if done is None or not done[i]:
                     todo.append((m, i))
         if not todo:

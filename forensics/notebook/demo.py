@@ -14,11 +14,11 @@ from __future__ import annotations
 
 import json
 import sys
+from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import ExitStack
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Sequence
 
 from forensics.evidence import EvidenceError, collect, verify
 from forensics.notebook.cases import DEMO_CASE_DIR
@@ -137,7 +137,7 @@ def run_demo(out_dir: Path | str = "out/demo", case_dir: Path | str | None = Non
     The notebook analyses every suspect and writes ``verdicts.json`` and ``report.html`` into
     ``out_dir``; the executed notebook is kept beside them.
     """
-    import papermill  # about 2.5 s to import, so only `forensics demo` pays for it
+    import papermill  # about 2.5 s to import (python -X importtime): only `forensics demo` pays for it
 
     failed = [r.describe() for r in verify_case(case_dir or DEMO_CASE_DIR) if not r.ok]
     if failed:

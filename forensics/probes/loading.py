@@ -14,9 +14,10 @@ import json
 import math
 import re
 from collections import Counter
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Callable, Iterable, NoReturn
+from typing import NoReturn
 
 import jsonschema
 import yaml

@@ -57,7 +57,7 @@ class PermanentError(Exception):
 
 
 class ModelAPI(Protocol):
-    spec: "ModelSpec"
+    spec: ModelSpec
 
     def build_request(self, messages: list[dict], decoding: Decoding, sample_index: int) -> dict: ...
 

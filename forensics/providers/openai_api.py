@@ -21,7 +21,7 @@ class _OpenAIBase:
     endpoint = ""
 
     def __init__(self, spec: ModelSpec):
-        import openai  # about 0.5 s to import: paid only when this API is used, not by every `forensics` command
+        import openai  # about 1 s to import (python -X importtime): paid only when this API is used
 
         self.spec, self._openai = spec, openai
         key = (

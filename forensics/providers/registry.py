@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Iterable
+from collections.abc import Iterable
 
 from forensics.providers.anthropic_api import AnthropicMessages
 from forensics.providers.base import ModelAPI, ModelSpec, parse_spec

@@ -13,10 +13,11 @@ from __future__ import annotations
 import inspect
 import os
 import shlex
-from datetime import datetime, timezone
+from collections.abc import Iterable, Mapping, Sequence
+from datetime import UTC, datetime
 from importlib import metadata
 from pathlib import Path
-from typing import Any, Iterable, Mapping, Sequence
+from typing import Any
 
 import jinja2
 import numpy as np
@@ -104,12 +105,8 @@ def _environment():
 def _build_time(build_time: datetime | None) -> str:
     if build_time is None:
         epoch = os.environ.get("SOURCE_DATE_EPOCH")
-        build_time = (
-            datetime.fromtimestamp(int(epoch), timezone.utc)
-            if epoch and epoch.isdigit()
-            else datetime.now(timezone.utc)
-        )
-    return build_time.astimezone(timezone.utc).isoformat(timespec="seconds").replace("+00:00", "Z")
+        build_time = datetime.fromtimestamp(int(epoch), UTC) if epoch and epoch.isdigit() else datetime.now(UTC)
+    return build_time.astimezone(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
 
 
 def render_report(

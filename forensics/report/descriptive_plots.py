@@ -5,7 +5,7 @@ Like :mod:`forensics.report.plots` they take tables computed elsewhere and draw 
 
 from __future__ import annotations
 
-from typing import Mapping, Sequence
+from collections.abc import Mapping, Sequence
 
 import matplotlib
 import matplotlib.ticker

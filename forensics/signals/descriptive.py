@@ -5,7 +5,7 @@ For cases whose panel is too small to calibrate the test: it shows what the test
 
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 import numpy as np
 import pandas as pd

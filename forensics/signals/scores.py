@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Sequence
 
 import numpy as np
 
@@ -57,7 +57,7 @@ class SignalScores:
                 for m, r in zip(self.models, self.values)
             }
 
-    def subset(self, models: Sequence[str] | None = None, prompt_ids: Sequence[str] | None = None) -> "SignalScores":
+    def subset(self, models: Sequence[str] | None = None, prompt_ids: Sequence[str] | None = None) -> SignalScores:
         mi = [self.models.index(m) for m in (models if models is not None else self.models)]
         pos = {p: j for j, p in enumerate(self.prompt_ids)}
         pj = [pos[p] for p in (prompt_ids if prompt_ids is not None else self.prompt_ids)]

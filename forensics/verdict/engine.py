@@ -9,11 +9,10 @@ The labels, the replicate test and the strength words are explained in ``docs/me
 from __future__ import annotations
 
 import math
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Iterable, Mapping, Sequence
 
 import numpy as np
-
 from threadpoolctl import threadpool_limits
 
 from forensics.corpus import Corpus
@@ -78,7 +77,7 @@ class Finding:
     note: str = ""
 
     @classmethod
-    def from_test(cls, test: SignalTest, alpha: float) -> "Finding":
+    def from_test(cls, test: SignalTest, alpha: float) -> Finding:
         supports = bool(test.defined and np.isfinite(test.p_value) and test.p_value < alpha)
         return cls(
             test.name,
