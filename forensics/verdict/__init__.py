@@ -1,15 +1,13 @@
 """Verdicts: same model, distilled, or no evidence, with their strength, findings and caveats."""
 
+from forensics.verdict.attribution import Attribution, CandidateResult, attribute
 from forensics.verdict.engine import (
     DISTILLED,
     NO_EVIDENCE,
     SAME_MODEL,
-    Attribution,
-    CandidateResult,
     Finding,
     Verdict,
     analyse,
-    attribute,
     replicate_check,
     same_model_check,
     strength_words,

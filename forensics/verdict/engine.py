@@ -1,8 +1,7 @@
 """Verdicts: was the suspect distilled from the reference, is it the same model, or neither?
 
 ``analyse(corpus, reference, suspect, panel, rng=...)`` runs every signal, the panel-calibrated
-combined test and the same-model check, and returns a :class:`Verdict`; ``attribute`` asks the
-question for several candidate teachers at once, with Holm's procedure over the candidates.
+combined test and the same-model check, and returns a :class:`Verdict`.
 The labels, the replicate test and the strength words are explained in ``docs/methods.md``.
 """
 
@@ -22,7 +21,6 @@ from forensics.stats import (
     CombinedTest,
     ReplicateTest,
     SignalTest,
-    holm,
     jsonable,
     panel_test,
     replicate_test,
@@ -31,10 +29,7 @@ from forensics.stats import (
 __all__ = [
     "Verdict",
     "Finding",
-    "Attribution",
-    "CandidateResult",
     "analyse",
-    "attribute",
     "SAME_MODEL",
     "DISTILLED",
     "NO_EVIDENCE",
@@ -149,29 +144,29 @@ class Verdict:
             f"{self.suspect} vs {self.reference}: {self.label}"
             + (f" ({self.strength} evidence)" if self.strength != "none" else "")
             + (" [on the replicate test]" if self.basis == "replicate" else ""),
-            f"  combined p = {_fmt(t.p_value)}, effect = {_fmt(t.effect_size)} panel SD "
-            f"[{_fmt(t.ci[0])}, {_fmt(t.ci[1])}], {self.n_prompts} prompts, panel of {len(self.panel)}",
+            f"  combined p = {sig3(t.p_value)}, effect = {sig3(t.effect_size)} panel SD "
+            f"[{sig3(t.ci[0])}, {sig3(t.ci[1])}], {self.n_prompts} prompts, panel of {len(self.panel)}",
         ]
         for f in self.findings:
             if not f.defined:
                 lines.append(f"  - {f.signal}: undefined ({f.note})")
                 continue
             lines.append(
-                f"  - {f.signal}: effect {_fmt(f.effect_size)} [{_fmt(f.ci[0])}, {_fmt(f.ci[1])}], "
-                f"p = {_fmt(f.p_value)}{' *' if f.supports else ''}"
+                f"  - {f.signal}: effect {sig3(f.effect_size)} [{sig3(f.ci[0])}, {sig3(f.ci[1])}], "
+                f"p = {sig3(f.p_value)}{' *' if f.supports else ''}"
             )
         sm = self.same_model
         if sm.get("share") is not None:
             lines.append(
                 f"  same-model check: beats the panel ceiling on {sm['share']:.0%} of prompts "
-                f"(copy if > {sm['threshold']:.0%}; panel max {_fmt(sm.get('panel_max'))})"
+                f"(copy if > {sm['threshold']:.0%}; panel max {sig3(sm.get('panel_max'))})"
             )
         rep = self.replicate
         if rep is not None:
             lines.append(
-                f"  replicate test: relative closeness {_fmt(rep.relative_closeness)} "
-                f"[{_fmt(rep.ci[0])}, {_fmt(rep.ci[1])}] (0 = controls, 1 = R's resample), "
-                f"p = {_fmt(rep.p_value)}; S at least as close as R's resample on {rep.self_share:.0%} "
+                f"  replicate test: relative closeness {sig3(rep.relative_closeness)} "
+                f"[{sig3(rep.ci[0])}, {sig3(rep.ci[1])}] (0 = controls, 1 = R's resample), "
+                f"p = {sig3(rep.p_value)}; S at least as close as R's resample on {rep.self_share:.0%} "
                 f"of prompts" + (f" ({rep.note})" if rep.note else "")
             )
         lines.extend(f"  note: {n}" for n in self.notes)
@@ -202,13 +197,15 @@ class Verdict:
         )
 
 
-def _fmt(x) -> str:
+def sig3(x) -> str:
+    """Three significant digits, or n/a."""
     if x is None or (isinstance(x, float) and not math.isfinite(x)):
         return "n/a"
     return f"{x:.3g}"
 
 
-def _as_rng(rng) -> np.random.Generator:
+def as_generator(rng) -> np.random.Generator:
+    """``rng`` itself when it is a Generator, else a new one seeded with it."""
     if isinstance(rng, np.random.Generator):
         return rng
     return np.random.default_rng(rng)
@@ -379,7 +376,7 @@ def _analyse(
     weights,
     replicates,
 ) -> Verdict:
-    rng = _as_rng(rng)
+    rng = as_generator(rng)
     replicates = [m for m in dict.fromkeys(replicates) if m != reference]
     if suspect in replicates:
         raise ValueError(f"{suspect!r} is both the suspect and a replicate of the reference")
@@ -449,136 +446,3 @@ def _analyse(
         replicate=rep,
         basis=basis,
     )
-
-
-@dataclass
-class CandidateResult:
-    candidate: str
-    statistic: float
-    effect_size: float
-    p_value: float
-    p_holm: float
-    supported: bool
-    verdict: Verdict
-
-    def to_dict(self) -> dict:
-        return jsonable(
-            {
-                "candidate": self.candidate,
-                "statistic": self.statistic,
-                "effect_size": self.effect_size,
-                "p_value": self.p_value,
-                "p_holm": self.p_holm,
-                "supported": self.supported,
-                "label": self.verdict.label,
-            }
-        )
-
-
-@dataclass
-class Attribution:
-    """Candidates ranked by the combined statistic; ``best`` is the top candidate if Holm-supported,
-    else None ("none": no candidate teacher is supported)."""
-
-    suspect: str
-    ranking: list[CandidateResult]
-    alpha: float
-
-    @property
-    def top(self) -> str | None:
-        """Highest-ranked candidate, supported or not."""
-        return self.ranking[0].candidate if self.ranking else None
-
-    @property
-    def best(self) -> str | None:
-        return self.ranking[0].candidate if self.ranking and self.ranking[0].supported else None
-
-    @property
-    def supported(self) -> list[str]:
-        return [c.candidate for c in self.ranking if c.supported]
-
-    @property
-    def answer(self) -> str:
-        return self.best if self.best is not None else "none"
-
-    def summary(self) -> str:
-        lines = [f"teacher of {self.suspect}: {self.answer}"]
-        for c in self.ranking:
-            lines.append(
-                f"  {c.candidate:30s} t={_fmt(c.statistic):>7s}  p={_fmt(c.p_value):>7s}  "
-                f"Holm p={_fmt(c.p_holm):>7s}  {'supported' if c.supported else ''}"
-            )
-        return "\n".join(lines)
-
-    def to_dict(self) -> dict:
-        return {
-            "suspect": self.suspect,
-            "answer": self.answer,
-            "top": self.top,
-            "alpha": self.alpha,
-            "ranking": [c.to_dict() for c in self.ranking],
-        }
-
-
-def attribute(
-    corpus: Corpus,
-    suspect: str,
-    candidates: Sequence[str],
-    panel: Sequence[str] | Mapping[str, Sequence[str]],
-    rng=None,
-    families: Mapping[str, str] | None = None,
-    alpha: float = 0.05,
-    signals: Iterable[str] | None = None,
-    n_resamples: int = 1999,
-    features: Features | None = None,
-    include_candidates_in_panel: bool = True,
-    panel_groups: Mapping[str, str] | None = None,
-) -> Attribution:
-    """Which candidate reference, if any, was ``suspect`` distilled from?
-
-    ``panel``: independent control models (a list used for every candidate), or a mapping
-    candidate -> its own panel. With a list and ``include_candidates_in_panel``, the other
-    candidates join each candidate's panel except those of the same family (``families``:
-    candidate -> family label; without it every candidate is its own family), as in the
-    benchmark protocol. Candidates are ranked by the combined statistic; Holm's step-down
-    procedure over the candidates' combined p-values controls the family-wise error, and
-    ``best`` is None ("none") when the top candidate is not supported.
-    """
-    rng = _as_rng(rng)
-    features = features or Features(corpus)
-    families = dict(families or {})
-    fam = lambda m: families.get(m, m)  # noqa: E731
-    results = []
-    for cand in candidates:
-        if cand == suspect:
-            continue
-        if isinstance(panel, Mapping):
-            pan = list(panel[cand])
-        else:
-            pan = [m for m in panel if m not in (suspect, cand)]
-            if include_candidates_in_panel:
-                pan += [c for c in candidates if c not in (cand, suspect) and fam(c) != fam(cand) and c not in pan]
-        groups = dict(panel_groups or {})
-        groups.update({c: fam(c) for c in candidates if c in families})
-        v = analyse(
-            corpus,
-            cand,
-            suspect,
-            pan,
-            rng=rng,
-            signals=signals,
-            alpha=alpha,
-            n_resamples=n_resamples,
-            features=features,
-            panel_groups=groups,
-        )
-        results.append(v)
-    adj = holm([v.p_value for v in results])
-    ranked = [
-        CandidateResult(
-            v.reference, v.statistic, v.effect_size, v.p_value, float(a), bool(np.isfinite(a) and a < alpha), v
-        )
-        for v, a in zip(results, adj)
-    ]
-    ranked.sort(key=lambda c: (-(c.statistic if np.isfinite(c.statistic) else -np.inf), c.candidate))
-    return Attribution(suspect=suspect, ranking=ranked, alpha=alpha)
