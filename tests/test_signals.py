@@ -11,7 +11,6 @@ from forensics.corpus import Corpus, Response
 from forensics.features import Features
 from forensics.features.style import shared_rare_ngrams
 from forensics.signals import (
-    SIGNALS,
     SignalScores,
     compute_signals,
     embedding_signal,
@@ -19,6 +18,7 @@ from forensics.signals import (
     identity_signal,
     idiosyncratic_signal,
     refusal_signal,
+    signal_names,
     style_signal,
 )
 
@@ -220,7 +220,7 @@ def test_style_signal_is_maximal_for_identical_text():
 def test_all_signals_run_and_subset(rng):
     corpus, emb = _vector_corpus(rng, n_prompts=8)
     scores = compute_signals(corpus, "R", ["C", "D", "I1"], features=Features(corpus, embedder=emb))
-    assert [s.name for s in scores] == list(SIGNALS)
+    assert [s.name for s in scores] == signal_names(default_only=True)
     sub = scores[0].subset(models=["I1", "C"], prompt_ids=["q1", "q0"])
     assert sub.values.shape == (2, 2)
     assert sub.values[1, 1] == scores[0].values[0, scores[0].prompt_ids.index("q0")]

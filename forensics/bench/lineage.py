@@ -16,7 +16,7 @@ import numpy as np
 
 from forensics.corpus import load_benchmark_corpus, load_lineage
 from forensics.features import Features
-from forensics.signals import DEFAULT_SIGNALS
+from forensics.signals import signal_names
 from forensics.stats import holm
 from forensics.verdict import analyse
 
@@ -169,7 +169,7 @@ def run_lineage_benchmark(
     missing = [n for n in names if n not in lineage_all or not (data_dir / n / "_prompts.jsonl").is_file()]
     if missing:
         raise FileNotFoundError(f"corpus folder(s) or lineage entries missing in {data_dir}: {missing}")
-    signals = list(signals) if signals is not None else list(DEFAULT_SIGNALS)
+    signals = list(signals) if signals is not None else signal_names(default_only=True)
     if log is None:
         log = (lambda msg: print(msg, file=sys.stderr, flush=True)) if progress else (lambda msg: None)
     out = []

@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 
 import numpy as np
+from scipy import sparse
+from sklearn.feature_extraction.text import TfidfVectorizer
 
 from forensics.corpus import Corpus
 from forensics.features.embeddings import get_embedder
@@ -40,6 +42,7 @@ class Features:
         self._present: dict[str, np.ndarray] = {}
         self._records: dict[str, list[str | None]] = {}
         self._ngrams: dict | None = None
+        self._tfidf: dict | None = None
         self._dim: int | None = None
 
     # -- bookkeeping ----------------------------------------------------------------------
@@ -187,3 +190,23 @@ class Features:
                 "cols": {m: np.sort(np.concatenate(c)) if c else np.zeros(0, dtype=np.int64) for m, c in cols.items()},
             }
         return self._ngrams
+
+    def tfidf(self, model: str, prompt_ids: Sequence[str]) -> sparse.csr_matrix:
+        """Unit-norm TF-IDF word 1-2-gram vectors of the model's responses (zero rows where missing).
+
+        The vocabulary and IDF are fitted once on every response of the corpus (sublinear term
+        frequency; n-grams used by fewer than two responses dropped), so every model is scored
+        against the same weights and no role enters the fit."""
+        if self._tfidf is None:
+            models = sorted(self.corpus.responses)
+            texts = [self.corpus.text(m, p) or "" for m in models for p in self._pids]
+            vectorizer = TfidfVectorizer(sublinear_tf=True, ngram_range=(1, 2), min_df=2, max_features=300_000)
+            try:
+                matrix = vectorizer.fit_transform(texts).tocsr()
+            except ValueError:  # no n-gram occurs twice in the whole corpus
+                matrix = sparse.csr_matrix((len(texts), 1))
+            self._tfidf = {"models": {m: i for i, m in enumerate(models)}, "matrix": matrix}
+        row = self._tfidf["models"].get(model)
+        if row is None:
+            return sparse.csr_matrix((len(prompt_ids), self._tfidf["matrix"].shape[1]))
+        return self._tfidf["matrix"][row * len(self._pids) + self.index(prompt_ids)]

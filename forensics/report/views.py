@@ -13,6 +13,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from forensics.report import plots
+from forensics.signals import SIGNALS, signal_title
 
 EXAMPLES_PER_SUSPECT = 3
 MAX_SHOWN_CHARS = 2400  # longer texts are cut in the side-by-side view, saying so and citing the record
@@ -22,35 +23,18 @@ LABEL_CLASSES = {
     "no evidence of distillation from R": "none",
 }
 
-# Names and plain-words explanations of the engine's signals (forensics.signals.SIGNALS), for
-# readers who are not statisticians. The one-line technical description travels with each result.
-SIGNAL_TITLES = {
-    "embedding": "Meaning of answers",
-    "fingerprint": "House-style fingerprint",
-    "style": "Formatting and wording habits",
-    "refusal": "Refusals",
-    "idiosyncratic": "Shared mistakes and rare wording",
-    "identity": "Claimed identity",
-}
-SIGNAL_DESCRIPTIONS = {
-    "embedding": "How similar in meaning the suspect's answer is to the reference's answer to the same prompt, "
-    "after subtracting what every model says to that prompt (so that agreeing on the obvious does "
-    "not count). Measured with sentence embeddings.",
-    "fingerprint": "Whether the suspect's answers carry the reference's consistent 'house style' in meaning space: "
-    "the direction in which the reference's answers differ from other models' answers across all "
-    "prompts, and how far the suspect's answers lean the same way.",
-    "style": "How close the suspect's formatting and wording habits are to the reference's on the same prompt: "
-    "length, markdown, lists, stock openers (\u201cCertainly!\u201d) and closers (\u201cI hope this helps\u201d).",
-    "refusal": "Whether the suspect refuses the same prompts as the reference, and in the same words. A student "
-    "trained on a teacher's outputs inherits its refusals and its stock refusal phrases.",
-    "idiosyncratic": "Where the reference gets an answer-keyed question wrong, whether the suspect gives the same "
-    "wrong answer (shared mistakes are a strong trace of copying); without answer keys, how much "
-    "rare, specific wording the suspect shares with the reference that other models do not use.",
-    "identity": "Whether the suspect, asked who it is, claims to be made by the reference's vendor. Students "
-    "often repeat their teacher's self-description.",
-    "combined": "All signals together: each signal's model-level closeness is standardised over the suspect and "
-    "the panel, averaged with weights, and the suspect's average is tested against the panel's.",
-}
+# The combined test is not a signal; the signals' titles and plain words come from the registry.
+COMBINED_TITLE = "All signals combined"
+COMBINED_PLAIN = (
+    "All signals together: each signal's model-level closeness is standardised over the suspect and "
+    "the panel, averaged with weights, and the suspect's average is tested against the panel's."
+)
+
+
+def signal_plain(name: str) -> str:
+    spec = SIGNALS.get(name)
+    return spec.plain if spec else ""
+
 
 # Controls, zero-width and bidirectional-override characters could hide or reorder text on screen
 # (a "Trojan Source" display); they are shown as visible code points instead.
@@ -80,7 +64,7 @@ def finding_view(finding: Any, test: Any | None, alpha: float) -> dict:
     pairs = [tuple(pair) for pair in (finding.records or ())]
     return {
         "signal": name,
-        "title": SIGNAL_TITLES.get(name, name),
+        "title": signal_title(name),
         "description": finding.description or None,
         "defined": bool(finding.defined),
         "note": finding.note or "",
@@ -327,9 +311,7 @@ def add_figures(view: dict) -> None:
     view["combined_plot"] = None
     if num(getattr(view["test"], "statistic", None)) is not None:
         view["combined_plot"] = plots.data_uri(
-            plots.signal_plot(
-                view["test"], suspect=view["suspect"], reference=view["reference"], title="All signals combined"
-            )
+            plots.signal_plot(view["test"], suspect=view["suspect"], reference=view["reference"], title=COMBINED_TITLE)
         )
     if view["replicate"] is not None:
         view["replicate"]["plot"] = plots.data_uri(
@@ -338,7 +320,9 @@ def add_figures(view: dict) -> None:
     view["effects_plot"] = None
     if any(f["effect_size"] is not None for f in view["findings"]):
         view["effects_plot"] = plots.data_uri(
-            plots.effect_sizes_plot(view["raw_findings"], suspect=view["suspect"], names=SIGNAL_TITLES)
+            plots.effect_sizes_plot(
+                view["raw_findings"], suspect=view["suspect"], names={n: spec.title for n, spec in SIGNALS.items()}
+            )
         )
 
 
@@ -351,13 +335,13 @@ def signals_described(views: Sequence[dict]) -> list[dict]:
                 {
                     "name": f["signal"],
                     "title": f["title"],
-                    "description": SIGNAL_DESCRIPTIONS.get(f["signal"], f["description"]) or "(no description given)",
+                    "description": signal_plain(f["signal"]) or f["description"] or "(no description given)",
                 },
             )
     seen["combined"] = {
         "name": "combined",
-        "title": "All signals combined",
-        "description": SIGNAL_DESCRIPTIONS["combined"],
+        "title": COMBINED_TITLE,
+        "description": COMBINED_PLAIN,
     }
     return list(seen.values())
 

@@ -1,24 +1,41 @@
 """Closeness signals: per prompt, how close is each model's response to the reference's?
 
-Every signal is a function ``signal(corpus, reference, models, features=None, prompt_ids=None)
--> SignalScores`` in a module of its own, registered by name in ``SIGNALS``; the methods are
-described in ``docs/methods.md``.
+Every signal is a module of this package that registers a function ``signal(corpus, reference,
+models, features=None, prompt_ids=None) -> SignalScores`` with :func:`register`; importing the
+package imports every module in it, so a new signal is one new file. The methods are described in
+``docs/methods.md``.
 """
 
-from forensics.signals.descriptive import closeness_summary, raw_cosines
-from forensics.signals.embedding import embedding_signal
-from forensics.signals.fingerprint import fingerprint_signal
-from forensics.signals.identity import identity_signal, reference_vendor, vendor_from_name
-from forensics.signals.idiosyncratic import idiosyncratic_signal
-from forensics.signals.refusal import refusal_signal
-from forensics.signals.registry import DEFAULT_SIGNALS, SIGNALS, closeness_matrix, compute_signals
+import importlib
+import pkgutil
+
+from forensics.signals.registry import (
+    SIGNALS,
+    SignalSpec,
+    closeness_matrix,
+    compute_signals,
+    register,
+    signal_names,
+    signal_title,
+)
 from forensics.signals.scores import SignalScores
-from forensics.signals.style import style_signal
+
+for _module in pkgutil.iter_modules(__path__):
+    importlib.import_module(f"{__name__}.{_module.name}")
+
+from forensics.signals.descriptive import closeness_summary, raw_cosines  # noqa: E402
+from forensics.signals.embedding import embedding_signal  # noqa: E402
+from forensics.signals.fingerprint import fingerprint_signal  # noqa: E402
+from forensics.signals.identity import identity_signal, reference_vendor, vendor_from_name  # noqa: E402
+from forensics.signals.idiosyncratic import idiosyncratic_signal  # noqa: E402
+from forensics.signals.lexical import lexical_signal  # noqa: E402
+from forensics.signals.refusal import refusal_signal  # noqa: E402
+from forensics.signals.style import style_signal  # noqa: E402
 
 __all__ = [
-    "DEFAULT_SIGNALS",
     "SIGNALS",
     "SignalScores",
+    "SignalSpec",
     "closeness_matrix",
     "closeness_summary",
     "compute_signals",
@@ -26,9 +43,13 @@ __all__ = [
     "fingerprint_signal",
     "identity_signal",
     "idiosyncratic_signal",
-    "raw_cosines",
-    "reference_vendor",
+    "lexical_signal",
     "refusal_signal",
     "style_signal",
+    "raw_cosines",
+    "reference_vendor",
+    "register",
+    "signal_names",
+    "signal_title",
     "vendor_from_name",
 ]

@@ -8,9 +8,22 @@ import numpy as np
 
 from forensics.corpus import Corpus
 from forensics.features import Features
+from forensics.signals.registry import register
 from forensics.signals.scores import SignalScores, check_models, make_scores, present_matrix, prompts_for
 
 
+@register(
+    "embedding",
+    title="Meaning of answers",
+    plain=(
+        "How similar in meaning the suspect's answer is to the reference's answer to the same prompt, after "
+        "subtracting what every model says to that prompt (so that agreeing on the obvious does not count). "
+        "Measured with sentence embeddings."
+    ),
+    description="cosine similarity of response embeddings (standardised per prompt against the panel)",
+    standardise=True,
+    order=10,
+)
 def embedding_signal(
     corpus: Corpus,
     reference: str,

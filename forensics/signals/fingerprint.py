@@ -10,6 +10,7 @@ from scipy.linalg import cho_factor, cho_solve
 
 from forensics.corpus import Corpus
 from forensics.features import Features
+from forensics.signals.registry import register
 from forensics.signals.scores import SignalScores, check_models, make_scores, present_matrix, prompts_for
 
 
@@ -37,6 +38,18 @@ def _ledoit_wolf_solve(X: np.ndarray, b: np.ndarray) -> np.ndarray:
     return (b - X.T @ cho_solve(cho_factor(inner), X @ b)) / b_coef
 
 
+@register(
+    "fingerprint",
+    title="House-style fingerprint",
+    plain=(
+        "Whether the suspect's answers carry the reference's consistent 'house style' in meaning space: the "
+        "direction in which the reference's answers differ from other models' answers across all prompts, and"
+        " how far the suspect's answers lean the same way."
+    ),
+    description="projection on the reference's whitened consistent embedding direction",
+    standardise=True,
+    order=20,
+)
 def fingerprint_signal(
     corpus: Corpus,
     reference: str,

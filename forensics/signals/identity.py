@@ -11,6 +11,7 @@ import numpy as np
 from forensics.corpus import Corpus
 from forensics.features import Features
 from forensics.features.identity import claimed_identity
+from forensics.signals.registry import register
 from forensics.signals.scores import SignalScores, check_models, make_scores, prompts_for
 
 
@@ -39,6 +40,17 @@ def reference_vendor(
     return vendor_from_name(reference)
 
 
+@register(
+    "identity",
+    title="Claimed identity",
+    plain=(
+        "Whether the suspect, asked who it is, claims to be made by the reference's vendor. Students often "
+        "repeat their teacher's self-description."
+    ),
+    description="claims the reference's vendor as its own",
+    standardise=False,
+    order=70,
+)
 def identity_signal(
     corpus: Corpus,
     reference: str,

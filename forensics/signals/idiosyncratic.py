@@ -8,6 +8,7 @@ import numpy as np
 
 from forensics.corpus import Corpus
 from forensics.features import Features
+from forensics.signals.registry import register
 from forensics.signals.scores import SignalScores, check_models, make_scores, present_matrix, prompts_for
 
 
@@ -62,6 +63,18 @@ def _rare_ngram_values(
     return values
 
 
+@register(
+    "idiosyncratic",
+    title="Shared mistakes and rare wording",
+    plain=(
+        "Where the reference gets an answer-keyed question wrong, whether the suspect gives the same wrong "
+        "answer (shared mistakes are a strong trace of copying); without answer keys, how much rare, specific"
+        " wording the suspect shares with the reference that other models do not use."
+    ),
+    description="same wrong answer as the reference on answer-keyed probes (error consistency)",
+    standardise=None,
+    order=60,
+)
 def idiosyncratic_signal(
     corpus: Corpus,
     reference: str,

@@ -9,9 +9,21 @@ import numpy as np
 from forensics.corpus import Corpus
 from forensics.features import Features
 from forensics.features.refusal import phrase_tokens, token_jaccard
+from forensics.signals.registry import register
 from forensics.signals.scores import SignalScores, check_models, make_scores, prompts_for
 
 
+@register(
+    "refusal",
+    title="Refusals",
+    plain=(
+        "Whether the suspect refuses the same prompts as the reference, and in the same words. A student "
+        "trained on a teacher's outputs inherits its refusals and its stock refusal phrases."
+    ),
+    description="agreement on which prompts are refused, weighted by refusal phrasing",
+    standardise=False,
+    order=50,
+)
 def refusal_signal(
     corpus: Corpus,
     reference: str,

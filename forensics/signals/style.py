@@ -9,9 +9,21 @@ import numpy as np
 
 from forensics.corpus import Corpus
 from forensics.features import Features
+from forensics.signals.registry import register
 from forensics.signals.scores import SignalScores, check_models, make_scores, prompts_for
 
 
+@register(
+    "style",
+    title="Formatting and wording habits",
+    plain=(
+        "How close the suspect's formatting and wording habits are to the reference's on the same prompt: "
+        "length, markdown, lists, stock openers (“Certainly!”) and closers (“I hope this helps”)."
+    ),
+    description="closeness of formatting and wording habits (style vectors)",
+    standardise=True,
+    order=40,
+)
 def style_signal(
     corpus: Corpus,
     reference: str,

@@ -6,6 +6,7 @@ of replication. The method, its assumptions and its calibration are in ``docs/me
 
 from forensics.stats.multiple_testing import holm
 from forensics.stats.panel import MIN_DEFINED_PROMPTS, CombinedTest, SignalTest, panel_test, prompt_matrix
+from forensics.stats.power import PanelPower, minimum_detectable_effect, panel_power, prediction_power
 from forensics.stats.replicate import MIN_REPLICATE_PROMPTS, ReplicateTest, replicate_test
 from forensics.stats.resampling import bootstrap_counts, rng_description
 from forensics.stats.serialise import jsonable
@@ -14,10 +15,14 @@ __all__ = [
     "MIN_DEFINED_PROMPTS",
     "MIN_REPLICATE_PROMPTS",
     "CombinedTest",
+    "PanelPower",
     "ReplicateTest",
     "SignalTest",
     "bootstrap_counts",
     "holm",
+    "minimum_detectable_effect",
+    "panel_power",
+    "prediction_power",
     "jsonable",
     "panel_test",
     "prompt_matrix",

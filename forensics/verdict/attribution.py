@@ -1,7 +1,10 @@
 """Attribution: which of several candidate references, if any, taught the suspect?
 
-Each candidate is tested with :func:`forensics.verdict.analyse`; Holm's step-down procedure over
-the candidates' p-values controls the family-wise error, and "none" is an answer.
+Candidates are ranked by closeness with each reference's centrality removed (the suspect's mean
+cosine to the candidate minus that of the candidate's panel), so a reference that every model
+resembles wins nothing for it. Each candidate is also tested with :func:`forensics.verdict.analyse`;
+Holm's step-down procedure over the candidates' p-values controls the family-wise error, and
+"none" is the answer when the top candidate is not supported.
 """
 
 from __future__ import annotations
@@ -22,6 +25,7 @@ class CandidateResult:
     """One candidate reference: its combined test, Holm-adjusted p-value and verdict."""
 
     candidate: str
+    closeness_margin: float
     statistic: float
     effect_size: float
     p_value: float
@@ -33,6 +37,7 @@ class CandidateResult:
         return jsonable(
             {
                 "candidate": self.candidate,
+                "closeness_margin": self.closeness_margin,
                 "statistic": self.statistic,
                 "effect_size": self.effect_size,
                 "p_value": self.p_value,
@@ -45,7 +50,7 @@ class CandidateResult:
 
 @dataclass
 class Attribution:
-    """Candidates ranked by the combined statistic; ``best`` is the top candidate if Holm-supported,
+    """Candidates ranked by centrality-adjusted closeness; ``best`` is the top candidate if Holm-supported,
     else None ("none": no candidate teacher is supported)."""
 
     suspect: str
@@ -73,8 +78,8 @@ class Attribution:
         lines = [f"teacher of {self.suspect}: {self.answer}"]
         for c in self.ranking:
             lines.append(
-                f"  {c.candidate:30s} t={sig3(c.statistic):>7s}  p={sig3(c.p_value):>7s}  "
-                f"Holm p={sig3(c.p_holm):>7s}  {'supported' if c.supported else ''}"
+                f"  {c.candidate:30s} margin={sig3(c.closeness_margin):>7s}  t={sig3(c.statistic):>7s}  "
+                f"p={sig3(c.p_value):>7s}  Holm p={sig3(c.p_holm):>7s}  {'supported' if c.supported else ''}"
             )
         return "\n".join(lines)
 
@@ -108,7 +113,7 @@ def attribute(
     candidate -> its own panel. With a list and ``include_candidates_in_panel``, the other
     candidates join each candidate's panel except those of the same family (``families``:
     candidate -> family label; without it every candidate is its own family), as in the
-    benchmark protocol. Candidates are ranked by the combined statistic; Holm's step-down
+    benchmark protocol. Candidates are ranked by centrality-adjusted closeness; Holm's step-down
     procedure over the candidates' combined p-values controls the family-wise error, and
     ``best`` is None ("none") when the top candidate is not supported.
     """
@@ -144,9 +149,16 @@ def attribute(
     adj = holm([v.p_value for v in results])
     ranked = [
         CandidateResult(
-            v.reference, v.statistic, v.effect_size, v.p_value, float(a), bool(np.isfinite(a) and a < alpha), v
+            v.reference,
+            v.closeness_margin,
+            v.statistic,
+            v.effect_size,
+            v.p_value,
+            float(a),
+            bool(np.isfinite(a) and a < alpha),
+            v,
         )
         for v, a in zip(results, adj)
     ]
-    ranked.sort(key=lambda c: (-(c.statistic if np.isfinite(c.statistic) else -np.inf), c.candidate))
+    ranked.sort(key=lambda c: (-(c.closeness_margin if np.isfinite(c.closeness_margin) else -np.inf), c.candidate))
     return Attribution(suspect=suspect, ranking=ranked, alpha=alpha)

@@ -16,12 +16,14 @@ from threadpoolctl import threadpool_limits
 
 from forensics.corpus import Corpus
 from forensics.features import Features
-from forensics.signals import DEFAULT_SIGNALS, compute_signals, embedding_signal
+from forensics.signals import compute_signals, embedding_signal, signal_names
 from forensics.stats import (
     CombinedTest,
+    PanelPower,
     ReplicateTest,
     SignalTest,
     jsonable,
+    panel_power,
     panel_test,
     replicate_test,
 )
@@ -122,6 +124,8 @@ class Verdict:
     notes: list[str] = field(default_factory=list)
     replicate: ReplicateTest | None = None
     basis: str = "panel"  # which test the label and its strength rest on: "panel" or "replicate"
+    closeness_margin: float = float("nan")  # S's mean cosine to R minus the panel's: ranks candidate teachers
+    power: PanelPower | None = None  # what this panel can detect
 
     @property
     def distilled(self) -> bool:
@@ -169,6 +173,8 @@ class Verdict:
                 f"p = {sig3(rep.p_value)}; S at least as close as R's resample on {rep.self_share:.0%} "
                 f"of prompts" + (f" ({rep.note})" if rep.note else "")
             )
+        if self.power is not None:
+            lines.append(f"  power: {self.power.sentence()}")
         lines.extend(f"  note: {n}" for n in self.notes)
         return "\n".join(lines)
 
@@ -191,10 +197,27 @@ class Verdict:
                 "notes": self.notes,
                 "records": self.records,
                 "basis": self.basis,
+                "closeness_margin": self.closeness_margin,
+                "power": self.power.to_dict() if self.power is not None else None,
                 "test": self.test.to_dict(include_null),
                 "replicate": self.replicate.to_dict(include_null) if self.replicate is not None else None,
             }
         )
+
+
+def closeness_margin(scores, suspect, panel, corpus, reference, features, prompt_ids) -> float:
+    """S's mean embedding cosine to R minus the panel members' mean: closeness with R's centrality removed.
+
+    A reference that every model resembles (a strong, much-imitated one) gets no credit for that,
+    so candidate teachers compare fairly; used to rank candidates (docs/methods.md)."""
+    emb = next((sc for sc in scores if sc.name == "embedding"), None)
+    if emb is None:
+        emb = embedding_signal(corpus, reference, [suspect, *panel], features, prompt_ids)
+    means = emb.model_means()
+    others = [means[m] for m in panel if np.isfinite(means.get(m, np.nan))]
+    if not others or not np.isfinite(means.get(suspect, np.nan)):
+        return float("nan")
+    return float(means[suspect] - np.mean(others))
 
 
 def sig3(x) -> str:
@@ -385,7 +408,7 @@ def _analyse(
         if m not in corpus.responses:
             raise ValueError(f"model {m!r} has no responses in corpus {corpus.name!r}")
     features = features or Features(corpus)
-    names = list(signals) if signals is not None else list(DEFAULT_SIGNALS)
+    names = list(signals) if signals is not None else signal_names(default_only=True)
     scores = compute_signals(corpus, reference, [suspect, *panel], names, features=features, prompt_ids=prompt_ids)
     pids = scores[0].prompt_ids
     test = panel_test(scores, suspect, panel, rng, n_resamples=n_resamples, weights=weights, groups=panel_groups)
@@ -427,6 +450,7 @@ def _analyse(
     if rep is not None and not rep.defined:
         notes.append(f"the replicate test is undefined: {rep.note}")
     headline = rep if basis == "replicate" else test
+    power = panel_power(test.n_panel, test.effect_size, alpha) if test.n_panel >= 1 else None
     return Verdict(
         label=label,
         reference=reference,
@@ -445,4 +469,6 @@ def _analyse(
         notes=notes,
         replicate=rep,
         basis=basis,
+        closeness_margin=closeness_margin(scores, suspect, panel, corpus, reference, features, pids),
+        power=power,
     )

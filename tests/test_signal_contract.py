@@ -1,0 +1,105 @@
+"""One contract, run over every registered signal: a new signal module is checked without new test code."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from test_signals import LookupEmbedder
+
+from forensics.corpus import Corpus, Response
+from forensics.features import Features
+from forensics.signals import SIGNALS, SignalSpec, register, signal_names
+
+WORDS = "alpha beta gamma delta epsilon zeta eta theta iota kappa lambda sure certainly here steps".split()
+MODELS = ["R", "S", "P1", "P2", "P3"]
+
+
+def _corpus(rng: np.random.Generator, n_prompts: int = 24) -> Corpus:
+    """Made-up answers: S reuses R's words, the panel draws its own; P2 skips prompt q3 and answers q5 empty."""
+    corpus = Corpus("contract")
+    for p in range(n_prompts):
+        pid = f"q{p:02d}"
+        base = rng.choice(WORDS, size=12).tolist()
+        for m in MODELS:
+            if m == "P2" and p == 3:
+                continue
+            if m in ("R", "S"):
+                words = base if m == "R" else base[:9] + rng.choice(WORDS, size=3).tolist()
+            else:
+                words = rng.choice(WORDS, size=12).tolist()
+            text = "" if (m == "P2" and p == 5) else " ".join(words) + ("." if p % 2 else "!")
+            if p % 4 == 0 and m in ("R", "S"):
+                text = "I'm sorry, but I can't help with that. I am an AI assistant made by OpenAI."
+            corpus.add(Response(m, pid, text, record_hash=f"h-{m}-{pid}"), prompt=f"question {pid}?")
+    return corpus
+
+
+def _run(name: str, corpus: Corpus, models: list[str], features: Features | None = None):
+    features = features or Features(corpus, embedder=LookupEmbedder())
+    return SIGNALS[name](corpus, "R", models, features=features)
+
+
+@pytest.fixture(params=signal_names())
+def signal(request) -> str:
+    return request.param
+
+
+def test_registry_entries_are_complete(signal):
+    spec = SIGNALS[signal]
+    assert isinstance(spec, SignalSpec) and spec.name == signal
+    assert spec.title and spec.plain and spec.description
+    assert spec.standardise in (True, False, None)
+
+
+def test_output_shape_records_and_missing_responses(signal, rng):
+    corpus = _corpus(rng)
+    models = ["S", "P1", "P2", "P3"]
+    scores = _run(signal, corpus, models)
+    assert scores.name == signal
+    assert scores.values.shape == (len(models), len(scores.prompt_ids))
+    assert scores.models == models
+    p2 = scores.row("P2")
+    for missing in ("q03", "q05"):  # no answer, and an empty answer
+        if missing in scores.prompt_ids:
+            assert np.isnan(p2[scores.prompt_ids.index(missing)])
+    assert scores.records["S"][0] == f"h-S-{scores.prompt_ids[0]}"
+    if SIGNALS[signal].standardise is not None:
+        assert scores.standardise == SIGNALS[signal].standardise
+
+
+def test_panel_order_does_not_change_any_model_value(signal, rng):
+    corpus = _corpus(rng)
+    a = _run(signal, corpus, ["S", "P1", "P2", "P3"])
+    b = _run(signal, corpus, ["P3", "P1", "S", "P2"])
+    for m in ("S", "P1", "P2", "P3"):
+        np.testing.assert_allclose(a.row(m), b.row(m), equal_nan=True)
+
+
+def test_reference_cannot_be_in_the_panel(signal, rng):
+    corpus = _corpus(rng)
+    with pytest.raises(ValueError, match="reference"):
+        _run(signal, corpus, ["S", "R", "P1"])
+
+
+def test_second_run_on_the_cached_features_is_identical(signal, rng):
+    corpus = _corpus(rng)
+    embedder = LookupEmbedder()
+    features = Features(corpus, embedder=embedder)
+    first = _run(signal, corpus, ["S", "P1", "P2"], features)
+    encoded = embedder.n_encoded
+    second = _run(signal, corpus, ["S", "P1", "P2"], features)
+    np.testing.assert_array_equal(first.values, second.values)
+    assert embedder.n_encoded == encoded  # nothing was embedded again
+
+
+def test_a_registered_module_is_picked_up_and_a_clash_refused():
+    def fake(corpus, reference, models, features=None, prompt_ids=None):  # pragma: no cover - never run
+        raise AssertionError
+
+    try:
+        register("contract-probe", title="t", plain="p", description="d", standardise=True, default=False)(fake)
+        assert "contract-probe" in signal_names() and "contract-probe" not in signal_names(default_only=True)
+        with pytest.raises(ValueError, match="registered twice"):
+            register("contract-probe", title="t", plain="p", description="d", standardise=True)(lambda *a: None)
+    finally:
+        SIGNALS.pop("contract-probe", None)
