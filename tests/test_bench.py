@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 
+import numpy as np
 import pytest
 
-from forensics.bench import auc_score, lineage_pairs
+from forensics.bench import auc_score, format_results, lineage_pairs, run_lineage_benchmark
+from forensics.bench.lineage import METHODS
+from forensics.bench.peers import classifier_score, panel_z, raw_closeness
 from forensics.cli.bench import add_bench_parser, run_bench
 
 LINEAGE = {  # a made-up lineage in the shared layout
@@ -109,7 +113,7 @@ def test_smoke_run_on_real_alpaca_eval(shared_dev, tmp_path, monkeypatch, capsys
     )
     assert run_bench(args) == 0
     printed = capsys.readouterr().out
-    assert "alpaca_eval" in printed and "primary AUC" in printed and "attribution" in printed
+    assert "alpaca_eval" in printed and "engine AUC margin over the best peer" in printed
     results = json.loads(out.read_text())
     assert len(results) == 1
     r = results[0]
@@ -135,3 +139,120 @@ def test_smoke_run_on_real_alpaca_eval(shared_dev, tmp_path, monkeypatch, capsys
     # the method never sees roles: every scored pair has a panel without the suspect
     for row in r["pairs"]:
         assert row["suspect"] not in row["panel"] and row["reference"] not in row["panel"]
+        assert set(row["peers"]) == {"raw", "panelz", "classifier"}
+    assert set(r["methods"]) == {"engine", "raw", "panelz", "classifier"}
+
+
+class BagEmbedder:
+    """Test double: a text's vector is the normalised sum of fixed random vectors of its words."""
+
+    def __init__(self, dim: int = 32):
+        self.dim = dim
+        self.n_encoded = 0
+        self._words: dict[str, np.ndarray] = {}
+
+    def _word(self, w: str) -> np.ndarray:
+        if w not in self._words:
+            seed = int(hashlib.sha256(w.encode()).hexdigest()[:8], 16)
+            self._words[w] = np.random.default_rng(seed).standard_normal(self.dim)
+        return self._words[w]
+
+    def embed(self, texts):
+        out = np.zeros((len(texts), self.dim), dtype=np.float32)
+        for i, t in enumerate(texts):
+            words = (t or "").split()
+            if words:
+                v = np.sum([self._word(w) for w in words], axis=0)
+                out[i] = v / np.linalg.norm(v)
+                self.n_encoded += 1
+        return out
+
+
+def _write_benchmark(root, rng, n_prompts=60):
+    """A made-up corpus named alpaca_eval: three references, a student copying ref_a's wording,
+    four independents with their own habits. Every text is written here, none by a model."""
+    corpus = root / "alpaca_eval"
+    corpus.mkdir(parents=True)
+    lineage = {
+        "ref_a": {"role": "reference", "family": "a"},
+        "ref_b": {"role": "reference", "family": "b"},
+        "ref_c": {"role": "reference", "family": "c"},
+        "student": {"role": "distilled", "teacher_family": "a", "closest_ref": "ref_a"},
+        **{f"indep_{i}": {"role": "independent"} for i in range(4)},
+    }
+    (root / "lineage.json").write_text(json.dumps({"alpaca_eval": lineage}))
+    habits = {m: [f"{m}w{j}" for j in range(30)] for m in lineage}
+    prompts = [f"p{i:03d}" for i in range(n_prompts)]
+    with open(corpus / "_prompts.jsonl", "w") as fh:
+        for pid in prompts:
+            fh.write(json.dumps({"prompt_id": pid, "prompt": f"question {pid}"}) + "\n")
+    texts = {m: {} for m in lineage}
+    for pid in prompts:
+        topic = [f"{pid}t{j}" for j in range(12)]
+        for m in lineage:
+            if m == "student":
+                continue
+            texts[m][pid] = " ".join(list(rng.choice(topic, 8)) + list(rng.choice(habits[m], 8)))
+        teacher = texts["ref_a"][pid].split()
+        texts["student"][pid] = " ".join(list(rng.choice(teacher, 12)) + list(rng.choice(habits["student"], 4)))
+    for m, by in texts.items():
+        with open(corpus / f"{m}.jsonl", "w") as fh:
+            for pid, text in by.items():
+                fh.write(json.dumps({"prompt_id": pid, "prompt": f"question {pid}", "response": text}) + "\n")
+    return root
+
+
+def test_every_method_is_scored_on_the_same_pairs_and_the_stress_runs_are_reported(tmp_path, rng):
+    data = _write_benchmark(tmp_path / "bench", rng)
+    results = run_lineage_benchmark(
+        data, prompts=(20, "all"), seeds=2, n_resamples=199, embedder=BagEmbedder(), progress=False, stress=True
+    )
+    labels = [r["label"] for r in results]
+    assert labels[0] == "alpaca_eval" and len(results) == 3
+    assert "prompts" in labels[1] and "weak panel" in labels[2]
+    main = results[0]
+    assert set(main["methods"]) == set(METHODS) and set(main["by_prompts_methods"]) == set(METHODS)
+    for name, m in main["methods"].items():
+        assert m["attribution"]["total"] == 1
+        pos = [p for p in main["pairs"] if p["kind"] == "positive"]
+        neg = [p for p in main["pairs"] if p["kind"] == "negative"]
+        assert len(pos) == main["n_pos"] == 1 and len(neg) == main["n_neg"] == 12
+        if name != "engine":  # the AUC is that of the per-pair scores, recomputed here
+            assert m["auc"] == auc_score([p["peers"][name] for p in pos], [p["peers"][name] for p in neg])
+    engine = main["methods"]["engine"]
+    assert engine["auc"] == 1.0 and engine["n_true_positives"] == 1
+    assert engine["attribution"]["details"][0]["top"] == "ref_a"
+    assert {"embedding", "analysis", "peers"} <= set(main["timing"])
+    weak = results[2]
+    for row in weak["pairs"]:
+        independents = [m for m in row["panel"] if m.startswith("indep_")]
+        assert len(independents) == (
+            1 if row["suspect"].startswith("indep_") and row["suspect"] in weak["label"] else 2
+        )
+    text = format_results(results)
+    assert "engine AUC margin over the best peer" in text and "weak panel" in text and "time: embedding" in text
+
+
+def test_unknown_method_is_refused(tmp_path, rng):
+    data = _write_benchmark(tmp_path / "bench", rng, n_prompts=10)
+    with pytest.raises(ValueError, match="unknown method"):
+        run_lineage_benchmark(data, methods=["engine", "magic"], embedder=BagEmbedder(), progress=False)
+
+
+def test_peers_on_made_up_embeddings(tmp_path, rng):
+    from forensics.corpus import load_benchmark_corpus
+    from forensics.features import Features
+
+    data = _write_benchmark(tmp_path / "bench", rng)
+    corpus = load_benchmark_corpus(data / "alpaca_eval")
+    features = Features(corpus, embedder=BagEmbedder())
+    pids = sorted(corpus.prompts)
+    panel = ["indep_0", "indep_1", "indep_2", "ref_b"]
+    a = features.embeddings("ref_a", pids)
+    b = features.embeddings("student", pids)
+    assert raw_closeness(features, "ref_a", "student", pids) == pytest.approx(float(np.mean(np.sum(a * b, axis=1))))
+    assert panel_z(features, "ref_a", "student", panel, pids) > 3
+    assert panel_z(features, "ref_a", "indep_3", panel, pids) < 3
+    copy_score = classifier_score(features, "ref_a", "student", panel, pids, rng=np.random.default_rng(0))
+    other_score = classifier_score(features, "ref_a", "indep_3", panel, pids, rng=np.random.default_rng(0))
+    assert copy_score > 0.5 > other_score

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import re
+from pathlib import Path
+
 import numpy as np
 import pytest
 from test_signals import LookupEmbedder
@@ -103,3 +106,11 @@ def test_a_registered_module_is_picked_up_and_a_clash_refused():
             register("contract-probe", title="t", plain="p", description="d", standardise=True)(lambda *a: None)
     finally:
         SIGNALS.pop("contract-probe", None)
+
+
+def test_readme_signal_table_is_the_registry():
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
+    rows = re.findall(r"^\| `([^`]+)` \| ([^|]+) \| ([^|]+) \|$", readme, flags=re.M)
+    assert [(n, t.strip(), d.strip()) for n, t, d in rows] == [
+        (n, SIGNALS[n].title, SIGNALS[n].description) for n in signal_names()
+    ]

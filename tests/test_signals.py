@@ -224,3 +224,22 @@ def test_all_signals_run_and_subset(rng):
     sub = scores[0].subset(models=["I1", "C"], prompt_ids=["q1", "q0"])
     assert sub.values.shape == (2, 2)
     assert sub.values[1, 1] == scores[0].values[0, scores[0].prompt_ids.index("q0")]
+
+
+def test_lexical_signal_follows_reused_wording():
+    base = "first boil the water then add salt and stir the pasta gently for ten minutes"
+    texts = {
+        "R": {"q1": base, "q2": "the capital of france is paris a city on the seine"},
+        "copy": {"q1": base, "q2": "the capital of france is paris a city on the seine"},
+        "reuse": {"q1": "boil the water then add salt and cook the pasta", "q2": "paris is the capital of france"},
+        "other": {"q1": "cooking noodles needs heat patience and a large pot", "q2": "france has many cities"},
+        "empty": {"q1": "", "q2": "paris"},
+    }
+    corpus = make_corpus(texts)
+    s = compute_signals(
+        corpus, "R", ["copy", "reuse", "other", "empty"], ["lexical"], Features(corpus, LookupEmbedder())
+    )[0]
+    assert s.standardise and s.name == "lexical"
+    np.testing.assert_allclose(s.row("copy"), 1.0)
+    assert np.all(s.row("reuse") > s.row("other"))
+    assert np.isnan(s.row("empty")[0])

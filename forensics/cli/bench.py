@@ -22,6 +22,16 @@ def add_bench_parser(subparsers) -> argparse.ArgumentParser:
     p.add_argument("--resamples", type=int, default=999, help="Monte Carlo null draws per test")
     p.add_argument("--signals", default=None, help="comma-separated signal names (default all)")
     p.add_argument("--max-prompts", type=int, default=None, help="restrict each corpus to this many prompts first")
+    p.add_argument(
+        "--methods",
+        default="engine,raw,panelz,classifier",
+        help="comma-separated methods, scored on the same pairs: engine and the peers raw, panelz, classifier",
+    )
+    p.add_argument(
+        "--stress",
+        action="store_true",
+        help="also run alpaca_eval on 160-prompt subsets and with a weak panel (docs/methods.md)",
+    )
     p.add_argument("--json", default=None, help="write the full results as JSON here")
     p.set_defaults(func=run_bench)
     return p
@@ -61,6 +71,8 @@ def run_bench(args) -> int:
             n_resamples=args.resamples,
             signals=signals,
             max_prompts=getattr(args, "max_prompts", None),
+            methods=[m.strip() for m in args.methods.split(",") if m.strip()],
+            stress=args.stress,
         )
     except (FileNotFoundError, ValueError) as exc:
         print(f"error: {exc}", file=sys.stderr)
