@@ -21,6 +21,14 @@ def shared_dev() -> Path:
     return dev
 
 
+@pytest.fixture(autouse=True, scope="session")
+def forensics_home(tmp_path_factory) -> Path:
+    """Seals in tests sign with a throwaway key, never the investigator's own."""
+    home = tmp_path_factory.mktemp("forensics-home")
+    os.environ["FORENSICS_HOME"] = str(home)
+    return home
+
+
 @pytest.fixture
 def rng() -> np.random.Generator:
     return np.random.default_rng(20261122)

@@ -64,7 +64,7 @@ def test_faults_are_retried_and_persistent_errors_recorded(tmp_path):
     assert kinds["connection"] == 1 and kinds["server_error"] == 2 + 4
     final = [r for r in errors if r["error"]["final"]]
     assert [r["probe_id"] for r in final] == ["p-always-500"] and final[0]["attempt"] == 4
-    assert records[0]["kind"] == "run" and records[-1]["kind"] == "run_end"
+    assert [records[0]["kind"], records[-2]["kind"], records[-1]["kind"]] == ["run", "run_end", "seal"]
     assert verify(log).ok
 
 

@@ -8,12 +8,13 @@ import pytest
 
 from forensics.cli import main
 from forensics.evidence import EvidenceError, EvidenceLog, Redactor, read_records, verify
+from forensics.evidence.records import NoteRecord
 
 
 def _write_log(path, n=5):
     with EvidenceLog(path) as log:
         for i in range(n):
-            log.append({"kind": "note", "i": i, "text": f"record {i} – ü 中文"})
+            log.append(NoteRecord(i=i, text=f"record {i} – ü 中文"))
     return path
 
 
@@ -73,7 +74,7 @@ def test_torn_last_line_is_detected_set_aside_and_never_trusted(tmp_path):
     with EvidenceLog(path) as log:
         assert log.torn_bytes_saved_to is not None
         assert log.torn_bytes_saved_to.read_bytes().startswith(b'{"kind":"response"')
-        log.append({"kind": "note", "i": 3})
+        log.append(NoteRecord(i=3, text="after repair"))
     assert verify(path).ok and verify(path).n_records == 4
 
 
@@ -88,7 +89,7 @@ def test_secrets_from_the_environment_are_redacted(tmp_path, monkeypatch):
     monkeypatch.setenv("SOME_PROVIDER_API_KEY", "sk-verysecret-123456789")
     path = tmp_path / "log.jsonl"
     with EvidenceLog(path, Redactor()) as log:
-        log.append({"kind": "note", "header": "Bearer sk-verysecret-123456789"})
+        log.append(NoteRecord(text="Bearer sk-verysecret-123456789"))
     text = path.read_text()
     assert "sk-verysecret" not in text and "[REDACTED:SOME_PROVIDER_API_KEY]" in text
     assert verify(path).ok

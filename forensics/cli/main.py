@@ -7,8 +7,10 @@ requests), 2 bad input or usage. User errors print one clear line, never a trace
 from __future__ import annotations
 
 import argparse
+import hashlib
 import sys
 import time
+import traceback
 from pathlib import Path
 
 from forensics.cli.bench import add_bench_parser
@@ -17,18 +19,40 @@ from forensics.cli.report import add_report_parser
 from forensics.evidence import (
     CorpusFormatError,
     EvidenceError,
+    RedactingStream,
     collect,
+    export_manifest,
+    file_sha256,
+    fingerprint,
+    forensics_home,
     import_alpaca_eval,
     import_benchmark,
     import_hf_dataset,
     iter_logs,
     repair,
+    signing_key,
+    trusted_fingerprints,
     verify,
 )
 from forensics.probes import ProbeSetError, load_probe_sets, select_probes
 from forensics.providers import PROVIDERS, Decoding
 
-EXIT_OK, EXIT_FOUND_PROBLEM, EXIT_USAGE = 0, 1, 2
+EXIT_OK, EXIT_FOUND_PROBLEM, EXIT_USAGE, EXIT_INTERNAL = 0, 1, 2, 70
+
+
+def _number(kind, minimum, inclusive=True):
+    """An argparse type that refuses values below ``minimum`` (or at it, when not inclusive)."""
+
+    def parse(text: str):
+        value = kind(text)
+        if value < minimum or (not inclusive and value == minimum):
+            raise argparse.ArgumentTypeError(f"{text}: must be {'at least' if inclusive else 'above'} {minimum}")
+        return value
+
+    return parse
+
+
+positive_int, positive_float, nonnegative_float = _number(int, 1), _number(float, 0, False), _number(float, 0)
 # STARTUP: the report, bench and demo commands import their stages (matplotlib, jinja2, pandas,
 # scikit-learn, papermill) when they run, not when the parser is built: `forensics --help`,
 # `verify` and `probes` then start in about 2.5 s instead of about 6 s (wall time of `forensics --help`).
@@ -49,6 +73,7 @@ def _collect(args) -> int:
         system_prompt=system,
         samples=args.samples,
     )
+    weights = file_sha256(Path(args.weights)) if args.weights else None
     summary = collect(
         args.model,
         sets,
@@ -62,9 +87,13 @@ def _collect(args) -> int:
         backoff=args.backoff,
         progress=not args.no_progress,
         command=sys.argv,
+        key_env=args.api_key_env,
+        weights_sha256=weights,
+        max_reply_chars=args.max_reply_chars,
     )
     print(
         f"{summary.log}: {summary.succeeded} new responses, {summary.already_done} already recorded, "
+        f"{summary.empty} empty after retries, "
         f"{summary.failed} failed after retries ({summary.error_records} error records), "
         f"{summary.wall_s:.1f}s, {summary.requests_per_s:.2f} req/s, head {summary.head}"
     )
@@ -98,18 +127,38 @@ def _verify(args) -> int:
     logs = list(iter_logs(args.logs))
     if not logs:
         raise FileNotFoundError(f"no evidence logs found in {' '.join(args.logs)}")
+    trust = trusted_fingerprints(args.trust) if args.trust else None
+    heads_seen: set[str] = set()
     for path in logs:
         if not path.exists():
             raise FileNotFoundError(f"{path}: no such evidence log")
-        result = verify(path)
+        result = verify(path, trust)
         if result.torn_tail and args.repair:
             side = repair(path)
             print(f"{path}: torn last line set aside in {side} (not trusted)")
-            result = verify(path)
+            result = verify(path, trust)
         print(result.describe())
+        heads_seen |= result.hashes
         if not result.ok:
             status = EXIT_FOUND_PROBLEM
+    for head in args.expect_head or ():
+        if head not in heads_seen:
+            print(f"FAIL expected head {head}: in none of these logs (truncated below it, or a different log)")
+            status = EXIT_FOUND_PROBLEM
     return status
+
+
+def _key(args) -> int:
+    key = signing_key()
+    print(f"{fingerprint(key.public_key())}  (public key: {forensics_home() / 'signing-key.pub.pem'})")
+    return EXIT_OK
+
+
+def _case_export(args) -> int:
+    manifest = export_manifest(args.logs, args.out)
+    digest = hashlib.sha256(Path(args.out).read_bytes()).hexdigest()
+    print(f"{args.out}: signed manifest of {len(manifest['manifest']['logs'])} logs, sha256 {digest}")
+    return EXIT_OK
 
 
 def _demo(args) -> int:
@@ -151,21 +200,31 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("--label", help="name of this subject in the analysis (default: the model id)")
     c.add_argument("--probes", nargs="*", help="probe-set files or folders (default: the curated sets)")
     c.add_argument("--family", nargs="*", help="only these probe families")
-    c.add_argument("--limit", type=int, help="at most N probes per family")
+    c.add_argument("--limit", type=positive_int, help="at most N probes per family")
     c.add_argument("--out", required=True, help="evidence log (JSONL) to append to")
-    c.add_argument("--samples", type=int, default=1, help="samples per probe (one request each)")
+    c.add_argument("--samples", type=positive_int, default=1, help="samples per probe (one request each)")
     c.add_argument("--temperature", type=float, default=0.0)
     c.add_argument("--top-p", type=float, default=1.0)
-    c.add_argument("--max-tokens", type=int, default=256)
+    c.add_argument("--max-tokens", type=positive_int, default=256)
     c.add_argument("--seed", type=int, default=0, help="base seed; sample i uses seed+i; negative for none")
     c.add_argument("--system-prompt", help="system prompt sent with every probe")
     c.add_argument("--system-prompt-file", help="read the system prompt from this file")
-    c.add_argument("--concurrency", type=int, default=1, help="requests in flight at once")
-    c.add_argument("--rate-limit", type=float, help="at most this many requests started per second")
-    c.add_argument("--max-attempts", type=int, default=4, help="attempts per request before an error is final")
-    c.add_argument("--timeout", type=float, default=120.0, help="seconds per request")
-    c.add_argument("--backoff", type=float, default=1.0, help="first retry delay in seconds (grows exponentially)")
+    c.add_argument("--concurrency", type=positive_int, default=1, help="requests in flight at once")
+    c.add_argument("--rate-limit", type=positive_float, help="at most this many requests started per second")
+    c.add_argument("--max-attempts", type=positive_int, default=4, help="attempts per request before an error is final")
+    c.add_argument("--timeout", type=positive_float, default=120.0, help="seconds per request")
+    c.add_argument(
+        "--backoff", type=nonnegative_float, default=1.0, help="first retry delay in seconds (grows exponentially)"
+    )
     c.add_argument("--no-progress", action="store_true", help="no progress bar")
+    c.add_argument("--api-key-env", help="environment variable holding the API key (default: the provider's usual one)")
+    c.add_argument("--weights", help="weights file of a model you serve yourself: its SHA-256 joins the identity")
+    c.add_argument(
+        "--max-reply-chars",
+        type=positive_int,
+        default=1_000_000,
+        help="longest reply text kept; longer replies are cut and their size and hash recorded",
+    )
     c.set_defaults(func=_collect)
 
     i = sub.add_parser(
@@ -198,7 +257,28 @@ def build_parser() -> argparse.ArgumentParser:
     )
     v.add_argument("logs", nargs="+", help="evidence logs or folders of them")
     v.add_argument("--repair", action="store_true", help="set a torn (half-written) last line aside")
+    v.add_argument(
+        "--trust",
+        action="append",
+        help="key file (PEM) or ed25519:<sha256> fingerprint whose seals are trusted (repeatable); every "
+        "record must then be sealed by one of them",
+    )
+    v.add_argument(
+        "--expect-head",
+        action="append",
+        help="a head recorded out of band (repeatable): a log cut below it fails",
+    )
     v.set_defaults(func=_verify)
+
+    k = sub.add_parser("key", help="the investigator's signing key (made on first use under $FORENSICS_HOME)")
+    k.add_argument("action", choices=["show"], help="show: print the key's fingerprint")
+    k.set_defaults(func=_key)
+
+    cs = sub.add_parser("case", help="case-level evidence operations")
+    cs.add_argument("action", choices=["export"], help="export: write a signed manifest of heads and file hashes")
+    cs.add_argument("logs", nargs="+", help="evidence logs or folders of them")
+    cs.add_argument("--out", required=True, help="manifest file (JSON) to write")
+    cs.set_defaults(func=_case_export)
 
     p = sub.add_parser("probes", help="list, count or validate probe sets")
     p.add_argument("action", choices=["list", "stats", "validate"])
@@ -222,8 +302,11 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Run one command with stdout and stderr redacted: no key a provider used is ever shown."""
     parser = build_parser()
     args = parser.parse_args(argv)
+    saved = sys.stdout, sys.stderr
+    sys.stdout, sys.stderr = RedactingStream(sys.stdout), RedactingStream(sys.stderr)
     try:
         return args.func(args)
     except (ProbeSetError, CorpusFormatError, EvidenceError, ValueError, FileNotFoundError, FileExistsError) as exc:
@@ -235,3 +318,8 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("interrupted; the evidence recorded so far is kept and a rerun resumes", file=sys.stderr)
         return 130
+    except Exception:  # noqa: BLE001 - a bug: show its traceback, redacted like every other output
+        traceback.print_exc(file=sys.stderr)
+        return EXIT_INTERNAL
+    finally:
+        sys.stdout, sys.stderr = saved

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sys
 
-from forensics.evidence import EvidenceError
+from forensics.evidence import EvidenceError, check_output_file
 
 
 def add_report_parser(subparsers) -> None:
@@ -17,9 +17,17 @@ def add_report_parser(subparsers) -> None:
         "loads) with verdicts, findings, plots, side-by-side responses and provenance. The same "
         "command on the same evidence rebuilds the same report.",
     )
-    r.add_argument("evidence", nargs="+", help="evidence logs (JSONL) or folders of them")
-    r.add_argument("--reference", required=True, help="label of the reference model R")
-    r.add_argument("--suspect", action="append", required=True, help="label of a suspect (repeatable)")
+    r.add_argument("evidence", nargs="*", help="evidence logs (JSONL) or folders of them")
+    r.add_argument(
+        "--from-digest",
+        metavar="DIGEST.json",
+        help="re-render a report from a digest written with --digest-out, without evidence or analysis",
+    )
+    r.add_argument("--digest-out", metavar="DIGEST.json", help="also write the digest the report is rendered from")
+    r.add_argument(
+        "--reference", help="label of the reference model R (without it: the top-ranked --candidate, per suspect)"
+    )
+    r.add_argument("--suspect", action="append", help="label of a suspect (repeatable)")
     r.add_argument(
         "--panel",
         action="append",
@@ -36,6 +44,9 @@ def add_report_parser(subparsers) -> None:
     )
     r.add_argument("--seed", type=int, default=0, help="seed of the resampling (default 0)")
     r.add_argument("--title", help="report title")
+    r.add_argument("--case-id", help="case identifier shown at the top of the report")
+    r.add_argument("--investigator", help="who ran the investigation, shown at the top of the report")
+    r.add_argument("--purpose", help="why the investigation was run, shown at the top of the report")
     r.add_argument("--out", default="report.html", help="HTML file to write (default report.html)")
     r.set_defaults(func=run_report)
 
@@ -45,6 +56,7 @@ def run_report(args) -> int:
     from forensics.report import ReportError, build_report  # see STARTUP in forensics/cli/main.py
 
     try:
+        check_output_file(args.out)
         out = build_report(
             args.evidence,
             args.reference,
@@ -56,7 +68,7 @@ def run_report(args) -> int:
             replicates=args.replicate,
             title=args.title,
         )
-    except (ReportError, EvidenceError, FileNotFoundError) as exc:
+    except (ReportError, EvidenceError, FileNotFoundError, FileExistsError) as exc:
         print(f"forensics report: error: {exc}", file=sys.stderr)
         return 2
     print(f"{out}: report written ({out.stat().st_size:,} bytes)")

@@ -29,6 +29,8 @@ class Corpus:
     prompts: dict[str, str] = field(default_factory=dict)
     meta: dict[str, dict] = field(default_factory=dict)
     responses: dict[str, dict[str, list[Response]]] = field(default_factory=dict)
+    # Labels loaded with allow_mixed although they cover more than one subject identity.
+    mixed: dict[str, list[dict]] = field(default_factory=dict)
 
     @property
     def models(self) -> list[str]:

@@ -10,6 +10,7 @@ layers only import downwards (providers never import evidence).
 from __future__ import annotations
 
 import hashlib
+import json
 import platform
 import sys
 import threading
@@ -28,7 +29,16 @@ with warnings.catch_warnings():  # in a Jupyter kernel without ipywidgets tqdm.a
     warnings.filterwarnings("ignore", message="IProgress not found")
     from tqdm.auto import tqdm
 
-from forensics.evidence.log import EvidenceLog, canonical_json, read_records, utc_now
+from forensics.evidence.log import EvidenceLog, read_records, utc_now
+from forensics.evidence.records import (
+    ErrorRecord,
+    RecordError,
+    ResponseRecord,
+    RunEndRecord,
+    RunRecord,
+    canonical_json,
+    normalise_numbers,
+)
 from forensics.probes import Probe, ProbeSet
 from forensics.providers import (
     Decoding,
@@ -92,11 +102,43 @@ class RateLimiter:
         time.sleep(max(0.0, start - now))
 
 
-def open_provider(spec: ModelSpec | str) -> ModelAPI:
+# Outcomes that end a (probe, sample) for good: a rerun does not send it again.
+FINAL_OUTCOMES = ("empty", "unusable_reply")
+# Longest reply text kept; longer text is cut there and its full size and hash recorded.
+MAX_REPLY_CHARS = 1_000_000
+
+
+def open_provider(spec: ModelSpec | str, key_env: str | None = None) -> ModelAPI:
     """The adapter for ``spec``; a ``replay`` spec serves the records of its (verified) log."""
     spec = parse_spec(spec) if isinstance(spec, str) else spec
     records = read_records(Path(spec.base_url)) if spec.provider == "replay" else None
-    return make_provider(spec, records)
+    return make_provider(spec, records, key_env=key_env)
+
+
+def _split(api: ModelAPI, request: dict) -> tuple[dict, dict]:
+    """What is sent and what was requested but not sent (adapters without the notion send everything)."""
+    split = getattr(api, "split_request", None)
+    return split(request) if split else (request, {})
+
+
+def _escaped(raw) -> str | None:
+    """A raw reply that cannot be stored as it is (lone surrogates, absurd depth), as ASCII JSON text."""
+    try:
+        return json.dumps(raw, ensure_ascii=True, allow_nan=True)[:20000] if not isinstance(raw, str) else raw[:20000]
+    except (RecursionError, ValueError, TypeError):
+        return None
+
+
+def _cap(text: str, raw, limit: int) -> tuple[str, object, dict | None]:
+    """Cut an over-long reply to ``limit`` characters; the raw copy is dropped, its size and hash kept."""
+    if len(text) <= limit:
+        return text, raw, None
+    full = text.encode("utf-8", "surrogatepass")
+    return (
+        text[:limit],
+        None,
+        {"limit_chars": limit, "original_chars": len(text), "original_sha256": hashlib.sha256(full).hexdigest()},
+    )
 
 
 @dataclass
@@ -107,6 +149,7 @@ class CollectionSummary:
     already_done: int
     succeeded: int = 0
     failed: int = 0
+    empty: int = 0
     error_records: int = 0
     wall_s: float = 0.0
     head: str = ""
@@ -123,7 +166,8 @@ def completed_keys(log_path: Path) -> set[str]:
         return set()
     done = set()
     for rec in read_records(log_path, check=False):
-        if rec.get("kind") == "response":
+        error = rec.get("error") or {}
+        if rec["kind"] == "response" or (error.get("final") and error.get("kind") in FINAL_OUTCOMES):
             done.add(
                 task_key(
                     rec["model"], rec["label"], rec["probe_digest"], rec["sample_index"], Decoding(**rec["decoding"])
@@ -148,14 +192,21 @@ def collect(
     progress: bool = True,
     command: list[str] | None = None,
     provider: ModelAPI | None = None,
+    key_env: str | None = None,
+    weights_sha256: str | None = None,
+    max_reply_chars: int = MAX_REPLY_CHARS,
 ) -> CollectionSummary:
     """Send every (probe, sample) not yet answered in ``log_path`` and record each exchange.
 
-    A rerun after a crash or kill repairs the log's torn tail, skips what already succeeded,
-    and retries only what is missing or failed.
+    A rerun after a crash or kill repairs the log's torn tail, skips what already succeeded
+    (or ended for good: empty after every retry, or unusable), and retries only the rest.
+    A reply that cannot be stored becomes an error record and the run goes on; a host that
+    cannot be reached stops the run at once. The run ends with a seal.
+    ``weights_sha256`` names the weights of a model the toolkit serves itself (a local server
+    only echoes the name it was given).
     """
     spec = parse_spec(model) if isinstance(model, str) else model
-    api = provider or open_provider(spec)
+    api = provider or open_provider(spec, key_env)
     label = label or spec.id
     probe_sets = list(probe_sets)
     log_path = Path(log_path)
@@ -176,33 +227,38 @@ def collect(
             planned=len(tasks),
             already_done=sum(len(p.probes) for p in probe_sets) * decoding.samples - len(tasks),
         )
+        _, not_sent = _split(api, api.build_request([{"role": "user", "content": ""}], decoding, 0))
         log.append(
-            {
-                "kind": "run",
-                "run_id": run_id,
-                "timestamp": utc_now(),
-                "model": spec.id,
-                "label": label,
-                "endpoint": spec.base_url,
-                "provider": spec.provider,
-                "decoding": decoding.fingerprint(),
-                "samples": decoding.samples,
-                "probe_sets": [
-                    {"name": p.name, "version": p.version, "path": str(p.path), "probes": len(p.probes)}
-                    for p in probe_sets
-                ],
-                "planned": len(tasks),
-                "already_done": summary.already_done,
-                "concurrency": concurrency,
-                "rate_limit": rate_limit,
-                "max_attempts": max_attempts,
-                "timeout_s": timeout,
-                "versions": package_versions(),
-                "command": command,
-                "torn_tail_set_aside": str(log.torn_bytes_saved_to) if log.torn_bytes_saved_to else None,
-            }
+            RunRecord(
+                {
+                    "run_id": run_id,
+                    "model": spec.id,
+                    "label": label,
+                    "endpoint": spec.base_url,
+                    "provider": spec.provider,
+                    "decoding": decoding.fingerprint(),
+                    "requested_not_sent": not_sent,
+                    "weights_sha256": weights_sha256,
+                    "max_reply_chars": max_reply_chars,
+                    "samples": decoding.samples,
+                    "probe_sets": [
+                        {"name": p.name, "version": p.version, "path": str(p.path), "probes": len(p.probes)}
+                        for p in probe_sets
+                    ],
+                    "planned": len(tasks),
+                    "already_done": summary.already_done,
+                    "concurrency": concurrency,
+                    "rate_limit": rate_limit,
+                    "max_attempts": max_attempts,
+                    "timeout_s": timeout,
+                    "versions": package_versions(),
+                    "command": command,
+                    "torn_tail_set_aside": str(log.torn_bytes_saved_to) if log.torn_bytes_saved_to else None,
+                }
+            )
         )
         limiter = RateLimiter(rate_limit)
+        unreachable = threading.Event()
         started = time.monotonic()
 
         def run_one(task):
@@ -228,12 +284,15 @@ def collect(
                 "sample_index": sample_index,
                 "decoding": decoding.fingerprint(),
             }
-            request = api.build_request(list(probe.messages), decoding, sample_index)
+            body, not_sent = _split(api, api.build_request(list(probe.messages), decoding, sample_index))
+            if weights_sha256:
+                base["weights_sha256"] = weights_sha256
             sent = {
                 "method": "POST",
                 "endpoint": getattr(api, "endpoint", ""),
                 "base_url": spec.base_url,
-                "body": request,
+                "body": body,
+                "requested_not_sent": not_sent,
             }
             retrying = Retrying(
                 stop=stop_after_attempt(max_attempts),
@@ -241,65 +300,86 @@ def collect(
                 wait=wait_exponential_jitter(multiplier=backoff, max=backoff_max, jitter=backoff),
                 retry=retry_if_exception_type(TransientError),
             )
+
+            def record_error(exc, n, sent_at, t0, raw) -> None:
+                final = isinstance(exc, PermanentError) or n >= max_attempts
+                error = {"kind": exc.kind, "message": str(exc)[:2000], "status": exc.status, "final": final}
+                fields = {
+                    **base,
+                    "attempt": n,
+                    "request": sent,
+                    "sent_at": sent_at,
+                    "latency_s": round(time.monotonic() - t0, 4),
+                }
+                try:
+                    log.append(ErrorRecord({**fields, "error": {**error, "raw": raw}}))
+                except (UnicodeEncodeError, ValueError, RecursionError, RecordError):
+                    log.append(ErrorRecord({**fields, "error": {**error, "raw": _escaped(raw), "raw_escaped": True}}))
+                summary.error_records += 1
+
             try:
                 for attempt in retrying:
                     with attempt:
                         n = attempt.retry_state.attempt_number
+                        if unreachable.is_set():
+                            raise PermanentError("not_sent", f"not sent: {spec.base_url} could not be reached")
                         limiter.wait()
-                        t0, sent_at = time.monotonic(), utc_now()
+                        t0, sent_at, raw = time.monotonic(), utc_now(), None
                         try:
-                            raw = api.send(request, timeout)
+                            raw, normalised = normalise_numbers(api.send(body, timeout))
                             reply = api.parse(raw)
+                            if reply.text is None or not reply.text.strip():
+                                raise TransientError("empty", "reply has no content (empty or null)")
                         except (TransientError, PermanentError) as exc:
-                            final = isinstance(exc, PermanentError) or n >= max_attempts
-                            log.append(
-                                {
-                                    **base,
-                                    "kind": "error",
-                                    "attempt": n,
-                                    "request": sent,
-                                    "sent_at": sent_at,
-                                    "timestamp": utc_now(),
-                                    "latency_s": round(time.monotonic() - t0, 4),
-                                    "error": {
-                                        "kind": exc.kind,
-                                        "message": str(exc)[:2000],
-                                        "status": exc.status,
-                                        "raw": exc.raw,
-                                        "final": final,
-                                    },
-                                }
-                            )
-                            summary.error_records += 1
+                            if exc.kind == "unreachable":
+                                unreachable.set()
+                            record_error(exc, n, sent_at, t0, exc.raw if exc.raw is not None else raw)
                             raise
-                        log.append(
-                            {
-                                **base,
-                                "kind": "response",
-                                "attempt": n,
-                                "request": sent,
-                                "sent_at": sent_at,
-                                "timestamp": utc_now(),
-                                "latency_s": round(time.monotonic() - t0, 4),
-                                "response": {
-                                    "text": reply.text,
-                                    "raw": raw,
-                                    "model_reported": reply.model_reported,
-                                    "finish_reason": reply.finish_reason,
-                                },
-                                "usage": reply.usage,
-                            }
-                        )
-                return True, probe.id
+                        text, kept_raw, capped = _cap(reply.text, raw, max_reply_chars)
+                        response = {
+                            "text": text,
+                            "raw": kept_raw,
+                            "model_reported": reply.model_reported,
+                            "finish_reason": reply.finish_reason,
+                        }
+                        extra = {"normalised": normalised} if normalised else {}
+                        if capped:
+                            extra["capped"] = capped
+                        try:
+                            log.append(
+                                ResponseRecord(
+                                    {
+                                        **base,
+                                        **extra,
+                                        "attempt": n,
+                                        "request": sent,
+                                        "sent_at": sent_at,
+                                        "latency_s": round(time.monotonic() - t0, 4),
+                                        "response": response,
+                                        "usage": reply.usage,
+                                    }
+                                )
+                            )
+                        except (UnicodeEncodeError, ValueError, RecursionError) as exc:
+                            bad = PermanentError(
+                                "unusable_reply",
+                                f"reply cannot be stored as strict UTF-8 JSON ({type(exc).__name__}: {str(exc)[:200]})",
+                            )
+                            record_error(bad, n, sent_at, t0, raw)
+                            raise bad from None
+                return "ok", probe.id
             except (TransientError, PermanentError) as exc:
-                return False, f"{probe.id}#{sample_index}: {exc}"
+                outcome = "empty" if exc.kind == "empty" else "failed"
+                return outcome, f"{probe.id}#{sample_index}: {exc}"
 
         bar = tqdm(total=len(tasks), desc=f"collect {label}", unit="req", disable=not progress)
         with ThreadPoolExecutor(max_workers=max(1, concurrency)) as pool:
             for fut in as_completed([pool.submit(run_one, t) for t in tasks]):
-                ok, info = fut.result()
-                if ok:
+                outcome, info = fut.result()
+                if outcome == "ok":
                     summary.succeeded += 1
+                elif outcome == "empty":
+                    summary.empty += 1
                 else:
                     summary.failed += 1
                     summary.failures.append(info)
@@ -307,16 +387,18 @@ def collect(
         bar.close()
         summary.wall_s = time.monotonic() - started
         log.append(
-            {
-                "kind": "run_end",
-                "run_id": run_id,
-                "timestamp": utc_now(),
-                "succeeded": summary.succeeded,
-                "failed": summary.failed,
-                "error_records": summary.error_records,
-                "wall_s": round(summary.wall_s, 3),
-            }
+            RunEndRecord(
+                {
+                    "run_id": run_id,
+                    "succeeded": summary.succeeded,
+                    "failed": summary.failed,
+                    "empty": summary.empty,
+                    "error_records": summary.error_records,
+                    "wall_s": round(summary.wall_s, 3),
+                }
+            )
         )
+        log.seal(run_id)
         summary.head = log.head
         return summary
     finally:

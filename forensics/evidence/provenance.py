@@ -12,6 +12,7 @@ from collections import Counter, defaultdict
 from collections.abc import Mapping, Sequence
 from importlib import metadata
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from forensics.evidence.collection import package_versions
 from forensics.evidence.importers import file_sha256
@@ -30,6 +31,31 @@ def _decoding_text(decoding: Mapping | None) -> str:
     system = decoding.get("system_prompt")
     parts.append(f"system prompt: “{system}”" if system else "no system prompt")
     return " · ".join(parts)
+
+
+LOOPBACK = ("127.0.0.1", "localhost", "::1", "[::1]")
+
+
+def subject_identity(rec: Mapping) -> dict:
+    """Who answered a response record: model asked for and reported, endpoint, decoding, weights.
+
+    A loopback endpoint counts without its port (a local server restarts on a free port); the
+    weights' SHA-256, when recorded, names a model the toolkit served itself.
+    """
+    if rec.get("kind") == "imported":
+        source = rec.get("source") or {}
+        return {"model": rec.get("model"), "reported": source.get("reported_model"), "source": source.get("format")}
+    endpoint = rec.get("endpoint")
+    host = urlsplit(endpoint).hostname if endpoint else None
+    if host in LOOPBACK or (host and f"[{host}]" in LOOPBACK):
+        endpoint = "local"
+    return {
+        "model": rec.get("model"),
+        "reported": (rec.get("response") or {}).get("model_reported"),
+        "endpoint": endpoint,
+        "decoding": rec.get("decoding"),
+        "weights_sha256": rec.get("weights_sha256"),
+    }
 
 
 def current_versions() -> dict[str, str]:

@@ -13,9 +13,10 @@ from forensics.providers.base import (
     Reply,
     TransientError,
     parse_spec,
+    used_secrets,
 )
 from forensics.providers.llama_cpp import gemma3_gguf, llama_server, smollm2_gguf
-from forensics.providers.registry import make_provider
+from forensics.providers.registry import make_provider, reply_parser
 
 __all__ = [
     "PROVIDERS",
@@ -29,5 +30,7 @@ __all__ = [
     "llama_server",
     "make_provider",
     "parse_spec",
+    "reply_parser",
     "smollm2_gguf",
+    "used_secrets",
 ]

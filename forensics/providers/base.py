@@ -7,7 +7,10 @@ sends it, and parses the raw reply. Providers signal what went wrong by raising
 
 from __future__ import annotations
 
+import inspect
 import json
+import os
+import threading
 from dataclasses import asdict, dataclass, field
 from typing import Protocol
 
@@ -32,9 +35,38 @@ class Decoding:
         return {k: v for k, v in asdict(self).items() if k != "samples"}
 
 
+_SECRETS: dict[str, str] = {}
+_SECRETS_LOCK = threading.Lock()
+
+
+def secret_from_env(*names: str) -> str | None:
+    """The first set variable among ``names``; its value is registered for redaction everywhere."""
+    for name in names:
+        value = os.environ.get(name)
+        if value:
+            with _SECRETS_LOCK:
+                _SECRETS[value] = name
+            return value
+    return None
+
+
+def used_secrets() -> list[tuple[str, str]]:
+    """(variable name, value) of every key a provider has used in this process."""
+    with _SECRETS_LOCK:
+        return [(name, value) for value, name in _SECRETS.items()]
+
+
+def not_accepted(create, requested: dict) -> dict:
+    """The settings in ``requested`` that the SDK's ``create`` no longer takes: requested, not sent."""
+    params = inspect.signature(create).parameters
+    if any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values()):
+        return {}
+    return {k: v for k, v in requested.items() if k not in params}
+
+
 @dataclass(frozen=True)
 class Reply:
-    text: str
+    text: str | None
     model_reported: str | None
     finish_reason: str | None
     usage: dict = field(default_factory=dict)
@@ -97,6 +129,14 @@ PROVIDERS = {
 }
 
 
+def connection_error(kind_of_sdk_error: Exception, base_url: str | None) -> Exception:
+    """A host that cannot be reached fails at once, naming the URL; a dropped connection is retried."""
+    cause = type(kind_of_sdk_error.__cause__).__name__
+    if cause == "ConnectError":
+        return PermanentError("unreachable", f"cannot connect to {base_url}: {kind_of_sdk_error.__cause__}")
+    return TransientError("connection", f"{base_url}: {kind_of_sdk_error}")
+
+
 def parse_spec(text: str) -> ModelSpec:
     provider, sep, rest = text.partition(":")
     if not sep or not rest or provider not in PROVIDERS:
@@ -118,12 +158,15 @@ def chat_messages(messages: list[dict], decoding: Decoding) -> list[dict]:
 
 
 def parse_json_reply(text: str, status: int | None) -> dict:
+    """The reply body as JSON; a body nested too deep to read is unusable, not a crash."""
     try:
         obj = json.loads(text)
     except json.JSONDecodeError as exc:
         raise TransientError(
             "malformed_response", f"reply is not valid JSON ({exc.msg})", status, text[:2000]
         ) from None
+    except RecursionError:
+        raise PermanentError("unusable_reply", "reply JSON is nested too deeply to read", status, text[:2000]) from None
     if not isinstance(obj, dict):
         raise TransientError("malformed_response", "reply is not a JSON object", status, text[:2000])
     return obj

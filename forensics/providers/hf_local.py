@@ -51,5 +51,6 @@ class HFTransformers:
             "usage": {"prompt_tokens": int(ids.shape[1]), "completion_tokens": int(new.shape[0])},
         }
 
-    def parse(self, raw):
+    @staticmethod
+    def parse(raw):
         return Reply(raw["text"], raw.get("model"), None, raw.get("usage") or {})

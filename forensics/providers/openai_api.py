@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import os
-
 from forensics.providers.base import (
     Decoding,
     ModelSpec,
@@ -11,7 +9,10 @@ from forensics.providers.base import (
     Reply,
     TransientError,
     chat_messages,
+    connection_error,
+    not_accepted,
     parse_json_reply,
+    secret_from_env,
 )
 
 
@@ -20,16 +21,18 @@ class _OpenAIBase:
 
     endpoint = ""
 
-    def __init__(self, spec: ModelSpec):
+    def __init__(self, spec: ModelSpec, key_env: str | None = None):
         import openai  # about 1 s to import (python -X importtime): paid only when this API is used
 
         self.spec, self._openai = spec, openai
-        key = (
-            os.environ.get("OPENAI_API_KEY")
-            if spec.provider == "openai"
-            else os.environ.get("OPENAI_COMPATIBLE_API_KEY") or os.environ.get("OPENAI_API_KEY")
-        )
+        names = ("OPENAI_API_KEY",) if spec.provider == "openai" else ("OPENAI_COMPATIBLE_API_KEY", "OPENAI_API_KEY")
+        key = secret_from_env(*((key_env,) if key_env else names))
         self.client = openai.OpenAI(api_key=key or "not-needed", base_url=spec.base_url, max_retries=0)
+
+    def split_request(self, request: dict) -> tuple[dict, dict]:
+        """(what is sent, what was requested but the SDK no longer takes)."""
+        dropped = not_accepted(self._create_fn(), {k: v for k, v in request.items() if k not in ("model",)})
+        return {k: v for k, v in request.items() if k not in dropped}, dropped
 
     def send(self, request: dict, timeout: float) -> dict:
         openai = self._openai
@@ -38,7 +41,7 @@ class _OpenAIBase:
         except openai.APITimeoutError as exc:
             raise TransientError("timeout", str(exc)) from None
         except openai.APIConnectionError as exc:
-            raise TransientError("connection", str(exc)) from None
+            raise connection_error(exc, str(self.client.base_url)) from None
         except openai.APIStatusError as exc:
             kind = "rate_limited" if exc.status_code == 429 else "server_error"
             err = TransientError if exc.status_code == 429 or exc.status_code >= 500 else PermanentError
@@ -64,16 +67,20 @@ class OpenAIChat(_OpenAIBase):
             req["seed"] = seed
         return req
 
+    def _create_fn(self):
+        return self.client.chat.completions.create
+
     def _create(self, request, timeout):
         return self.client.chat.completions.with_raw_response.create(**request, timeout=timeout)
 
-    def parse(self, raw):
+    @staticmethod
+    def parse(raw):
         try:
             choice = raw["choices"][0]
             text = choice["message"]["content"]
         except (KeyError, IndexError, TypeError):
             raise TransientError("malformed_response", "no choices[0].message.content in reply") from None
-        return Reply(text or "", raw.get("model"), choice.get("finish_reason"), raw.get("usage") or {})
+        return Reply(text, raw.get("model"), choice.get("finish_reason"), raw.get("usage") or {})
 
 
 class OpenAICompletions(_OpenAIBase):
@@ -95,16 +102,25 @@ class OpenAICompletions(_OpenAIBase):
             req["seed"] = seed
         return req
 
+    def _create_fn(self):
+        return self.client.completions.create
+
     def _create(self, request, timeout):
         return self.client.completions.with_raw_response.create(**request, timeout=timeout)
 
-    def parse(self, raw):
+    @staticmethod
+    def parse(raw):
         try:
             choice = raw["choices"][0]
             text = choice["text"]
         except (KeyError, IndexError, TypeError):
             raise TransientError("malformed_response", "no choices[0].text in reply") from None
-        return Reply((text or "").strip(), raw.get("model"), choice.get("finish_reason"), raw.get("usage") or {})
+        return Reply(
+            text.strip() if isinstance(text, str) else text,
+            raw.get("model"),
+            choice.get("finish_reason"),
+            raw.get("usage") or {},
+        )
 
 
 def completion_prompt(messages: list[dict], decoding: Decoding) -> str:

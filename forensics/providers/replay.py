@@ -37,5 +37,6 @@ class Replay:
             raise PermanentError("not_recorded", "no recorded response for this conversation and sample")
         return {"model": rec["model"], "text": rec["response"]["text"], "replayed_record": rec["hash"]}
 
-    def parse(self, raw):
+    @staticmethod
+    def parse(raw):
         return Reply(raw["text"], raw.get("model"), "replayed", {})
