@@ -318,7 +318,7 @@ def test_report_content_verdict_findings_examples_provenance(case, built):
     assert REFERENCE in whos and SUSPECT in whos and any(p in whos for p in PANEL)
     # Methods and limits, with the panel size stated.
     assert "Methods" in soup.select_one("#methods").get_text()
-    limits = soup.select_one("#limits").get_text(" ", strip=True)
+    limits = " ".join(soup.select_one("#limits").get_text().split())
     assert "Panel size for suspect-model: 3 models" in limits
     # Provenance: every log with its chain head and record count.
     prov = soup.select_one("#provenance").get_text(" ", strip=True)
@@ -411,7 +411,7 @@ def test_attribution_among_candidates(case, tmp_path):
     )
     soup = soup_of(out.read_bytes())
     rows = [[td.get_text(strip=True) for td in tr.find_all("td")] for tr in soup.select("#attribution tbody tr")]
-    assert [r[1] for r in rows][0] == REFERENCE and rows[0][6] == "yes"
+    assert [r[1] for r in rows][0] == REFERENCE and rows[0][7] == "yes"
     assert {r[1] for r in rows} == {REFERENCE, "panel-a"}
     assert soup.select("#attribution img")
     assert f"--candidate {REFERENCE} --candidate panel-a" in soup.select_one("#rebuild .command").get_text()

@@ -9,7 +9,18 @@ import pytest
 
 from forensics.corpus import Corpus, Response
 from forensics.features import Features
-from forensics.verdict import DISTILLED, NO_EVIDENCE, SAME_MODEL, Attribution, Verdict, analyse, attribute
+from forensics.verdict import (
+    DISTILLED,
+    NO_EVIDENCE,
+    SAME_MODEL,
+    Attribution,
+    ConfidenceInterval,
+    Label,
+    SameModelCheck,
+    Verdict,
+    analyse,
+    attribute,
+)
 
 SIGNALS = ["embedding", "fingerprint"]  # the synthetic texts carry no wording, only vectors
 
@@ -103,9 +114,10 @@ def test_copy_beats_panel_ceiling_but_student_does_not(scenario):
     rng = np.random.default_rng(2)
     copy = analyse(corpus, "R1", "COPY", panel, rng=rng, signals=SIGNALS, features=feats, n_resamples=199)
     student = analyse(corpus, "R1", "STUDENT", panel, rng=rng, signals=SIGNALS, features=feats, n_resamples=199)
-    assert copy.same_model["share"] > 0.9
-    assert student.same_model["share"] < 0.5
-    assert max(copy.same_model["panel_shares"].values()) < 0.5
+    assert isinstance(copy.same_model, SameModelCheck)
+    assert copy.same_model.share > 0.9 and copy.same_model.says_copy
+    assert student.same_model.share < 0.5 and not student.same_model.says_copy
+    assert max(copy.same_model.panel_shares.values()) < 0.5
 
 
 def test_attribution_finds_teacher_and_says_none_otherwise(scenario):
@@ -229,3 +241,17 @@ def test_a_replicate_cannot_be_the_suspect(scenario):
             features=feats,
             replicates=["R1_RESAMPLE"],
         )
+
+
+def test_result_types_serialise_as_plain_data(scenario):
+    corpus, feats, panel = scenario
+    v = analyse(corpus, "R1", "STUDENT", panel, rng=np.random.default_rng(9), signals=SIGNALS, features=feats)
+    assert isinstance(v.label, Label) and v.label is Label.DISTILLED and v.distilled
+    assert isinstance(v.ci, ConfidenceInterval) and v.ci.low <= v.effect_size <= v.ci.high
+    assert all(isinstance(f.ci, ConfidenceInterval) for f in v.findings)
+    d = v.to_dict()
+    assert d["label"] == "distilled from R" and d["ci"] == [v.ci.low, v.ci.high]
+    assert d["same_model"] == v.same_model.to_dict() and set(d["same_model"]) >= {"share", "threshold"}
+    assert "panel SDs" in (d["power"] or {}).get("sentence", "")
+    assert not Label.NO_EVIDENCE.derived and Label.SAME_MODEL.derived
+    assert ConfidenceInterval.of(None).low != ConfidenceInterval.of(None).low  # NaN for an undefined interval

@@ -53,21 +53,32 @@ def add_report_parser(subparsers) -> None:
 
 def run_report(args) -> int:
     """Exit 0 with the report written; 2 with one line on stderr for a user error."""
-    from forensics.report import ReportError, build_report  # see STARTUP in forensics/cli/main.py
+    from forensics.report import ReportError, build_report, read_digest, render_digest  # see STARTUP in cli/main.py
 
+    meta = {k: v for k in ("case_id", "investigator", "purpose", "title") if (v := getattr(args, k))}
     try:
         check_output_file(args.out)
-        out = build_report(
-            args.evidence,
-            args.reference,
-            args.suspect,
-            panel=args.panel,
-            out=args.out,
-            rng_seed=args.seed,
-            candidates=args.candidate,
-            replicates=args.replicate,
-            title=args.title,
-        )
+        if args.from_digest:
+            if args.evidence or args.suspect or args.reference:
+                raise ReportError("--from-digest re-renders the digest alone: give no evidence, suspect or reference")
+            digest = read_digest(args.from_digest)
+            digest["meta"] = {**digest.get("meta", {}), **meta}
+            out = render_digest(digest, args.out)
+        else:
+            if not args.evidence or not args.suspect:
+                raise ReportError("give evidence logs and at least one --suspect (or --from-digest DIGEST.json)")
+            out = build_report(
+                args.evidence,
+                args.reference,
+                args.suspect,
+                panel=args.panel,
+                out=args.out,
+                rng_seed=args.seed,
+                candidates=args.candidate,
+                replicates=args.replicate,
+                meta=meta,
+                digest_out=args.digest_out,
+            )
     except (ReportError, EvidenceError, FileNotFoundError, FileExistsError) as exc:
         print(f"forensics report: error: {exc}", file=sys.stderr)
         return 2

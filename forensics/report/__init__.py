@@ -1,17 +1,7 @@
 """The evidence report and the figures: verdicts and evidence in, one self-contained HTML file out."""
 
 from forensics.report import plots
-from forensics.report.build import (
-    CSP,
-    TIMESTAMP_ATTR,
-    ReportError,
-    build_report,
-    check_labels,
-    default_panel,
-    rebuild_command,
-    render_report,
-    verify_evidence,
-)
+from forensics.report.build import check_labels, default_panel, rebuild_command, render_report, verify_evidence
 from forensics.report.descriptive_plots import (
     plot_closeness,
     plot_error_consistency,
@@ -20,11 +10,29 @@ from forensics.report.descriptive_plots import (
     plot_roc,
     plot_sample_efficiency,
 )
-from forensics.report.plots import verdict_figure
+from forensics.report.digest import (
+    CSP,
+    TIMESTAMP_ATTR,
+    ReportError,
+    build_digest,
+    read_digest,
+    render_digest,
+    write_digest,
+)
+from forensics.report.pipeline import EFFICIENCY_SIZES, InvestigationResult, build_report, investigate
+from forensics.report.plots import attribution_heatmap, verdict_figure
 from forensics.report.views import visible
 
 __all__ = [
     "CSP",
+    "EFFICIENCY_SIZES",
+    "InvestigationResult",
+    "attribution_heatmap",
+    "build_digest",
+    "investigate",
+    "read_digest",
+    "render_digest",
+    "write_digest",
     "TIMESTAMP_ATTR",
     "ReportError",
     "build_report",

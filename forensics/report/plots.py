@@ -17,6 +17,8 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 import matplotlib
+import matplotlib.patches
+import matplotlib.ticker
 import numpy as np
 from matplotlib.figure import Figure
 
@@ -221,6 +223,87 @@ def attribution_plot(attribution: Any) -> Figure:
         ax.axvline(0.0, color="#55606e", linewidth=0.8)
         ax.set_xlabel("combined test statistic t (red: supported after Holm correction)")
         ax.set_title(plain(f"{suspect}: which candidate reference?"))
+    return fig
+
+
+def attribution_heatmap(attributions: Sequence[Any]) -> Figure:
+    """Suspects (rows) x candidate references (columns), coloured by closeness margin (the suspect's
+    closeness to the candidate beyond the panel's, which ranks candidates) and annotated with the
+    Holm-adjusted p-value; a box marks the attributed teacher, a dot the top-ranked candidate."""
+    rows = [(str(_get(a, "suspect", default="?")), list(_get(a, "ranking", default=()) or ())) for a in attributions]
+    columns: list[str] = []
+    for _, ranking in rows:
+        for c in ranking:
+            name = str(_get(c, "candidate", default="?"))
+            if name not in columns:
+                columns.append(name)
+    columns.sort()
+    grid = np.full((len(rows), len(columns)), np.nan)
+    notes = [["" for _ in columns] for _ in rows]
+    with matplotlib.rc_context(STYLE):
+        fig = _figure(1.6 + 1.05 * max(1, len(columns)), 1.2 + 0.55 * max(1, len(rows)))
+        ax = fig.add_subplot()
+        for i, (_, ranking) in enumerate(rows):
+            for rank, c in enumerate(ranking):
+                j = columns.index(str(_get(c, "candidate", default="?")))
+                m = _get(c, "closeness_margin")
+                grid[i, j] = float(m) if m is not None and math.isfinite(float(m)) else np.nan
+                p = _get(c, "p_holm")
+                notes[i][j] = ("Holm p " + _fmt(p)) if p is not None else "n/a"
+                if rank == 0:
+                    ax.plot(j, i - 0.32, marker="o", markersize=3.5, color="#2b3440")
+                if _get(c, "supported") and rank == 0:
+                    ax.add_patch(
+                        matplotlib.patches.Rectangle(
+                            (j - 0.5, i - 0.5), 1, 1, fill=False, edgecolor=SUSPECT_COLOR, linewidth=2.2
+                        )
+                    )
+        finite = grid[np.isfinite(grid)]
+        bound = float(np.max(np.abs(finite))) if finite.size else 1.0
+        image = ax.imshow(grid, cmap="RdBu_r", vmin=-bound, vmax=bound, aspect="auto")
+        for i in range(len(rows)):
+            for j in range(len(columns)):
+                ax.text(j, i + 0.12, notes[i][j], ha="center", va="center", fontsize=7)
+        ax.set_xticks(range(len(columns)), [_short_label(c, 18) for c in columns], rotation=30, ha="right")
+        ax.set_yticks(range(len(rows)), [_short_label(r[0], 22) for r in rows])
+        ax.spines[:].set_visible(False)
+        fig.colorbar(image, ax=ax, shrink=0.8, label="closeness margin (cosine)")
+        ax.set_title("Which teacher? Closeness beyond the panel (dot: top-ranked; red box: attributed)")
+    return fig
+
+
+def efficiency_plot(rows: Sequence[Mapping]) -> Figure:
+    """The verdict's p-value against the number of prompts it was computed on, one line per suspect."""
+    by_suspect: dict[str, list[tuple[int, float]]] = {}
+    for r in rows:
+        p = r.get("p_value")
+        if p is not None:
+            by_suspect.setdefault(str(r["suspect"]), []).append((int(r["prompts"]), max(float(p), 1e-4)))
+    with matplotlib.rc_context(STYLE):
+        fig = _figure(5.6, 3.4)
+        ax = fig.add_subplot()
+        palette = [SUSPECT_COLOR, PANEL_COLOR, OK_COLOR, "#7b4ea3", "#b26b00"]
+        for k, (suspect, points) in enumerate(sorted(by_suspect.items())):
+            points.sort()
+            ax.plot(
+                [x for x, _ in points],
+                [y for _, y in points],
+                marker="o",
+                color=palette[k % len(palette)],
+                label=plain(suspect),
+            )
+        ax.axhline(0.05, color="#55606e", linewidth=0.8, linestyle="--")
+        ax.set_xscale("log")
+        ax.set_yscale("log")
+        sizes = sorted({int(r["prompts"]) for r in rows})
+        ax.set_xticks(sizes, [str(n) for n in sizes])
+        ax.xaxis.set_minor_locator(matplotlib.ticker.NullLocator())
+        ax.invert_yaxis()
+        ax.set_xlabel("prompts used (random subsets, then all)")
+        ax.set_ylabel("p-value of the verdict (dashed: 0.05)")
+        ax.set_title("How many prompts the verdict needs")
+        if by_suspect:
+            ax.legend(loc="best", frameon=False, fontsize=7.5)
     return fig
 
 

@@ -12,6 +12,8 @@ import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from markupsafe import Markup, escape
+
 from forensics.report import plots
 from forensics.signals import SIGNALS, signal_title
 
@@ -57,76 +59,78 @@ def seed_of(rng_state: Mapping | None):
     return (rng_state or {}).get("seed_entropy")
 
 
-def finding_view(finding: Any, test: Any | None, alpha: float) -> dict:
-    """One :class:`forensics.verdict.Finding` joined with its :class:`forensics.stats.SignalTest`."""
-    name = str(finding.signal)
-    ci = tuple(finding.ci) if finding.ci is not None else (None, None)
-    pairs = [tuple(pair) for pair in (finding.records or ())]
+def finding_view(finding: Mapping, test: Mapping | None, alpha: float) -> dict:
+    """One finding of ``Verdict.to_dict()`` joined with its signal test's dict."""
+    test = test or {}
+    name = str(finding["signal"])
+    ci = tuple(finding.get("ci") or (None, None))
+    pairs = [tuple(pair) for pair in (finding.get("records") or ())]
     return {
         "signal": name,
         "title": signal_title(name),
-        "description": finding.description or None,
-        "defined": bool(finding.defined),
-        "note": finding.note or "",
-        "supports": bool(finding.supports),
-        "statistic": num(finding.statistic),
-        "effect_size": num(finding.effect_size),
+        "description": finding.get("description") or None,
+        "defined": bool(finding.get("defined", True)),
+        "note": finding.get("note") or "",
+        "supports": bool(finding.get("supports")),
+        "statistic": num(finding.get("statistic")),
+        "effect_size": num(finding.get("effect_size")),
         "ci": (num(ci[0]), num(ci[1])),
-        "p_value": num(finding.p_value),
+        "p_value": num(finding.get("p_value")),
         "alpha": alpha,
-        "ci_level": num(getattr(test, "ci_level", None)),
-        "n_resamples": getattr(test, "n_resamples", None),
-        "seed": seed_of(getattr(test, "rng_state", None)),
-        "n_prompts": getattr(test, "n_prompts", None),
-        "suspect_value": num(getattr(test, "suspect_value", None)),
-        "panel_values": {str(k): num(v) for k, v in sorted((getattr(test, "panel_values", None) or {}).items())},
-        "prompt_ids": list(finding.prompt_ids or ()),
+        "ci_level": num(test.get("ci_level")),
+        "n_resamples": test.get("n_resamples"),
+        "seed": seed_of(test.get("rng_state")),
+        "n_prompts": test.get("n_prompts"),
+        "suspect_value": num(test.get("suspect_value")),
+        "panel_values": {str(k): num(v) for k, v in sorted((test.get("panel_values") or {}).items())},
+        "prompt_ids": list(finding.get("prompt_ids") or ()),
         "suspect_records": [pair[0] if len(pair) > 0 else None for pair in pairs],
         "reference_records": [pair[1] if len(pair) > 1 else None for pair in pairs],
         "records": [h for pair in pairs for h in pair[:1] if h],
-        "test": test,  # the result object itself, for the plots
+        "test": test or None,  # the test's dict, for the plots
     }
 
 
-def verdict_view(verdict: Any) -> dict:
-    """Everything the report reads from one :class:`forensics.verdict.Verdict`, under the report's own names.
-
-    This is the one place that knows the analysis engine's attribute names.
-    """
-    test = verdict.test
-    tests = {t.name: t for t in getattr(test, "signals", ())}
-    weights = dict(getattr(test, "weights", {}) or {})
+def verdict_view(verdict: Mapping) -> dict:
+    """Everything the report reads from one verdict (``Verdict.to_dict(include_null=True)``), under the
+    report's own names. This is the one place that knows the verdict's serialised field names."""
+    test = verdict.get("test") or {}
+    tests = {t["name"]: t for t in test.get("signals") or ()}
+    weights = dict(test.get("weights") or {})
     findings = []
-    for f in verdict.findings:
-        view = finding_view(f, tests.get(f.signal), verdict.alpha)
-        view["weight"] = num(weights.get(f.signal))
+    for f in verdict.get("findings") or ():
+        view = finding_view(f, tests.get(f["signal"]), verdict["alpha"])
+        view["weight"] = num(weights.get(f["signal"]))
         findings.append(view)
-    sm = dict(verdict.same_model or {})
-    ci = tuple(verdict.ci) if verdict.ci is not None else (None, None)
-    rep = getattr(verdict, "replicate", None)
+    sm = dict(verdict.get("same_model") or {})
+    ci = tuple(verdict.get("ci") or (None, None))
+    rep = verdict.get("replicate")
+    power = verdict.get("power") or None
     return {
-        "reference": str(verdict.reference),
-        "suspect": str(verdict.suspect),
-        "panel": list(map(str, verdict.panel)),
-        "label": str(verdict.label),
-        "label_class": LABEL_CLASSES.get(str(verdict.label), "none"),
-        "testable": num(verdict.p_value) is not None,
-        "basis": str(getattr(verdict, "basis", "panel")),
-        "strength": str(verdict.strength),
-        "p_value": num(verdict.p_value),
-        "statistic": num(verdict.statistic),
-        "effect_size": num(verdict.effect_size),
+        "reference": str(verdict["reference"]),
+        "suspect": str(verdict["suspect"]),
+        "panel": list(map(str, verdict.get("panel") or ())),
+        "label": str(verdict["label"]),
+        "label_class": LABEL_CLASSES.get(str(verdict["label"]), "none"),
+        "testable": num(verdict.get("p_value")) is not None,
+        "basis": str(verdict.get("basis") or "panel"),
+        "strength": str(verdict.get("strength")),
+        "p_value": num(verdict.get("p_value")),
+        "statistic": num(verdict.get("statistic")),
+        "effect_size": num(verdict.get("effect_size")),
         "ci": (num(ci[0]), num(ci[1])),
-        "ci_level": num(getattr(test, "ci_level", None)),
-        "alpha": verdict.alpha,
-        "n_prompts": verdict.n_prompts,
-        "n_resamples": getattr(test, "n_resamples", None),
-        "n_panel_units": getattr(test, "n_panel", None),
-        "seed": seed_of(getattr(test, "rng_state", None)),
-        "rng_state": dict(getattr(test, "rng_state", {}) or {}),
-        "method": getattr(test, "method", None),
-        "set_aside": list(getattr(test, "set_aside", ()) or ()),
-        "notes": list(verdict.notes or ()),
+        "ci_level": num(test.get("ci_level")),
+        "alpha": verdict["alpha"],
+        "n_prompts": verdict.get("n_prompts"),
+        "n_resamples": test.get("n_resamples"),
+        "n_panel_units": test.get("n_panel"),
+        "seed": seed_of(test.get("rng_state")),
+        "rng_state": dict(test.get("rng_state") or {}),
+        "method": test.get("method"),
+        "set_aside": list(test.get("set_aside") or ()),
+        "notes": list(verdict.get("notes") or ()),
+        "power": power.get("sentence") if isinstance(power, Mapping) else None,
+        "closeness_margin": num(verdict.get("closeness_margin")),
         "same_model": {
             "share": num(sm.get("share")),
             "threshold": num(sm.get("threshold")),
@@ -136,60 +140,62 @@ def verdict_view(verdict: Any) -> dict:
             "panel_shares": sorted((str(k), num(v)) for k, v in (sm.get("panel_shares") or {}).items()),
         },
         "combined": {
-            "defined": num(getattr(test, "statistic", None)) is not None,
-            "statistic": num(getattr(test, "statistic", None)),
-            "p_value": num(getattr(test, "p_value", None)),
-            "effect_size": num(getattr(test, "effect_size", None)),
-            "ci": tuple(num(x) for x in (getattr(test, "ci", None) or (None, None))),
+            "defined": num(test.get("statistic")) is not None,
+            "statistic": num(test.get("statistic")),
+            "p_value": num(test.get("p_value")),
+            "effect_size": num(test.get("effect_size")),
+            "ci": tuple(num(x) for x in (test.get("ci") or (None, None))),
         },
         "replicate": None
         if rep is None
         else {
-            "replicates": list(map(str, rep.replicates)),
-            "controls": list(map(str, rep.controls)),
-            "defined": bool(rep.defined),
-            "note": rep.note or "",
-            "statistic": num(rep.statistic),
-            "p_value": num(rep.p_value),
-            "relative_closeness": num(rep.relative_closeness),
-            "ci": tuple(num(x) for x in rep.ci),
-            "self_share": num(rep.self_share),
-            "gap": num(rep.gap),
-            "gap_ci": tuple(num(x) for x in rep.gap_ci),
-            "suspect_closeness": num(rep.suspect_closeness),
-            "replicate_closeness": num(rep.replicate_closeness),
-            "control_closeness": num(rep.control_closeness),
-            "n_prompts": rep.n_prompts,
-            "n_resamples": rep.n_resamples,
-            "seed": seed_of(rep.rng_state),
-            "method": rep.method,
+            "replicates": list(map(str, rep.get("replicates") or ())),
+            "controls": list(map(str, rep.get("controls") or ())),
+            "defined": bool(rep.get("defined")),
+            "note": rep.get("note") or "",
+            "statistic": num(rep.get("statistic")),
+            "p_value": num(rep.get("p_value")),
+            "relative_closeness": num(rep.get("relative_closeness")),
+            "ci": tuple(num(x) for x in rep.get("ci") or (None, None)),
+            "self_share": num(rep.get("self_share")),
+            "gap": num(rep.get("gap")),
+            "gap_ci": tuple(num(x) for x in rep.get("gap_ci") or (None, None)),
+            "suspect_closeness": num(rep.get("suspect_closeness")),
+            "replicate_closeness": num(rep.get("replicate_closeness")),
+            "control_closeness": num(rep.get("control_closeness")),
+            "n_prompts": rep.get("n_prompts"),
+            "n_resamples": rep.get("n_resamples"),
+            "seed": seed_of(rep.get("rng_state")),
+            "method": rep.get("method"),
             "test": rep,
         },
         "findings": findings,
-        "raw_findings": list(verdict.findings),  # result objects, for the plots
-        "test": test,  # the combined result object, for its plot
+        "raw_findings": list(verdict.get("findings") or ()),  # for the effect-size plot
+        "test": test,  # the combined test's dict, for its plot
     }
 
 
-def attribution_view(attribution: Any) -> dict:
-    """One :class:`forensics.verdict.Attribution`: candidates ranked, Holm-adjusted."""
+def attribution_view(attribution: Mapping) -> dict:
+    """One attribution (``Attribution.to_dict()``): candidates ranked, Holm-adjusted."""
     rows = [
         {
-            "candidate": str(c.candidate),
-            "statistic": num(c.statistic),
-            "effect_size": num(c.effect_size),
-            "p_value": num(c.p_value),
-            "p_holm": num(c.p_holm),
-            "supported": bool(c.supported),
-            "label": str(c.verdict.label),
+            "candidate": str(c["candidate"]),
+            "closeness_margin": num(c.get("closeness_margin")),
+            "statistic": num(c.get("statistic")),
+            "effect_size": num(c.get("effect_size")),
+            "p_value": num(c.get("p_value")),
+            "p_holm": num(c.get("p_holm")),
+            "supported": bool(c.get("supported")),
+            "label": str(c.get("label")),
         }
-        for c in attribution.ranking
+        for c in attribution.get("ranking") or ()
     ]
     return {
-        "suspect": str(attribution.suspect),
+        "suspect": str(attribution["suspect"]),
         "ranking": rows,
-        "answer": str(attribution.answer),
-        "alpha": attribution.alpha,
+        "answer": str(attribution.get("answer")),
+        "top": attribution.get("top"),
+        "alpha": attribution.get("alpha"),
     }
 
 
@@ -298,7 +304,7 @@ def add_figures(view: dict) -> None:
     """Plots of the result objects themselves (:mod:`forensics.report.plots`), embedded as data: URIs."""
     for f in view["findings"]:
         f["plot"] = None
-        if f["test"] is None or not f["defined"]:
+        if not f["test"] or not f["defined"]:
             continue
         f["plot"] = plots.data_uri(
             plots.signal_plot(f["test"], suspect=view["suspect"], reference=view["reference"], title=f["title"])
@@ -309,7 +315,7 @@ def add_figures(view: dict) -> None:
             f"{view['reference']} of the suspect and of each panel member"
         )
     view["combined_plot"] = None
-    if num(getattr(view["test"], "statistic", None)) is not None:
+    if num((view["test"] or {}).get("statistic")) is not None:
         view["combined_plot"] = plots.data_uri(
             plots.signal_plot(view["test"], suspect=view["suspect"], reference=view["reference"], title=COMBINED_TITLE)
         )
@@ -346,4 +352,22 @@ def signals_described(views: Sequence[dict]) -> list[dict]:
     return list(seen.values())
 
 
-FILTERS = {"p": _fmt_p, "num": _fmt_num, "short": _short, "slug": slugify, "visible": visible}
+def name(text: Any) -> Markup:
+    """A model label or name from the evidence: control characters shown, and bidi-isolated in
+    ``<bdi>`` so a right-to-left override in a third-party label cannot reorder the text around it."""
+    return Markup("<bdi>{}</bdi>").format(escape(visible(text)))
+
+
+def names(items: Any, sep: str = ", ") -> Markup:
+    return Markup(sep).join(name(x) for x in items)
+
+
+FILTERS = {
+    "p": _fmt_p,
+    "num": _fmt_num,
+    "short": _short,
+    "slug": slugify,
+    "visible": visible,
+    "name": name,
+    "names": names,
+}

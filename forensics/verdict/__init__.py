@@ -13,6 +13,7 @@ from forensics.verdict.engine import (
     strength_words,
 )
 from forensics.verdict.summaries import caveats, findings_table, fmt_num, fmt_p, replicate_line, verdict_line
+from forensics.verdict.types import ConfidenceInterval, Label, SameModelCheck
 
 __all__ = [
     "DISTILLED",
@@ -20,6 +21,9 @@ __all__ = [
     "SAME_MODEL",
     "Attribution",
     "CandidateResult",
+    "ConfidenceInterval",
+    "Label",
+    "SameModelCheck",
     "Finding",
     "Verdict",
     "analyse",

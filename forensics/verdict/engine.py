@@ -27,6 +27,7 @@ from forensics.stats import (
     panel_test,
     replicate_test,
 )
+from forensics.verdict.types import ConfidenceInterval, Label, SameModelCheck
 
 __all__ = [
     "Verdict",
@@ -40,9 +41,9 @@ __all__ = [
     "strength_words",
 ]
 
-SAME_MODEL = "same model or direct derivative"
-DISTILLED = "distilled from R"
-NO_EVIDENCE = "no evidence of distillation from R"
+SAME_MODEL = Label.SAME_MODEL
+DISTILLED = Label.DISTILLED
+NO_EVIDENCE = Label.NO_EVIDENCE
 SAME_MODEL_SHARE = 0.5  # "on most prompts": a majority
 
 
@@ -65,7 +66,7 @@ class Finding:
     description: str
     statistic: float
     effect_size: float
-    ci: tuple[float, float]
+    ci: ConfidenceInterval
     p_value: float
     supports: bool
     prompt_ids: list[str]
@@ -81,7 +82,7 @@ class Finding:
             test.description,
             test.statistic,
             test.effect_size,
-            test.ci,
+            ConfidenceInterval.of(test.ci),
             test.p_value,
             supports,
             list(test.top_prompts),
@@ -107,7 +108,7 @@ class Verdict:
     ``test`` and ``replicate``.
     """
 
-    label: str
+    label: Label
     reference: str
     suspect: str
     panel: list[str]
@@ -115,10 +116,10 @@ class Verdict:
     p_value: float
     statistic: float
     effect_size: float
-    ci: tuple[float, float]
+    ci: ConfidenceInterval
     alpha: float
     findings: list[Finding]
-    same_model: dict
+    same_model: SameModelCheck
     test: CombinedTest
     n_prompts: int
     notes: list[str] = field(default_factory=list)
@@ -130,7 +131,7 @@ class Verdict:
     @property
     def distilled(self) -> bool:
         """True for "distilled from R" and for "same model or direct derivative"."""
-        return self.label in (DISTILLED, SAME_MODEL)
+        return self.label.derived
 
     @property
     def records(self) -> list[str]:
@@ -160,10 +161,10 @@ class Verdict:
                 f"p = {sig3(f.p_value)}{' *' if f.supports else ''}"
             )
         sm = self.same_model
-        if sm.get("share") is not None:
+        if sm.ran:
             lines.append(
-                f"  same-model check: beats the panel ceiling on {sm['share']:.0%} of prompts "
-                f"(copy if > {sm['threshold']:.0%}; panel max {sig3(sm.get('panel_max'))})"
+                f"  same-model check: beats the panel ceiling on {sm.share:.0%} of prompts "
+                f"(copy if > {sm.threshold:.0%}; panel max {sig3(sm.panel_max)})"
             )
         rep = self.replicate
         if rep is not None:
@@ -193,12 +194,14 @@ class Verdict:
                 "alpha": self.alpha,
                 "n_prompts": self.n_prompts,
                 "findings": [f.to_dict() for f in self.findings],
-                "same_model": self.same_model,
+                "same_model": self.same_model.to_dict(),
                 "notes": self.notes,
                 "records": self.records,
                 "basis": self.basis,
                 "closeness_margin": self.closeness_margin,
-                "power": self.power.to_dict() if self.power is not None else None,
+                "power": {**self.power.to_dict(), "sentence": self.power.sentence()}
+                if self.power is not None
+                else None,
                 "test": self.test.to_dict(include_null),
                 "replicate": self.replicate.to_dict(include_null) if self.replicate is not None else None,
             }
@@ -227,7 +230,7 @@ def sig3(x) -> str:
     return f"{x:.3g}"
 
 
-def as_generator(rng) -> np.random.Generator:
+def as_generator(rng: np.random.Generator | int | None) -> np.random.Generator:
     """``rng`` itself when it is a Generator, else a new one seeded with it."""
     if isinstance(rng, np.random.Generator):
         return rng
@@ -242,19 +245,12 @@ def same_model_check(
     features: Features,
     prompt_ids: Sequence[str],
     groups: Mapping[str, str] | None = None,
-) -> dict:
+) -> SameModelCheck:
     """Share of prompts on which S's response is closer to R's than any two panel members (from
     different groups) are to each other; the same share for each panel member against the others."""
     pids = list(prompt_ids)
     panel = [m for m in panel if m != suspect]
-    out = {
-        "threshold": SAME_MODEL_SHARE,
-        "share": None,
-        "panel_shares": {},
-        "panel_max": None,
-        "exact_share": None,
-        "n_prompts": 0,
-    }
+    out = SameModelCheck(threshold=SAME_MODEL_SHARE)
     if len(panel) < 2 or not pids:
         return out
     r = features.embeddings(reference, pids)
@@ -282,11 +278,11 @@ def same_model_check(
     use = ok_r & ok_s & np.isfinite(ceil_all)
     if use.sum() == 0:
         return out
-    out["share"] = float(np.mean(cos_s[use] > ceil_all[use]))
+    out.share = float(np.mean(cos_s[use] > ceil_all[use]))
     texts_r = [(corpus.text(reference, p) or "").strip() for p in pids]
     texts_s = [(corpus.text(suspect, p) or "").strip() for p in pids]
-    out["exact_share"] = float(np.mean([a == b for a, b, u in zip(texts_r, texts_s, use) if u]))
-    out["n_prompts"] = int(use.sum())
+    out.exact_share = float(np.mean([a == b for a, b, u in zip(texts_r, texts_s, use) if u]))
+    out.n_prompts = int(use.sum())
     shares = {}
     for j, m in enumerate(panel):
         c = ceiling(j)
@@ -294,8 +290,8 @@ def same_model_check(
         u = ok_r & ok_p[j] & np.isfinite(c)
         if u.sum():
             shares[m] = float(np.mean(cos_j[u] > c[u]))
-    out["panel_shares"] = shares
-    out["panel_max"] = max(shares.values()) if shares else None
+    out.panel_shares = shares
+    out.panel_max = max(shares.values()) if shares else None
     return out
 
 
@@ -307,7 +303,8 @@ def replicate_check(
     controls: Sequence[str],
     features: Features,
     prompt_ids: Sequence[str],
-    rng: np.random.Generator,
+    *,
+    rng: np.random.Generator | None = None,
     n_resamples: int = 1999,
     groups: Mapping[str, str] | None = None,
 ) -> ReplicateTest:
@@ -331,7 +328,7 @@ def replicate_check(
         cosines.row(suspect),
         mean_of([cosines.row(m) for m in replicates]),
         control,
-        rng,
+        as_generator(rng),
         n_resamples=n_resamples,
         prompt_ids=cosines.prompt_ids,
         names={"suspect": suspect, "reference": reference, "replicates": list(replicates), "controls": list(controls)},
@@ -343,7 +340,8 @@ def analyse(
     reference: str,
     suspect: str,
     panel: Sequence[str],
-    rng=None,
+    *,
+    rng: np.random.Generator | int | None = None,
     signals: Iterable[str] | None = None,
     alpha: float = 0.05,
     n_resamples: int = 1999,
@@ -422,7 +420,18 @@ def _analyse(
         )
     significant = bool(test.defined and np.isfinite(test.p_value) and test.p_value < alpha)
     rep = (
-        replicate_check(corpus, reference, suspect, replicates, panel, features, pids, rng, n_resamples, panel_groups)
+        replicate_check(
+            corpus,
+            reference,
+            suspect,
+            replicates,
+            panel,
+            features,
+            pids,
+            rng=rng,
+            n_resamples=n_resamples,
+            groups=panel_groups,
+        )
         if replicates
         else None
     )
@@ -431,7 +440,7 @@ def _analyse(
     if significant and rep is not None and rep.defined:
         label = SAME_MODEL if rep_same else DISTILLED
     elif significant:
-        label = SAME_MODEL if sm.get("share") is not None and sm["share"] > SAME_MODEL_SHARE else DISTILLED
+        label = SAME_MODEL if sm.says_copy else DISTILLED
     elif not test.defined and rep_same:
         label, basis = SAME_MODEL, "replicate"
         notes.append(
@@ -460,7 +469,7 @@ def _analyse(
         p_value=headline.p_value,
         statistic=headline.statistic,
         effect_size=headline.relative_closeness if basis == "replicate" else test.effect_size,
-        ci=headline.ci,
+        ci=ConfidenceInterval.of(headline.ci),
         alpha=alpha,
         findings=findings,
         same_model=sm,

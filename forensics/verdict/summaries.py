@@ -133,7 +133,7 @@ def caveats(verdict, small_panel: int = SMALL_PANEL) -> list[str]:
     undefined = [f.signal for f in verdict.findings if not f.defined]
     if undefined and units >= 2:
         out.append("signals undefined on this evidence: " + ", ".join(undefined))
-    if (verdict.same_model or {}).get("share") is None and getattr(verdict, "replicate", None) is None:
+    if not verdict.same_model.ran and verdict.replicate is None:
         out.append(
             "the same-model check (beating the closest pair of independent panel models) needs 2 panel "
             "members from different groups and did not run; a replicate of R would allow the replicate "

@@ -1,0 +1,234 @@
+"""The report's digest: plain, JSON-ready data built from verdicts and provenance, and its rendering.
+
+Computing and presenting never mix: :func:`build_digest` reads the evidence (provenance, the
+answers the report quotes) and the typed results; :func:`render_digest` turns the digest alone
+into HTML, so ``forensics report --from-digest DIGEST.json`` rebuilds a report without the
+evidence, the models or the analysis.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Mapping, Sequence
+from datetime import UTC, datetime
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+import jinja2
+
+from forensics.corpus import Corpus
+from forensics.evidence import VerifyResult, collect_provenance
+from forensics.report import plots
+from forensics.report.views import (
+    FILTERS,
+    MAX_SHOWN_CHARS,
+    add_figures,
+    attribution_view,
+    pick_examples,
+    signals_described,
+    slugify,
+    verdict_view,
+)
+
+DIGEST_FORMAT = "forensics.report-digest/1"
+TEMPLATE = "report.html.j2"
+CSP = "default-src 'none'; img-src data:; style-src 'unsafe-inline'; base-uri 'none'; form-action 'none'"
+TIMESTAMP_ATTR = "data-build-timestamp"
+SMALL_PANEL = 3  # fewer panel members than this and the report warns that the calibration is thin
+
+
+class ReportError(ValueError):
+    """A report that cannot be built as asked (unknown label, failing evidence); one line for the user."""
+
+
+def tool_version() -> str:
+    try:
+        return metadata.version("distillation-forensics")
+    except metadata.PackageNotFoundError:  # a source tree on sys.path without `pip install -e .`
+        return "unknown (not installed)"
+
+
+def _warnings(verdicts: Sequence[Mapping], provenance: Mapping) -> list[str]:
+    """What a legal reader must know before the numbers: mixed decoding, suspects as each other's
+    controls, package versions that changed between collection and this report."""
+    out = []
+    decodings = {m["label"]: tuple(m.get("decodings") or ()) for m in provenance.get("models", ())}
+    distinct = {d for d in decodings.values() if d}
+    if len(distinct) > 1:
+        out.append(
+            "The subjects were not all decoded with the same settings ("
+            + "; ".join(f"{label}: {', '.join(d)}" for label, d in sorted(decodings.items()) if d)
+            + "): differences between them partly reflect decoding, not only the models."
+        )
+    suspects = {v["suspect"] for v in verdicts}
+    for v in verdicts:
+        crossed = sorted(suspects & set(v.get("panel") or ()))
+        if crossed:
+            out.append(
+                f"Suspects serve as each other's controls: the panel for {v['suspect']} includes "
+                f"{', '.join(crossed)}. If they share a teacher, {v['suspect']}'s test is weakened."
+            )
+    recorded = {row["package"]: row["values"] for row in provenance.get("recorded_versions", ())}
+    current = dict(provenance.get("current_versions", ()))
+    changed = sorted(k for k, vals in recorded.items() if current.get(k) and any(x != current[k] for x in vals))
+    if changed:
+        out.append(
+            "Package versions differ between collection and this report: "
+            + ", ".join(f"{k} {'/'.join(recorded[k])} then, {current[k]} now" for k in changed)
+            + "."
+        )
+    return out
+
+
+def build_digest(
+    verdicts: Sequence[Any],
+    verified: Sequence[VerifyResult],
+    corpus: Corpus,
+    *,
+    attributions: Sequence[Any] = (),
+    efficiency: Sequence[Mapping] = (),
+    meta: Mapping | None = None,
+    command: str | None = None,
+    command_exact: bool = True,
+    rng_seed: int | None = None,
+) -> dict:
+    """Everything the report shows, as plain data: verdicts (``to_dict(include_null=True)``),
+    attributions, the sample-efficiency rows, provenance, the quoted answers and case metadata."""
+    data = [v.to_dict(include_null=True) if hasattr(v, "to_dict") else dict(v) for v in verdicts]
+    if not data:
+        raise ReportError("no verdicts to report")
+    provenance = collect_provenance(list(verified))
+    examples = {d["suspect"]: pick_examples(corpus, verdict_view(d)) for d in data}
+    return {
+        "format": DIGEST_FORMAT,
+        "meta": dict(meta or {}),
+        "tool_version": tool_version(),
+        "rng_seed": rng_seed,
+        "command": command,
+        "command_exact": command_exact,
+        "verdicts": data,
+        "attributions": [a.to_dict() if hasattr(a, "to_dict") else dict(a) for a in attributions],
+        "efficiency": [dict(row) for row in efficiency],
+        "examples": examples,
+        "corpus": {"models": list(corpus.models), "n_prompts": len(corpus.prompts)},
+        "provenance": provenance,
+        "warnings": _warnings(data, provenance),
+    }
+
+
+def write_digest(digest: Mapping, path: Path | str) -> Path:
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(digest, indent=1, ensure_ascii=False, allow_nan=False) + "\n", encoding="utf-8")
+    return path
+
+
+def read_digest(path: Path | str) -> dict:
+    """A digest written by :func:`write_digest`; refuses anything else, naming the file."""
+    path = Path(path)
+    try:
+        digest = json.loads(Path(path).read_text(encoding="utf-8"))
+    except (OSError, json.JSONDecodeError) as exc:
+        raise ReportError(f"{path}: not a readable report digest ({exc})") from None
+    if not isinstance(digest, dict) or digest.get("format") != DIGEST_FORMAT:
+        raise ReportError(f"{path}: not a report digest (expected format {DIGEST_FORMAT})")
+    return digest
+
+
+def _environment() -> jinja2.Environment:
+    env = jinja2.Environment(
+        loader=jinja2.PackageLoader("forensics.report", "templates"),
+        autoescape=True,
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=True,
+    )
+    env.filters.update(FILTERS)
+    return env
+
+
+def _build_time(build_time: datetime | None) -> str:
+    if build_time is None:
+        epoch = os.environ.get("SOURCE_DATE_EPOCH")
+        build_time = datetime.fromtimestamp(int(epoch), UTC) if epoch and epoch.isdigit() else datetime.now(UTC)
+    return build_time.astimezone(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
+
+
+def _versions_table(provenance: Mapping) -> list[tuple[str, tuple[list[str], str | None]]]:
+    recorded = {row["package"]: row["values"] for row in provenance["recorded_versions"]}
+    current = dict(provenance["current_versions"])
+    return [(name, (recorded.get(name, []), current.get(name))) for name in sorted(set(recorded) | set(current))]
+
+
+def render_digest(digest: Mapping, out: Path | str = "report.html", *, build_time: datetime | None = None) -> Path:
+    """Render a digest into one self-contained HTML file ``out`` (written atomically)."""
+    views = [verdict_view(d) for d in digest["verdicts"]]
+    references = sorted({v["reference"] for v in views})
+    rng_seed = digest.get("rng_seed")
+    if rng_seed is None and len({repr(v["seed"]) for v in views}) == 1:
+        rng_seed = views[0]["seed"]
+    slugs: set[str] = set()
+    for view in views:
+        slug = base = slugify(view["suspect"])
+        while slug in slugs:
+            slug = f"{base}-{len(slugs) + 1}"
+        slugs.add(slug)
+        view["slug"] = slug
+        view["panel_small"] = len(view["panel"]) < SMALL_PANEL
+        view["examples"] = digest["examples"].get(view["suspect"], [])
+        view["any_defined"] = any(f["defined"] for f in view["findings"])
+        add_figures(view)
+    attribution_views = [attribution_view(a) for a in digest["attributions"]]
+    for a in attribution_views:
+        a["plot"] = plots.data_uri(plots.attribution_plot(a)) if a["ranking"] else None
+    heatmap = (
+        plots.data_uri(plots.attribution_heatmap(attribution_views))
+        if any(a["ranking"] for a in attribution_views)
+        else None
+    )
+    efficiency = list(digest.get("efficiency") or ())
+    provenance = digest["provenance"]
+    suspects = [v["suspect"] for v in views]
+    meta = {k: None for k in ("title", "case_id", "investigator", "purpose", "case_dir", "verify_command")}
+    meta.update(digest.get("meta") or {})
+    context = {
+        "title": meta.get("title") or f"Distillation forensics: {', '.join(suspects)} against {', '.join(references)}",
+        "meta": meta,
+        "csp": CSP,
+        "timestamp_attr": TIMESTAMP_ATTR,
+        "build_time": _build_time(build_time),
+        "references": references,
+        "suspects": suspects,
+        "views": views,
+        "attributions": attribution_views,
+        "attribution_by_suspect": {a["suspect"]: a for a in attribution_views},
+        "heatmap": heatmap,
+        "efficiency": efficiency,
+        "efficiency_plot": plots.data_uri(plots.efficiency_plot(efficiency)) if efficiency else None,
+        "warnings": list(digest.get("warnings") or ()),
+        "corpus": {
+            **digest["corpus"],
+            "prompts_analysed": sorted({v["n_prompts"] for v in views if v["n_prompts"] is not None}),
+        },
+        "provenance": provenance,
+        "command": digest.get("command") or "",
+        "command_exact": digest.get("command_exact", True),
+        "case_dir": meta.get("case_dir"),
+        "verify_command": meta.get("verify_command") or "",
+        "rng_seed": rng_seed,
+        "small_panel": SMALL_PANEL,
+        "max_shown": MAX_SHOWN_CHARS,
+        "tool_version": digest.get("tool_version") or tool_version(),
+        "signals": signals_described(views),
+        "versions": _versions_table(provenance),
+    }
+    html = _environment().get_template(TEMPLATE).render(**context)
+    out = Path(out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = out.with_name(out.name + ".partial")
+    tmp.write_text(html, encoding="utf-8")
+    os.replace(tmp, out)
+    return out

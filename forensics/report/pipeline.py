@@ -1,0 +1,231 @@
+"""The one investigation pipeline: verify once, load, analyse, attribute, measure sample efficiency, digest.
+
+The CLI (``forensics report``), ``forensics demo`` and the quickstart notebook all call
+:func:`investigate`; only what they do with the result (print, render, show) differs.
+"""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+
+import numpy as np
+
+from forensics.corpus import Corpus, load_evidence
+from forensics.evidence import VerifyResult
+from forensics.features import Features
+from forensics.report.build import (
+    _case_meta,
+    case_folder,
+    check_labels,
+    default_panel,
+    rebuild_command,
+    verify_evidence,
+)
+from forensics.report.digest import ReportError, build_digest, render_digest, write_digest
+from forensics.verdict import Attribution, Verdict, analyse, attribute
+
+EFFICIENCY_SIZES = (25, 50, 100)  # plus "all": how many prompts the verdict needs
+ATTRIBUTE_OPTIONS = set(inspect.signature(attribute).parameters)  # analyse options attribute() also takes
+
+
+@dataclass
+class InvestigationResult:
+    """What one run of the pipeline computed, and the digest the report is rendered from."""
+
+    verified: list[VerifyResult]
+    corpus: Corpus
+    features: Features
+    verdicts: list[Verdict]
+    attributions: list[Attribution]
+    efficiency: list[dict]
+    digest: dict = field(default_factory=dict)
+
+    def attribution(self, suspect: str) -> Attribution | None:
+        return next((a for a in self.attributions if a.suspect == suspect), None)
+
+
+def efficiency_rows(
+    corpus: Corpus,
+    verdict: Verdict,
+    sizes: Sequence[int],
+    features: Features,
+    *,
+    rng: np.random.Generator | None = None,
+    seed: int = 0,
+    panel_groups: Mapping[str, str] | None = None,
+) -> list[dict]:
+    """The verdict again on random subsets of ``sizes`` prompts (drawn with ``rng``), then on all."""
+    rng = rng if rng is not None else np.random.default_rng(seed)
+    pids = sorted(corpus.common_prompts([verdict.reference]))
+    rows = []
+    for n in sorted(sizes):
+        if n >= verdict.n_prompts:
+            continue
+        subset = sorted(rng.choice(pids, size=n, replace=False).tolist())
+        v = analyse(
+            corpus,
+            verdict.reference,
+            verdict.suspect,
+            verdict.panel,
+            rng=np.random.default_rng(seed),
+            features=features,
+            prompt_ids=subset,
+            panel_groups=panel_groups,
+        )
+        rows.append(_row(v, n))
+    rows.append(_row(verdict, "all"))
+    return rows
+
+
+def _row(v: Verdict, size: int | str) -> dict:
+    return {
+        "suspect": v.suspect,
+        "reference": v.reference,
+        "size": size,
+        "prompts": v.n_prompts,
+        "label": str(v.label),
+        "p_value": v.p_value if np.isfinite(v.p_value) else None,
+        "effect_size": v.effect_size if np.isfinite(v.effect_size) else None,
+    }
+
+
+def investigate(
+    evidence: Sequence[Path | str],
+    *,
+    suspects: Sequence[str],
+    reference: str | None = None,
+    candidates: Sequence[str] | None = None,
+    panel: Sequence[str] | None = None,
+    replicates: Sequence[str] | None = None,
+    families: Mapping[str, str] | None = None,
+    efficiency_sizes: Sequence[int] = (),
+    seed: int = 0,
+    out: Path | str = "report.html",
+    meta: Mapping | None = None,
+    features: Features | None = None,
+    analyse_options: Mapping | None = None,
+) -> InvestigationResult:
+    """Verify ``evidence`` once, then for each suspect: the verdict against ``reference`` (or, with
+    no reference, against the top-ranked of ``candidates``), the attribution among ``candidates``
+    ("none" allowed), and the verdict on ``efficiency_sizes`` prompts. Every suspect gets its own
+    ``numpy.random.default_rng(seed)``, so its numbers do not depend on the other suspects.
+
+    ``panel`` defaults, per suspect, to every other label in the evidence (not R, its
+    ``replicates`` or candidates); ``families``: label -> family, so snapshots of one vendor line
+    never calibrate each other.
+    """
+    suspects = list(suspects)
+    verified = verify_evidence(evidence)
+    corpus = load_evidence([r.path for r in verified])
+    replicates = list(replicates or ())
+    candidates = list(candidates or ())
+    check_labels(corpus.models, reference, suspects, panel, candidates, replicates)
+    options = dict(analyse_options or {})
+    features = features or options.pop("features", None) or Features(corpus)
+    groups = {m: f for m, f in (families or {}).items() if m in corpus.models}
+    verdicts, attributions, efficiency = [], [], []
+    for suspect in suspects:
+        members = (
+            [m for m in panel if m != suspect]
+            if panel
+            else default_panel(corpus.models, reference, suspect, replicates)
+        )
+        if not members and not panel:
+            raise ReportError(
+                f"no panel for '{suspect}': the evidence holds no model other than the reference "
+                "(and its replicates) and the suspect, so nothing calibrates the test"
+            )
+        attribution = None
+        if candidates:
+            attribution = attribute(
+                corpus,
+                suspect,
+                candidates,
+                [m for m in members if m not in candidates],
+                rng=np.random.default_rng(seed),
+                features=features,
+                families=groups or None,
+                **{k: v for k, v in options.items() if k in ATTRIBUTE_OPTIONS},
+            )
+            attributions.append(attribution)
+        if reference:
+            verdict = analyse(
+                corpus,
+                reference,
+                suspect,
+                members,
+                rng=np.random.default_rng(seed),
+                replicates=replicates,
+                features=features,
+                **options,
+            )
+        else:
+            verdict = attribution.ranking[0].verdict
+        verdicts.append(verdict)
+        if efficiency_sizes:
+            efficiency += efficiency_rows(
+                corpus, verdict, efficiency_sizes, features, seed=seed, panel_groups=groups or None
+            )
+    command = rebuild_command(
+        evidence,
+        reference,
+        suspects,
+        panel,
+        seed,
+        out,
+        candidates=candidates,
+        replicates=replicates,
+        case_dir=case_folder(evidence),
+    )
+    digest = build_digest(
+        verdicts,
+        verified,
+        corpus,
+        attributions=attributions,
+        efficiency=efficiency,
+        meta={**_case_meta(evidence, verified), **(meta or {})},
+        command=command,
+        command_exact=not efficiency_sizes and not families,
+        rng_seed=seed,
+    )
+    return InvestigationResult(verified, corpus, features, verdicts, attributions, efficiency, digest)
+
+
+def build_report(
+    evidence_paths: Sequence[Path | str],
+    reference: str | None,
+    suspects: Sequence[str] | str,
+    panel: Sequence[str] | None = None,
+    out: Path | str = "report.html",
+    rng_seed: int = 0,
+    *,
+    candidates: Sequence[str] | None = None,
+    replicates: Sequence[str] | None = None,
+    title: str | None = None,
+    meta: Mapping | None = None,
+    build_time: datetime | None = None,
+    analyse_options: Mapping | None = None,
+    digest_out: Path | str | None = None,
+) -> Path:
+    """Verify, analyse each suspect (:func:`investigate`) and write the report ``out``; with
+    ``digest_out``, also the digest it was rendered from (``--from-digest`` re-renders it)."""
+    suspects = [suspects] if isinstance(suspects, str) else list(suspects)
+    result = investigate(
+        evidence_paths,
+        reference=reference,
+        suspects=suspects,
+        panel=panel,
+        candidates=candidates,
+        replicates=replicates,
+        seed=rng_seed,
+        out=out,
+        meta={**(meta or {}), **({"title": title} if title else {})},
+        analyse_options=analyse_options,
+    )
+    if digest_out is not None:
+        write_digest(result.digest, digest_out)
+    return render_digest(result.digest, out, build_time=build_time)
