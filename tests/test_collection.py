@@ -10,11 +10,10 @@ from collections import Counter
 from datetime import datetime
 
 import pytest
-from servers import FaultServer
+from servers import FaultServer, write_probes
 
 from forensics.corpus import load_evidence
 from forensics.evidence import collect, read_records, verify
-from forensics.probes import load_probe_set
 from forensics.providers import Decoding, parse_spec
 
 PROMPTS = {
@@ -26,14 +25,6 @@ PROMPTS = {
     "p-always-500": ["500"],
     "p-fine": ["ok"],
 }
-
-
-def write_probes(path, prompts):
-    entries = "\n".join(
-        f'  - id: {p}\n    family: style\n    prompt: "{p}"\n    language: en\n    tags: [test]' for p in prompts
-    )
-    path.write_text(f"name: test\ndescription: made by the test\nprobes:\n{entries}\n", encoding="utf-8")
-    return load_probe_set(path)
 
 
 def test_faults_are_retried_and_persistent_errors_recorded(tmp_path):

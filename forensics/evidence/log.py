@@ -224,8 +224,6 @@ def verify(path: Path | str, trust: Iterable[str] | None = None) -> VerifyResult
             return bad(problem, rec_seq)
         if rec["kind"] == "seal":
             problem = check_signature(rec)
-            if problem is None and (rec["head"] != prev or rec["count"] != rec_seq):
-                problem = f"seal states head {rec['head'][:16]}… after {rec['count']} records, not where it stands"
             if problem is None and rec["hashes"] != segment:
                 for i, (signed, found) in enumerate(zip(rec["hashes"], segment)):
                     if signed != found:
@@ -241,6 +239,8 @@ def verify(path: Path | str, trust: Iterable[str] | None = None) -> VerifyResult
                             seals=seals,
                         )
                 problem = f"seal signed {len(rec['hashes'])} records, {len(segment)} stand before it"
+            if problem is None and (rec["head"] != prev or rec["count"] != rec_seq):
+                problem = f"seal states head {rec['head'][:16]}… after {rec['count']} records, not where it stands"
             if problem:
                 return bad(f"seal: {problem}", rec_seq)
             trusted = trust is None or rec["key_fingerprint"] in trust

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import json
+import os
 from collections.abc import Iterable
 from pathlib import Path
 
@@ -28,7 +29,7 @@ def export_manifest(logs: Iterable[Path | str], out: Path | str) -> dict:
             raise EvidenceError(result.describe())
         entries.append(
             {
-                "path": Path(path).resolve().relative_to(out.parent.resolve(), walk_up=True).as_posix(),
+                "path": Path(os.path.relpath(Path(path).resolve(), out.parent.resolve())).as_posix(),
                 "sha256": file_sha256(Path(path)),
                 "head": result.head,
                 "records": result.n_records,
