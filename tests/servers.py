@@ -140,7 +140,7 @@ class AnthropicServer:
             def do_POST(self):
                 body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
                 server.requests.append(body)
-                server.headers.append(dict(self.headers))
+                server.headers.append({k.lower(): v for k, v in self.headers.items()})
                 if self.path != "/v1/messages":
                     self._send(404, {"type": "error", "error": {"type": "not_found_error", "message": self.path}})
                     return

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from collections import Counter
 
 import pytest
@@ -10,7 +12,7 @@ import pytest
 from forensics.cli import main
 from forensics.corpus import CorpusFormatError, load_evidence
 from forensics.evidence import read_records, verify
-from forensics.evidence.importers import import_alpaca_eval, import_benchmark
+from forensics.evidence.importers import file_sha256, import_alpaca_eval, import_benchmark
 
 
 def test_import_real_alpaca_eval_benchmark(shared_dev, tmp_path):
@@ -111,3 +113,42 @@ def test_import_hf_dataset_table(tmp_path):
         )
         == 2
     )
+
+
+def test_importing_the_same_file_twice_adds_nothing(tmp_path):
+    rows = [{"instruction": f"Q{i}?", "output": f"a{i}", "generator": "g"} for i in range(3)]
+    src = tmp_path / "model_outputs.json"
+    src.write_text(json.dumps(rows), encoding="utf-8")
+    out = tmp_path / "ae.jsonl"
+    assert import_alpaca_eval(src, out) == 3
+    assert import_alpaca_eval(src, out) == 0
+    records = read_records(out)
+    assert sum(r["kind"] == "imported" for r in records) == 3 and verify(out).ok
+    headers = [r for r in records if r["kind"] == "import"]
+    assert [h["already_held"] for h in headers] == [0, 3]
+    assert [r["kind"] for r in records].count("seal") == 2
+    rows.append({"instruction": "Q3?", "output": "a3", "generator": "g"})
+    src.write_text(json.dumps(rows), encoding="utf-8")  # a changed file is a new source
+    assert import_alpaca_eval(src, out) == 4
+
+
+def test_hf_import_records_the_file_hash_and_never_guesses_the_hub(tmp_path):
+    pytest.importorskip("datasets")
+    src = tmp_path / "table.jsonl"
+    src.write_text('{"prompt": "one?", "response": "1"}\n{"prompt": "two?", "response": "2"}\n', encoding="utf-8")
+    out = tmp_path / "hf.jsonl"
+    assert main(["import", "hf", f"hf:{src}", "--model", "m", "--out", str(out)]) == 0
+    records = read_records(out)
+    assert records[0]["files"] == {str(src): file_sha256(src)}
+    assert {r["source"]["sha256"] for r in records if r["kind"] == "imported"} == {file_sha256(src)}
+    assert main(["import", "hf", f"hf:{src}", "--model", "m", "--out", str(out)]) == 0
+    assert sum(r["kind"] == "imported" for r in read_records(out)) == 2
+    probe = "import sys; from forensics.cli import main; rc = main(sys.argv[1:]); print(rc, 'datasets' in sys.modules)"
+    proc = subprocess.run(
+        [sys.executable, "-c", probe, "import", "hf", "hf:/nonexistent", "--model", "m", "--out", str(tmp_path / "x")],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert proc.stdout.split() == ["2", "False"], proc.stderr  # refused before the hub client was even loaded
+    assert "/nonexistent: no such file or folder" in proc.stderr and "Traceback" not in proc.stderr

@@ -1,0 +1,70 @@
+"""One label, one subject: mixed identities are refused by the loader, and an edited probe is a new probe."""
+
+from __future__ import annotations
+
+import pytest
+from servers import FaultServer, write_probes
+
+from forensics.corpus import load_evidence
+from forensics.evidence import EvidenceError, collect
+from forensics.probes import load_probe_set
+from forensics.providers import Decoding
+
+
+def _collect(tmp_path, log, model="fake", decoding=Decoding(), weights=None, label="suspect"):
+    probes = write_probes(tmp_path / "probes.yaml", ["a", "b"])
+    with FaultServer({}, reported_model=lambda m: m) as server:
+        collect(
+            f"openai-compatible:{model}@{server.base_url}",
+            [probes],
+            log,
+            decoding,
+            label=label,
+            weights_sha256=weights,
+            progress=False,
+        )
+
+
+@pytest.mark.parametrize(
+    "second",
+    [{"model": "other"}, {"decoding": Decoding(temperature=0.9)}, {"decoding": Decoding(system_prompt="Be X.")}],
+)
+def test_a_label_covering_two_subjects_is_refused_naming_the_records(tmp_path, second):
+    first_log, second_log = tmp_path / "one.jsonl", tmp_path / "two.jsonl"
+    _collect(tmp_path, first_log)
+    _collect(tmp_path, second_log, **second)
+    with pytest.raises(EvidenceError) as err:
+        load_evidence([first_log, second_log])
+    message = str(err.value)
+    assert "label 'suspect' covers 2 different subjects" in message
+    assert f"{first_log} seq 1" in message and f"{second_log} seq 1" in message and "--allow-mixed" in message
+    corpus = load_evidence([first_log, second_log], allow_mixed=True)
+    assert list(corpus.mixed) == ["suspect"] and len(corpus.mixed["suspect"]) == 2
+
+
+def test_a_local_server_on_another_port_is_the_same_subject_but_other_weights_are_not(tmp_path):
+    log = tmp_path / "e.jsonl"
+    _collect(tmp_path, log, weights="a" * 64)
+    _collect(tmp_path, tmp_path / "f.jsonl", weights="a" * 64)  # a fresh server: a new port
+    assert load_evidence([log, tmp_path / "f.jsonl"]).models == ["suspect"]
+    _collect(tmp_path, tmp_path / "g.jsonl", weights="b" * 64)
+    with pytest.raises(EvidenceError, match="weights_sha256"):
+        load_evidence([log, tmp_path / "g.jsonl"])
+
+
+def test_an_edited_probe_is_a_new_probe(tmp_path):
+    path = tmp_path / "probes.yaml"
+    log = tmp_path / "e.jsonl"
+    for prompt in ("old wording", "new wording"):
+        path.write_text(
+            f"name: t\ndescription: made by the test\nprobes:\n  - id: p1\n    family: style\n"
+            f"    prompt: {prompt}\n    language: en\n    tags: [t]\n",
+            encoding="utf-8",
+        )
+        with FaultServer({}) as server:
+            collect(f"openai-compatible:fake@{server.base_url}", [load_probe_set(path)], log, progress=False)
+    corpus = load_evidence([log])
+    assert len(corpus.prompts) == 2 and all(pid.startswith("p1@") for pid in corpus.prompts)
+    by_prompt = {text: pid for pid, text in corpus.prompts.items()}
+    assert corpus.text("openai-compatible:fake", by_prompt["new wording"]) == "echo: new wording"
+    assert corpus.text("openai-compatible:fake", by_prompt["old wording"]) == "echo: old wording"
