@@ -43,6 +43,8 @@ class Features:
         self._records: dict[str, list[str | None]] = {}
         self._ngrams: dict | None = None
         self._tfidf: dict | None = None
+        self._lexical: dict[tuple[str, str], np.ndarray] = {}
+        self._index: dict[tuple[str, ...], np.ndarray] = {}
         self._dim: int | None = None
 
     # -- bookkeeping ----------------------------------------------------------------------
@@ -52,8 +54,17 @@ class Features:
         return self._pids
 
     def index(self, prompt_ids: Sequence[str]) -> np.ndarray:
-        """Positions of ``prompt_ids`` in the corpus's sorted prompt list."""
-        return np.fromiter((self._pos[p] for p in prompt_ids), dtype=np.int64, count=len(prompt_ids))
+        """Positions of ``prompt_ids`` in the corpus's sorted prompt list (remembered per prompt list:
+        a benchmark asks for the same few lists thousands of times)."""
+        key = tuple(prompt_ids)
+        idx = self._index.get(key)
+        if idx is None:
+            idx = np.fromiter((self._pos[p] for p in key), dtype=np.int64, count=len(key))
+            idx.setflags(write=False)
+            if len(self._index) > 256:
+                self._index.clear()
+            self._index[key] = idx
+        return idx
 
     def present(self, model: str, prompt_ids: Sequence[str]) -> np.ndarray:
         """True where the model has a non-empty response."""
@@ -210,3 +221,12 @@ class Features:
         if row is None:
             return sparse.csr_matrix((len(prompt_ids), self._tfidf["matrix"].shape[1]))
         return self._tfidf["matrix"][row * len(self._pids) + self.index(prompt_ids)]
+
+    def lexical_cosines(self, reference: str, model: str, prompt_ids: Sequence[str]) -> np.ndarray:
+        """Per prompt, the cosine of the two models' TF-IDF vectors; computed once per pair of models
+        over every prompt, since it does not depend on who else is compared."""
+        key = (reference, model)
+        if key not in self._lexical:
+            a, b = self.tfidf(reference, self._pids), self.tfidf(model, self._pids)
+            self._lexical[key] = np.asarray(a.multiply(b).sum(axis=1)).ravel()
+        return self._lexical[key][self.index(prompt_ids)]

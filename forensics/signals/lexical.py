@@ -39,9 +39,8 @@ def lexical_signal(
     pids = prompts_for(corpus, reference, prompt_ids)
     present = present_matrix(features, models, pids)
     ref_ok = features.present(reference, pids)
-    ref_rows = features.tfidf(reference, pids)
     values = np.zeros((len(models), len(pids)))
     for i, m in enumerate(models):
-        values[i] = np.asarray(features.tfidf(m, pids).multiply(ref_rows).sum(axis=1)).ravel()
+        values[i] = features.lexical_cosines(reference, m, pids)
     values = np.where(present & ref_ok[None], values, np.nan)
     return make_scores("lexical", features, reference, models, pids, values, True, DESCRIPTION)
