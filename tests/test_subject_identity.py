@@ -6,9 +6,9 @@ import pytest
 from servers import FaultServer, write_probes
 
 from forensics.corpus import load_evidence
-from forensics.evidence import EvidenceError, collect
+from forensics.evidence import EvidenceError, collect, file_sha256, read_records
 from forensics.probes import load_probe_set
-from forensics.providers import Decoding
+from forensics.providers import Decoding, Reply
 
 
 def _collect(tmp_path, log, model="fake", decoding=Decoding(), weights=None, label="suspect"):
@@ -68,3 +68,33 @@ def test_an_edited_probe_is_a_new_probe(tmp_path):
     by_prompt = {text: pid for pid, text in corpus.prompts.items()}
     assert corpus.text("openai-compatible:fake", by_prompt["new wording"]) == "echo: new wording"
     assert corpus.text("openai-compatible:fake", by_prompt["old wording"]) == "echo: old wording"
+
+
+class _LocalModel:
+    """Stands in for a local transformers model; its replies are made up here, from the prompt."""
+
+    endpoint = "local"
+
+    def build_request(self, messages, decoding, sample_index):
+        return {"messages": messages}
+
+    def send(self, request, timeout):
+        return {"model": "local", "text": "made up: " + request["messages"][-1]["content"]}
+
+    @staticmethod
+    def parse(raw):
+        return Reply(raw["text"], raw["model"], None, {})
+
+
+def test_a_local_weights_file_is_hashed_into_the_identity(tmp_path):
+    weights = tmp_path / "model.safetensors"
+    weights.write_bytes(b"weights made up by the test")
+    probes = write_probes(tmp_path / "probes.yaml", ["a"])
+    log = tmp_path / "e.jsonl"
+    collect(f"hf:{weights}", [probes], log, provider=_LocalModel(), progress=False)
+    run, response = read_records(log)[:2]
+    assert run["weights_sha256"] == response["weights_sha256"] == file_sha256(weights)
+    weights.write_bytes(b"other weights under the same name")
+    collect(f"hf:{weights}", [probes], tmp_path / "f.jsonl", provider=_LocalModel(), progress=False)
+    with pytest.raises(EvidenceError, match="covers 2 different subjects"):
+        load_evidence([log, tmp_path / "f.jsonl"])

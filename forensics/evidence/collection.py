@@ -29,6 +29,7 @@ with warnings.catch_warnings():  # in a Jupyter kernel without ipywidgets tqdm.a
     warnings.filterwarnings("ignore", message="IProgress not found")
     from tqdm.auto import tqdm
 
+from forensics.evidence.importers import file_sha256, folder_sha256
 from forensics.evidence.log import EvidenceLog, read_records, utc_now
 from forensics.evidence.records import (
     ErrorRecord,
@@ -207,6 +208,9 @@ def collect(
     """
     spec = parse_spec(model) if isinstance(model, str) else model
     api = provider or open_provider(spec, key_env)
+    local = Path(spec.name)
+    if spec.provider == "hf" and weights_sha256 is None and local.exists():
+        weights_sha256 = folder_sha256(local) if local.is_dir() else file_sha256(local)
     label = label or spec.id
     probe_sets = list(probe_sets)
     log_path = Path(log_path)

@@ -83,6 +83,7 @@ def collect_provenance(results: Sequence[VerifyResult]) -> dict:
             "imported": 0,
             "errors": 0,
             "final_errors": 0,
+            "empty": 0,
             "first": None,
             "last": None,
             "logs": set(),
@@ -104,6 +105,8 @@ def collect_provenance(results: Sequence[VerifyResult]) -> dict:
                 "n_records": result.n_records,
                 "ok": result.ok,
                 "status": "verified" if result.ok else "FAILED",
+                "seal_status": result.seal_status() if result.ok else "FAILED",
+                "key_fingerprints": result.key_fingerprints,
                 "kinds": sorted(kinds.items()),
                 "labels": labels,
             }
@@ -183,8 +186,10 @@ def collect_provenance(results: Sequence[VerifyResult]) -> dict:
                     m["reported"][str(reported)] += 1
             elif kind == "error":
                 m["errors"] += 1
-                if (rec.get("error") or {}).get("final"):
+                error = rec.get("error") or {}
+                if error.get("final"):
                     m["final_errors"] += 1
+                    m["empty"] += error.get("kind") == "empty"
     model_rows = []
     for label in sorted(models):
         m = models[label]
@@ -200,6 +205,7 @@ def collect_provenance(results: Sequence[VerifyResult]) -> dict:
                 "imported": m["imported"],
                 "errors": m["errors"],
                 "final_errors": m["final_errors"],
+                "empty": m["empty"],
                 "first": m["first"],
                 "last": m["last"],
                 "logs": sorted(m["logs"]),
