@@ -152,3 +152,18 @@ def test_hf_import_records_the_file_hash_and_never_guesses_the_hub(tmp_path):
     )
     assert proc.stdout.split() == ["2", "False"], proc.stderr  # refused before the hub client was even loaded
     assert "/nonexistent: no such file or folder" in proc.stderr and "Traceback" not in proc.stderr
+
+
+def test_imported_replies_keep_line_separators_and_refuse_bare_nan(tmp_path):
+    corpus = tmp_path / "c"
+    corpus.mkdir()
+    text = "a\u2028b\u2029c\u0085d"
+    (corpus / "_prompts.jsonl").write_text('{"prompt_id": "a", "prompt": "hi"}\n', encoding="utf-8")
+    (corpus / "m.jsonl").write_text(
+        json.dumps({"prompt_id": "a", "response": text}, ensure_ascii=False) + "\n", encoding="utf-8"
+    )
+    assert import_benchmark(corpus, tmp_path / "o.jsonl") == 1
+    assert load_evidence([tmp_path / "o.jsonl"]).text("m", "a") == text
+    (corpus / "m.jsonl").write_text('{"prompt_id": "a", "response": "x", "score": NaN}\n', encoding="utf-8")
+    with pytest.raises(CorpusFormatError, match=r"m\.jsonl:1: field '<json>': not strict JSON"):
+        import_benchmark(corpus, tmp_path / "o2.jsonl")

@@ -6,6 +6,8 @@ import json
 from collections.abc import Iterable
 from pathlib import Path
 
+from forensics.evidence.records import loads_strict
+
 
 class CorpusFormatError(ValueError):
     """A response file that cannot be read; the message names file, line and field."""
@@ -16,18 +18,22 @@ class CorpusFormatError(ValueError):
 
 
 def read_jsonl(path: Path) -> Iterable[tuple[int, dict]]:
-    """Yield (line number, object) for each non-blank line; bad JSON names its line."""
-    with open(path, encoding="utf-8") as fh:
-        for lineno, line in enumerate(fh, 1):
-            if not line.strip():
-                continue
-            try:
-                obj = json.loads(line)
-            except json.JSONDecodeError as exc:
-                raise CorpusFormatError(path, lineno, "<json>", f"not valid JSON ({exc.msg})") from None
-            if not isinstance(obj, dict):
-                raise CorpusFormatError(path, lineno, "<json>", "expected a JSON object")
-            yield lineno, obj
+    """Yield (line number, object) for each non-blank line, split on ``\\n`` only (U+2028 and the
+    like are characters, not line ends); bad or non-standard JSON (NaN) names its line."""
+    for lineno, raw in enumerate(Path(path).read_bytes().split(b"\n"), 1):
+        if not raw.strip():
+            continue
+        try:
+            obj = loads_strict(raw.decode("utf-8"))
+        except UnicodeDecodeError as exc:
+            raise CorpusFormatError(path, lineno, "<utf-8>", f"not UTF-8 ({exc.reason})") from None
+        except json.JSONDecodeError as exc:
+            raise CorpusFormatError(path, lineno, "<json>", f"not valid JSON ({exc.msg})") from None
+        except (ValueError, RecursionError) as exc:
+            raise CorpusFormatError(path, lineno, "<json>", f"not strict JSON ({exc})") from None
+        if not isinstance(obj, dict):
+            raise CorpusFormatError(path, lineno, "<json>", "expected a JSON object")
+        yield lineno, obj
 
 
 def require_field(obj: dict, key: str, path: Path, lineno: int, kind=str):
