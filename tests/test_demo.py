@@ -1,7 +1,7 @@
-"""The embedded demo case: its committed evidence verifies, its verdicts are the ones its
-construction implies, and ``make demo`` (``forensics.notebook.demo.run_demo``) shows them in the report and
-in the executed quickstart notebook. The evidence was recorded from the real local models by
-``make demo-live``; these tests only read it, with the real (offline) embedding model."""
+"""The two embedded cases. The real case (``make demo``): its sealed evidence verifies, is small,
+cites a lineage source for every model, and the printed table, ``verdicts.json``, the executed
+quickstart notebook and the report banners all say the same thing (whatever the engine found).
+The local-model case (``make demo-live``): its verdicts are the ones its construction implies."""
 
 from __future__ import annotations
 
@@ -14,10 +14,73 @@ from bs4 import BeautifulSoup
 
 from forensics.cli import main
 from forensics.corpus import load_evidence
+from forensics.evidence import verify
 from forensics.features import Features, quiet_embedder
 from forensics.notebook import load_case, notebook_setup
-from forensics.notebook.demo import SUBJECTS, verify_case
-from forensics.verdict import analyse
+from forensics.notebook.alpaca_case import ALPACA_CASE_DIR, TABLE_COLUMNS
+from forensics.notebook.demo import SUBJECTS, run_live_demo, verify_case
+from forensics.verdict import analyse, fmt_p
+
+
+def _outputs(executed) -> str:
+    return "".join(
+        o.get("text", "") if isinstance(o.get("text"), str) else "".join(o.get("text", ()))
+        for cell in json.loads(executed.read_text())["cells"]
+        for o in cell.get("outputs", ())
+    )
+
+
+def test_real_case_is_sealed_small_and_cites_every_lineage():
+    real = load_case(ALPACA_CASE_DIR)
+    assert sum(p.stat().st_size for p in ALPACA_CASE_DIR.iterdir()) < 6.3e6
+    assert len(real.references) == 6 and len(real.suspects) == 3 and len(real.controls) == 3
+    assert all(r.ok and r.seal_status() == "sealed" for r in map(verify, real.logs))
+    corpus = load_evidence(real.logs)
+    drawn = json.loads((ALPACA_CASE_DIR / "case.json").read_text())["prompts"]["drawn"]
+    assert len(corpus.prompts) == drawn >= 200
+    case_md = (ALPACA_CASE_DIR / "CASE.md").read_text(encoding="utf-8")
+    for s in real.subjects:
+        assert s["source"] and s["source"] in case_md and f"`{s['label']}`" in case_md
+        assert s["upstream"]["origin"].startswith("github:tatsu-lab/alpaca_eval@")
+        assert len(s["upstream"]["benchmark_sha256"]) == 64
+
+
+def test_make_demo_table_verdicts_notebook_and_report_agree(tmp_path, capsys):
+    real = load_case(ALPACA_CASE_DIR)
+    assert main(["demo", "--out", str(tmp_path)]) == 0
+    printed = capsys.readouterr().out
+    lines = printed.splitlines()
+    header = next(i for i, line in enumerate(lines) if line.split()[:1] == ["suspect"])
+    assert lines[header].startswith("  ".join(TABLE_COLUMNS[:1]))
+    rows = {line.split()[0]: line for line in lines[header + 2 : header + 2 + len(real.suspects)]}
+    assert set(rows) == set(real.suspects)
+    verdicts = {v["suspect"]: v for v in json.loads((tmp_path / "verdicts.json").read_text())}
+    digest = json.loads((tmp_path / "digest.json").read_text())
+    answers = {a["suspect"]: a["answer"] for a in digest["attributions"]}
+    soup = BeautifulSoup((tmp_path / "report.html").read_text(encoding="utf-8"), "html.parser")
+    banners = {b.select_one(".who strong").get_text(strip=True): b for b in soup.select("#summary .verdict")}
+    outputs = _outputs(tmp_path / "01_quickstart.ipynb")
+    for suspect in real.suspects:
+        v = verdicts[suspect]
+        row = rows[suspect]
+        assert v["label"] in row and fmt_p(v["p_value"]) in row.split()
+        assert (answers[suspect] if answers[suspect] != "none" else "none (top:") in row
+        assert real.subject(suspect)["closest_ref"] in row
+        assert banners[suspect].select_one(".label").get_text(strip=True) == v["label"]
+        assert answers[suspect] in banners[suspect].get_text(" ", strip=True)
+        assert f"{suspect} vs {v['reference']}: {v['label']}" in outputs
+        assert row in outputs  # the notebook prints the very same table
+    assert soup.select_one("#summary #heatmap img") and soup.select_one("#summary #efficiency img")
+    assert "install time" not in printed and "demo time:" in printed
+    assert printed.rstrip().splitlines()[-2].startswith("evidence report:")
+    assert {r["size"] for r in digest["efficiency"]} == {25, 50, 100, "all"}
+    # the digest alone re-renders the same banners, with no evidence or analysis
+    again = tmp_path / "again.html"
+    assert main(["report", "--from-digest", str(tmp_path / "digest.json"), "--out", str(again)]) == 0
+    rebuilt = BeautifulSoup(again.read_text(encoding="utf-8"), "html.parser")
+    assert [b.get_text(" ", strip=True) for b in rebuilt.select("#summary .verdict")] == [
+        b.get_text(" ", strip=True) for b in soup.select("#summary .verdict")
+    ]
 
 
 @pytest.fixture(scope="module")
@@ -53,10 +116,8 @@ def test_demo_verdicts_match_the_construction(case):
         assert v.replicate is not None and case.replicates[0] in v.replicate.replicates
 
 
-def test_make_demo_shows_the_verdicts_in_the_report_and_the_notebook(case, tmp_path):
-    from forensics.notebook.demo import run_demo
-
-    executed = run_demo(out_dir=tmp_path)
+def test_the_live_case_notebook_shows_the_verdicts_in_the_report(case, tmp_path, monkeypatch):
+    executed = run_live_demo(out_dir=tmp_path)
     verdicts = {v["suspect"]: v for v in json.loads((tmp_path / "verdicts.json").read_text())}
     assert {s: v["label"] for s, v in verdicts.items()} == {s: case.expected(s) for s in case.suspects}
     soup = BeautifulSoup((tmp_path / "report.html").read_text(encoding="utf-8"), "html.parser")
@@ -69,11 +130,7 @@ def test_make_demo_shows_the_verdicts_in_the_report_and_the_notebook(case, tmp_p
     summary = soup.select_one("#summary").get_text(" ", strip=True)
     assert "rests on the replicate test alone" in summary and "No panel." in summary
     assert "cannot be calibrated at all" in soup.select_one("#limits").get_text(" ", strip=True)
-    outputs = "".join(
-        o.get("text", "") if isinstance(o.get("text"), str) else "".join(o.get("text", ()))
-        for cell in json.loads(executed.read_text())["cells"]
-        for o in cell.get("outputs", ())
-    )
+    outputs = _outputs(executed)
     for suspect in case.suspects:
         assert f"{suspect} vs {case.reference}: {case.expected(suspect)}" in outputs
     assert " NO\n" not in outputs and "matches" in outputs
@@ -81,6 +138,7 @@ def test_make_demo_shows_the_verdicts_in_the_report_and_the_notebook(case, tmp_p
     command = shlex.split(soup.select_one("#rebuild .command").get_text())
     out = tmp_path / "rebuilt.html"
     command[command.index("--out") + 1] = str(out)
+    monkeypatch.chdir(case.directory)  # the command's evidence paths are relative to the case folder
     assert command[:2] == ["forensics", "report"] and main(command[1:]) == 0
     rebuilt = BeautifulSoup(out.read_text(encoding="utf-8"), "html.parser")
     assert [b.get_text(" ", strip=True) for b in rebuilt.select("#summary .verdict")] == [

@@ -21,6 +21,7 @@ NAMES = [
     "03_refusal_styles.ipynb",
     "04_idiosyncratic_errors.ipynb",
     "05_lineage_benchmark.ipynb",
+    "06_local_models.ipynb",
 ]
 PARAMETERS = {
     "01_quickstart.ipynb": {"case_dir", "out_dir", "seed"},
@@ -43,6 +44,7 @@ PARAMETERS = {
     "03_refusal_styles.ipynb": {"case_dir", "evidence", "reference", "suspect", "panel"},
     "04_idiosyncratic_errors.ipynb": {"case_dir", "evidence", "reference", "suspect", "panel"},
     "05_lineage_benchmark.ipynb": {"data_dir", "prompt_sizes", "seeds"},
+    "06_local_models.ipynb": {"case_dir", "out_dir", "seed"},
 }
 CHECK = "nbval-check-output"
 
@@ -142,14 +144,27 @@ def test_the_benchmark_notebook_checks_nothing_because_its_data_may_be_absent():
     assert any("benchmark_available" in _source(c) for c in _code_cells(nb))
 
 
-def test_quickstart_shows_a_verdict_for_every_demo_suspect():
+def test_quickstart_shows_a_verdict_and_a_table_row_for_every_real_case_suspect():
     from forensics.notebook import load_case
-    from forensics.verdict import DISTILLED, NO_EVIDENCE, SAME_MODEL
+    from forensics.notebook.alpaca_case import ALPACA_CASE_DIR
+    from forensics.verdict import Label
 
-    case = load_case()
+    case = load_case(ALPACA_CASE_DIR)
     nb = _load("01_quickstart.ipynb")
     printed = "\n".join(_text(o) for c in _code_cells(nb) if CHECK in _tags(c) for o in c["outputs"])
     for suspect in case.suspects:
-        lines = [line for line in printed.splitlines() if line.startswith(f"{suspect} vs {case.reference}: ")]
-        assert len(lines) == 1
-        assert any(label in lines[0] for label in (SAME_MODEL, DISTILLED, NO_EVIDENCE))
+        lines = [line for line in printed.splitlines() if line.startswith(f"{suspect} vs ")]
+        assert len(lines) == 1 and any(label in lines[0] for label in Label)
+        row = [line for line in printed.splitlines() if line.split()[:1] == [suspect] and line.split()[1] != "vs"]
+        assert len(row) == 1 and case.subject(suspect)["closest_ref"] in row[0]
+
+
+def test_local_models_notebook_shows_the_replicate_test():
+    from forensics.notebook import load_case
+
+    case = load_case()
+    nb = _load("06_local_models.ipynb")
+    printed = "\n".join(_text(o) for c in _code_cells(nb) if CHECK in _tags(c) for o in c["outputs"])
+    for suspect in case.suspects:
+        assert any(line.startswith(f"{suspect} vs {case.reference}: ") for line in printed.splitlines())
+        assert any(line.startswith(f"{suspect}: mean cosine to {case.reference}") for line in printed.splitlines())

@@ -279,3 +279,68 @@ def test_the_request_checker_can_fail(chromium, tmp_path):
     assert any(e.get("source") == "security" for e in blocked["log"]), "CSP did not block the external image"
     control = load_page(chromium, tmp_path / "p3", clean.as_uri())
     assert external_requests(control) == [] and control["images"][0]["natural"] == [4, 4]
+
+
+SCREEN = (1280, 1024)  # one screenful of a laptop browser window
+
+
+@pytest.fixture(scope="module")
+def real_report(tmp_path_factory, chromium) -> Path:
+    """The embedded real case's report, as `make demo` writes it (fewer prompt subsets, for time)."""
+    from forensics.notebook import notebook_setup
+    from forensics.notebook.alpaca_case import run_investigation
+
+    notebook_setup()
+    out = tmp_path_factory.mktemp("real-case")
+    run_investigation(out_dir=out, sizes=(25,))
+    return out / "report.html"
+
+
+def test_real_case_answer_is_in_the_first_screenful_and_nothing_loads(chromium, real_report, tmp_path):
+    tools = DevTools(chromium, tmp_path / "profile")
+    try:
+        target = tools.call("Target.createTarget", {"url": "about:blank"})["targetId"]
+        session = tools.call("Target.attachToTarget", {"targetId": target, "flatten": True})["sessionId"]
+        for domain in ("Network", "Page", "Runtime"):
+            tools.call(f"{domain}.enable", session=session)
+        width, height = SCREEN
+        tools.call(
+            "Emulation.setDeviceMetricsOverride",
+            {"width": width, "height": height, "deviceScaleFactor": 1, "mobile": False},
+            session=session,
+        )
+        tools.call("Page.navigate", {"url": real_report.as_uri()}, session=session)
+        tools.wait_for("Page.loadEventFired", session)
+        tools.settle(1.0)
+        probe = tools.call(
+            "Runtime.evaluate",
+            {
+                "returnByValue": True,
+                "expression": """JSON.stringify({
+            banners: [...document.querySelectorAll('#summary .verdict')].map(b => [b.innerText,
+                       b.getBoundingClientRect().top, b.getBoundingClientRect().bottom]),
+            heatmap: (i => i && [i.complete && i.naturalWidth > 0, i.getBoundingClientRect().top,
+                                 i.getBoundingClientRect().bottom])(document.querySelector('#heatmap img')),
+            height: window.innerHeight})""",
+            },
+            session=session,
+        )
+        shot = tools.call("Page.captureScreenshot", {"format": "png"}, session=session)
+        requests = [
+            e["params"]["request"]["url"]
+            for e in tools.events
+            if e.get("sessionId") == session and e["method"] == "Network.requestWillBeSent"
+        ]
+    finally:
+        tools.close()
+    out = Path(__file__).resolve().parents[1] / "out"
+    out.mkdir(exist_ok=True)
+    (out / "real_case_first_screen.png").write_bytes(base64.b64decode(shot["data"]))
+    page = json.loads(probe["result"]["value"])
+    assert page["height"] == height
+    assert len(page["banners"]) == 3, page["banners"]
+    for text, top, bottom in page["banners"]:
+        assert any(label in text for label in VERDICT_LABELS) and 0 <= top and bottom <= height, (text, top, bottom)
+    loaded, top, bottom = page["heatmap"]
+    assert loaded and 0 <= top and bottom <= height, page["heatmap"]
+    assert [u for u in requests if not u.startswith(PAGE_SCHEMES)] == []

@@ -23,8 +23,28 @@ class Case:
 
     name: str
     directory: Path
-    reference: str
+    reference: str | None
     subjects: list[dict] = field(default_factory=list)
+
+    @property
+    def references(self) -> list[str]:
+        """Candidate teachers (role ``reference``); the one ``reference`` of a single-reference case."""
+        found = [s["label"] for s in self.subjects if s.get("role") == "reference"]
+        return found or ([self.reference] if self.reference else [])
+
+    @property
+    def controls(self) -> list[str]:
+        """Models documented as independent of every reference (role ``control``)."""
+        return [s["label"] for s in self.subjects if s.get("role") == "control"]
+
+    @property
+    def families(self) -> dict[str, str]:
+        """label -> vendor family, for subjects whose lineage names one (snapshots of one line)."""
+        return {s["label"]: s["lineage"]["family"] for s in self.subjects if (s.get("lineage") or {}).get("family")}
+
+    def truth(self, label: str) -> str:
+        """The documented lineage of a subject, in words (empty when the case states none)."""
+        return self.subject(label).get("truth") or self.expected(label) or ""
 
     @property
     def labels(self) -> list[str]:
@@ -94,7 +114,7 @@ def load_case(case_dir: str | os.PathLike | None = None) -> Case:
     return Case(
         name=data.get("name", directory.name),
         directory=directory,
-        reference=data["reference"],
+        reference=data.get("reference"),
         subjects=list(data.get("subjects") or ()),
     )
 

@@ -1,4 +1,4 @@
-"""The embedded default case, recorded by the toolkit itself from real local models.
+"""The local-model case (``make demo-live``), recorded by the toolkit itself from real local models.
 
 Reference: SmolLM2-135M-Instruct. Suspect "nova": the same weights behind a system prompt that
 renames it and its maker, sampled differently, so the expected verdict is "same model or direct
@@ -131,8 +131,8 @@ def verify_case(case_dir: Path | str = DEMO_CASE_DIR) -> list:
     return [verify(Path(case_dir) / f"{s.label}.jsonl") for s in SUBJECTS]
 
 
-def run_demo(out_dir: Path | str = "out/demo", case_dir: Path | str | None = None, seed: int = 0) -> Path:
-    """Verify the committed evidence, then execute the quickstart notebook on it.
+def run_live_demo(out_dir: Path | str = "out/demo-live", case_dir: Path | str | None = None, seed: int = 0) -> Path:
+    """Verify the committed evidence, then execute the local-models notebook on it.
 
     The notebook analyses every suspect and writes ``verdicts.json`` and ``report.html`` into
     ``out_dir``; the executed notebook is kept beside them.
@@ -144,7 +144,7 @@ def run_demo(out_dir: Path | str = "out/demo", case_dir: Path | str | None = Non
         raise EvidenceError("; ".join(failed))
     out_dir = Path(out_dir).resolve()
     out_dir.mkdir(parents=True, exist_ok=True)
-    notebook = Path(__file__).resolve().parents[2] / "notebooks" / "01_quickstart.ipynb"
+    notebook = Path(__file__).resolve().parents[2] / "notebooks" / "06_local_models.ipynb"
     executed = out_dir / notebook.name
     papermill.execute_notebook(
         str(notebook),
@@ -157,4 +157,6 @@ def run_demo(out_dir: Path | str = "out/demo", case_dir: Path | str | None = Non
 
 
 if __name__ == "__main__":
+    # `make demo-live`: re-record the local models' evidence, then run the notebook on it
     record_case(labels=sys.argv[1:] or None)
+    print(f"executed notebook: {run_live_demo()}")

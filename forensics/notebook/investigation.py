@@ -20,7 +20,8 @@ from forensics.providers import Decoding
 
 def verify_table(paths: Iterable[str | os.PathLike]):
     """Verify every evidence log (folders expand to their logs) and return one row per log:
-    file name, records, chain head. Raises :class:`forensics.evidence.EvidenceError` naming the
+    file name, records, chain head, seal status and the signing key's fingerprint. Raises
+    :class:`forensics.evidence.EvidenceError` naming the
     first log that fails, so nothing downstream runs on evidence that does not check out."""
     rows = []
     logs = list(iter_logs([Path(p) for p in paths]))
@@ -31,7 +32,14 @@ def verify_table(paths: Iterable[str | os.PathLike]):
         if not result.ok:
             raise EvidenceError(result.describe())
         rows.append(
-            {"log": Path(result.path).name, "verified": "OK", "records": result.n_records, "head": result.head[:16]}
+            {
+                "log": Path(result.path).name,
+                "verified": "OK",
+                "records": result.n_records,
+                "head": result.head[:16],
+                "seal": result.seal_status(),
+                "key": ", ".join(k[:24] for k in result.key_fingerprints) or "none",
+            }
         )
     return pd.DataFrame(rows).set_index("log")
 

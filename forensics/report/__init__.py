@@ -20,7 +20,7 @@ from forensics.report.digest import (
     write_digest,
 )
 from forensics.report.pipeline import EFFICIENCY_SIZES, InvestigationResult, build_report, investigate
-from forensics.report.plots import attribution_heatmap, verdict_figure
+from forensics.report.plots import attribution_heatmap, efficiency_plot, signal_heatmap, verdict_figure
 from forensics.report.views import visible
 
 __all__ = [
@@ -28,6 +28,8 @@ __all__ = [
     "EFFICIENCY_SIZES",
     "InvestigationResult",
     "attribution_heatmap",
+    "efficiency_plot",
+    "signal_heatmap",
     "build_digest",
     "investigate",
     "read_digest",

@@ -114,6 +114,16 @@ def build_digest(
         "examples": examples,
         "corpus": {"models": list(corpus.models), "n_prompts": len(corpus.prompts)},
         "provenance": provenance,
+        "seals": [
+            {
+                "log": Path(r.path).name,
+                "head": r.head,
+                "n_records": r.n_records,
+                "status": r.seal_status(),
+                "key_fingerprints": r.key_fingerprints,
+            }
+            for r in verified
+        ],
         "warnings": _warnings(data, provenance),
     }
 
@@ -209,6 +219,7 @@ def render_digest(digest: Mapping, out: Path | str = "report.html", *, build_tim
         "efficiency": efficiency,
         "efficiency_plot": plots.data_uri(plots.efficiency_plot(efficiency)) if efficiency else None,
         "warnings": list(digest.get("warnings") or ()),
+        "seals": list(digest.get("seals") or ()),
         "corpus": {
             **digest["corpus"],
             "prompts_analysed": sorted({v["n_prompts"] for v in views if v["n_prompts"] is not None}),

@@ -241,7 +241,7 @@ def attribution_heatmap(attributions: Sequence[Any]) -> Figure:
     grid = np.full((len(rows), len(columns)), np.nan)
     notes = [["" for _ in columns] for _ in rows]
     with matplotlib.rc_context(STYLE):
-        fig = _figure(1.6 + 1.05 * max(1, len(columns)), 1.2 + 0.55 * max(1, len(rows)))
+        fig = _figure(1.6 + 1.05 * max(1, len(columns)), 1.0 + 0.45 * max(1, len(rows)))
         ax = fig.add_subplot()
         for i, (_, ranking) in enumerate(rows):
             for rank, c in enumerate(ranking):
@@ -251,7 +251,7 @@ def attribution_heatmap(attributions: Sequence[Any]) -> Figure:
                 p = _get(c, "p_holm")
                 notes[i][j] = ("Holm p " + _fmt(p)) if p is not None else "n/a"
                 if rank == 0:
-                    ax.plot(j, i - 0.32, marker="o", markersize=3.5, color="#2b3440")
+                    ax.plot(j, i - 0.25, marker="o", markersize=4, color="#f2c744", markeredgecolor="#2b3440")
                 if _get(c, "supported") and rank == 0:
                     ax.add_patch(
                         matplotlib.patches.Rectangle(
@@ -263,12 +263,48 @@ def attribution_heatmap(attributions: Sequence[Any]) -> Figure:
         image = ax.imshow(grid, cmap="RdBu_r", vmin=-bound, vmax=bound, aspect="auto")
         for i in range(len(rows)):
             for j in range(len(columns)):
-                ax.text(j, i + 0.12, notes[i][j], ha="center", va="center", fontsize=7)
+                dark = np.isfinite(grid[i, j]) and abs(grid[i, j]) > 0.6 * bound
+                ax.text(
+                    j, i + 0.12, notes[i][j], ha="center", va="center", fontsize=7, color="white" if dark else "black"
+                )
         ax.set_xticks(range(len(columns)), [_short_label(c, 18) for c in columns], rotation=30, ha="right")
         ax.set_yticks(range(len(rows)), [_short_label(r[0], 22) for r in rows])
         ax.spines[:].set_visible(False)
-        fig.colorbar(image, ax=ax, shrink=0.8, label="closeness margin (cosine)")
-        ax.set_title("Which teacher? Closeness beyond the panel (dot: top-ranked; red box: attributed)")
+        fig.colorbar(image, ax=ax, shrink=0.8, label="margin")
+        ax.set_title("Which teacher? Closeness beyond the panel")
+    return fig
+
+
+def signal_heatmap(attributions: Sequence[Any], signal: str, title: str | None = None) -> Figure:
+    """One signal's effect size (panel SDs) for every suspect (row) against every candidate reference
+    (column), from the verdicts inside :class:`forensics.verdict.Attribution` results; '*' where
+    the signal alone is significant."""
+    rows = [str(_get(a, "suspect", default="?")) for a in attributions]
+    columns = sorted({str(_get(c, "candidate")) for a in attributions for c in _get(a, "ranking", default=())})
+    grid = np.full((len(rows), len(columns)), np.nan)
+    marks = [["" for _ in columns] for _ in rows]
+    for i, a in enumerate(attributions):
+        for c in _get(a, "ranking", default=()):
+            j = columns.index(str(_get(c, "candidate")))
+            for f in _get(_get(c, "verdict"), "findings", default=()) or ():
+                if _get(f, "signal") == signal and _get(f, "defined", default=True):
+                    e = _get(f, "effect_size")
+                    grid[i, j] = float(e) if e is not None and math.isfinite(float(e)) else np.nan
+                    marks[i][j] = (_fmt(grid[i, j]) + (" *" if _get(f, "supports") else "")) if e is not None else ""
+    with matplotlib.rc_context(STYLE):
+        fig = _figure(1.6 + 0.95 * max(1, len(columns)), 1.0 + 0.45 * max(1, len(rows)))
+        ax = fig.add_subplot()
+        finite = grid[np.isfinite(grid)]
+        bound = max(1.0, float(np.max(np.abs(finite)))) if finite.size else 1.0
+        image = ax.imshow(grid, cmap="RdBu_r", vmin=-bound, vmax=bound, aspect="auto")
+        for i in range(len(rows)):
+            for j in range(len(columns)):
+                ax.text(j, i, marks[i][j], ha="center", va="center", fontsize=7.5)
+        ax.set_xticks(range(len(columns)), [_short_label(c, 18) for c in columns], rotation=30, ha="right")
+        ax.set_yticks(range(len(rows)), [_short_label(r, 22) for r in rows])
+        ax.spines[:].set_visible(False)
+        fig.colorbar(image, ax=ax, shrink=0.8, label="effect size (panel SD)")
+        ax.set_title(plain(title or signal) + " (* significant on its own)")
     return fig
 
 

@@ -1,0 +1,294 @@
+"""The embedded real case: public AlpacaEval outputs of API references, documented students and controls.
+
+:func:`build_case` draws a seeded random subset of the prompts (never looking at any answer),
+copies those lines of each model's file verbatim, and imports them through the toolkit's own
+benchmark importer into one hash-chained evidence log per model. ``case.json`` records who is
+who, each model's documented lineage with its primary source, the prompt draw, and the SHA-256
+of every upstream file and of the subset file the importer read.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+
+import numpy as np
+
+from forensics.evidence import file_sha256, import_benchmark
+from forensics.features import Features
+from forensics.notebook.cases import Case, load_case
+from forensics.report import EFFICIENCY_SIZES, InvestigationResult, investigate, render_digest, write_digest
+from forensics.verdict import fmt_p
+
+CASE_NAME = "alpaca_eval_distillation"
+ALPACA_CASE_DIR = Path(__file__).resolve().parents[1] / "cases" / CASE_NAME
+REFERENCES = ("text_davinci_003", "gpt-3.5-turbo-0301", "gpt4_0314", "claude", "claude-2", "gemini-pro")
+SUSPECTS = ("claude2-alpaca-13b", "alpaca-7b", "vicuna-13b-v1.3")
+CONTROLS = ("guanaco-33b", "llama-2-13b-chat-hf", "oasst-sft-pythia-12b")
+QUESTION = (
+    "Which of these public models were trained on a proprietary API model's answers, and on whose? "
+    "Each suspect is tested against each of six candidate references, calibrated by models trained on human data."
+)
+TABLE_COLUMNS = (
+    "suspect",
+    "attributed teacher",
+    "label vs top candidate",
+    "p",
+    "Holm p",
+    "documented teacher",
+    "engine right?",
+)
+DRAW_SEED = 11  # the issue number; fixed before any answer was read
+N_PROMPTS = 220
+
+
+def draw_prompts(prompt_ids: list[str], n: int, *, rng: np.random.Generator | None = None) -> list[str]:
+    """``n`` prompt ids drawn without replacement, in their original order."""
+    rng = rng if rng is not None else np.random.default_rng(DRAW_SEED)
+    chosen = set(rng.choice(len(prompt_ids), size=min(n, len(prompt_ids)), replace=False).tolist())
+    return [p for i, p in enumerate(prompt_ids) if i in chosen]
+
+
+def _lines_for(path: Path, keep: set[str]) -> list[str]:
+    out = []
+    with open(path, encoding="utf-8") as fh:
+        for line in fh:
+            if line.strip() and json.loads(line)["prompt_id"] in keep:
+                out.append(line if line.endswith("\n") else line + "\n")
+    return out
+
+
+def _truth(role: str, entry: dict) -> str:
+    if role == "suspect":
+        return f"distilled from {entry.get('teacher')} (closest reference: {entry.get('closest_ref')})"
+    if role == "control":
+        return "independent (human or RLHF data)"
+    return "reference (proprietary API model)"
+
+
+def build_case(
+    source_dir: Path | str, case_dir: Path | str = ALPACA_CASE_DIR, n_prompts: int = N_PROMPTS, seed: int = DRAW_SEED
+) -> Path:
+    """Import the seeded subset of ``source_dir`` (the benchmark's ``alpaca_eval`` folder) into ``case_dir``."""
+    source_dir, case_dir = Path(source_dir).resolve(), Path(case_dir).resolve()
+    lineage = json.loads((source_dir.parent / "lineage.json").read_text(encoding="utf-8"))[source_dir.name]
+    prompt_lines = (source_dir / "_prompts.jsonl").read_text(encoding="utf-8").splitlines(keepends=True)
+    all_ids = [json.loads(line)["prompt_id"] for line in prompt_lines if line.strip()]
+    keep = set(draw_prompts(all_ids, n_prompts, rng=np.random.default_rng(seed)))
+    case_dir.mkdir(parents=True, exist_ok=True)
+    subjects = []
+    roles = [(m, "reference") for m in REFERENCES] + [(m, "suspect") for m in SUSPECTS]
+    roles += [(m, "control") for m in CONTROLS]
+    with tempfile.TemporaryDirectory() as tmp:
+        here = os.getcwd()
+        os.chdir(tmp)
+        try:
+            for model, role in roles:
+                folder = Path(model) / source_dir.name  # relative: the importer records no machine path
+                folder.mkdir(parents=True)
+                (folder / "_prompts.jsonl").write_text(
+                    "".join(line for line in prompt_lines if line.strip() and json.loads(line)["prompt_id"] in keep),
+                    encoding="utf-8",
+                )
+                upstream = source_dir / f"{model}.jsonl"
+                (folder / upstream.name).write_text("".join(_lines_for(upstream, keep)), encoding="utf-8")
+                log = case_dir / f"{model}.jsonl"
+                log.unlink(missing_ok=True)
+                n = import_benchmark(folder, log)
+                origin = json.loads(upstream.open(encoding="utf-8").readline()).get("source")
+                entry = lineage[model]
+                subjects.append(
+                    {
+                        "label": model,
+                        "role": role,
+                        "log": log.name,
+                        "responses": n,
+                        "lineage": {k: entry.get(k) for k in ("role", "family", "teacher", "teacher_family", "note")},
+                        "source": entry.get("source"),
+                        "closest_ref": entry.get("closest_ref") or None,
+                        "truth": _truth(role, entry),
+                        "upstream": {
+                            "origin": origin,
+                            "benchmark_file": f"benchmarks/dev/{source_dir.name}/{upstream.name}",
+                            "benchmark_sha256": file_sha256(upstream),
+                            "subset_file": str(folder / upstream.name),
+                            "subset_sha256": file_sha256(folder / upstream.name),
+                        },
+                    }
+                )
+        finally:
+            os.chdir(here)
+    case = {
+        "name": "AlpacaEval: API teachers, their documented students, and human-data controls",
+        "kind": "imported",
+        "references": list(REFERENCES),
+        "suspects": list(SUSPECTS),
+        "controls": list(CONTROLS),
+        "prompts": {"drawn": len(keep), "of": len(all_ids), "seed": seed, "method": "numpy default_rng(seed).choice"},
+        "subjects": subjects,
+        "rebuild_command": "python -m forensics.notebook.alpaca_case BENCHMARKS/dev/alpaca_eval",
+    }
+    (case_dir / "case.json").write_text(json.dumps(case, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    write_case_md(case_dir)
+    return case_dir
+
+
+def write_case_md(case_dir: Path | str = ALPACA_CASE_DIR) -> Path:
+    """CASE.md from case.json: lineage with its primary source for every model, origin, terms, limits."""
+    case_dir = Path(case_dir)
+    case = json.loads((case_dir / "case.json").read_text(encoding="utf-8"))
+    origin = case["subjects"][0]["upstream"]["origin"].split(":results/")[0]
+    lines = [
+        f"# {case['name']}",
+        "",
+        f"**Question.** {QUESTION}",
+        "",
+        f"**Prompts.** {case['prompts']['drawn']} of the {case['prompts']['of']} AlpacaEval instructions, drawn "
+        f"with `numpy.random.default_rng({case['prompts']['seed']})` before any answer was read (as many as fit "
+        "in about 6 MB of evidence). Every model answered the same prompts once.",
+        "",
+        "## Who is who, and the documented lineage",
+        "",
+        "| model | role here | documented lineage | primary source (`source` in lineage.json) |",
+        "|---|---|---|---|",
+    ]
+    for s in case["subjects"]:
+        lines.append(f"| `{s['label']}` | {s['role']} | {s['truth']} | {s['source']} |")
+    lines += [
+        "",
+        "## Where the data comes from, and its terms",
+        "",
+        f"- Upstream: the public AlpacaEval results, `{origin}` (`results/<model>/model_outputs.json`),",
+        "  as normalised in the project's benchmark split (`benchmarks/dev/alpaca_eval/<model>.jsonl`).",
+        "- Import: each model's subset file went through the toolkit's own importer (`import_benchmark`) into",
+        "  one hash-chained, sealed log per model. Every record keeps the upstream repository, commit and file",
+        "  (`source.origin`), the subset file and line it came from; `case.json` gives the SHA-256 of each",
+        "  benchmark file and of each subset file, and the import record repeats the subset file's SHA-256.",
+        "- Terms: the answers were written by third-party models, and each model's own terms of use apply",
+        "  to its text; the AlpacaEval repository's licence applies to the collection. The text is kept",
+        "  here, unchanged, only as evidence for this worked example; do not reuse it for training.",
+        "",
+        "## What the case can and cannot show",
+        "",
+        "- It can show the toolkit ranking candidate teachers and calibrating against models trained on",
+        "  human data, on real students whose teachers are documented by their authors.",
+        "- The panel is small (three human-data models plus other vendors' references), so p-values",
+        "  cannot go far below what a handful of controls allow: a real student can be missed, and",
+        "  'no evidence' is not proof of independence.",
+        "- References stand in for teachers: vicuna was trained on ChatGPT conversations of several",
+        "  snapshots, alpaca on text-davinci-003 answers generated in 2023, which today's API may not reproduce.",
+        "- One answer per prompt, recorded by others with decoding settings that are not known here.",
+        "- It says nothing about weights or training data; only about recorded behaviour.",
+        "",
+        f"Rebuild the evidence: `{case['rebuild_command']}`. Run the investigation: `make demo`.",
+        "",
+    ]
+    out = case_dir / "CASE.md"
+    out.write_text("\n".join(lines), encoding="utf-8")
+    return out
+
+
+def run_investigation(
+    case_dir: Path | str | None = None,
+    out_dir: Path | str = "out/demo",
+    *,
+    seed: int = 0,
+    sizes: Sequence[int] = EFFICIENCY_SIZES,
+    features: Features | None = None,
+) -> InvestigationResult:
+    """The whole investigation of the real case: verify once, attribute every suspect among the six
+    references (each candidate's calibrated verdict included), the verdict on fewer prompts, and
+    ``verdicts.json``, ``digest.json`` and ``report.html`` in ``out_dir``."""
+    case = load_case(case_dir or ALPACA_CASE_DIR)
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    result = investigate(
+        case.logs,
+        suspects=case.suspects,
+        candidates=case.references,
+        panel=case.controls,
+        families=case.families,
+        efficiency_sizes=sizes,
+        seed=seed,
+        out="report.html",
+        meta={"case_id": case.directory.name, "purpose": QUESTION, "title": case.name},
+        features=features,
+    )
+    (out / "verdicts.json").write_text(
+        json.dumps([v.to_dict() for v in result.verdicts], indent=1, ensure_ascii=False) + "\n", encoding="utf-8"
+    )
+    write_digest(result.digest, out / "digest.json")
+    render_digest(result.digest, out / "report.html")
+    return result
+
+
+def demo_rows(digest: Mapping, case: Case) -> list[dict]:
+    """One row per suspect from a report digest: the attributed teacher, the label and p-value of the
+    verdict against the top-ranked candidate with its Holm-adjusted p, the documented teacher, and
+    whether the engine agrees (a snapshot of the documented teacher's vendor line counts as right)."""
+    attributions = {a["suspect"]: a for a in digest["attributions"]}
+    families = case.families
+    rows = []
+    for v in digest["verdicts"]:
+        a = attributions.get(v["suspect"], {})
+        answer, top = a.get("answer", "none"), a.get("top")
+        lineage = case.subject(v["suspect"]).get("lineage") or {}
+        truth_family = lineage.get("teacher_family")
+        holm = next((c["p_holm"] for c in a.get("ranking", ()) if c["candidate"] == top), None)
+        if truth_family is None:
+            agrees = "yes" if answer == "none" else "NO: attributed a teacher to an independent model"
+        elif answer != "none" and families.get(answer) == truth_family:
+            agrees = "yes"
+        elif answer == "none" and families.get(top) == truth_family:
+            agrees = "NO: right teacher ranked first, not significant after Holm"
+        else:
+            agrees = "NO: wrong teacher" if answer != "none" else "NO: wrong teacher ranked first"
+        closest = case.subject(v["suspect"]).get("closest_ref")
+        rows.append(
+            {
+                "suspect": v["suspect"],
+                "attributed teacher": answer if answer != "none" else f"none (top: {top})",
+                "label vs top candidate": v["label"],
+                "p": v["p_value"],
+                "Holm p": holm,
+                "documented teacher": f"{lineage.get('teacher')} ({closest})" if truth_family else "none",
+                "engine right?": agrees,
+            }
+        )
+    return rows
+
+
+def format_table(rows: Sequence[Mapping]) -> str:
+    """The rows as a fixed-width table a terminal shows without wrapping tricks."""
+    cells = [[fmt_p(r[k]) if k in ("p", "Holm p") else str(r[k]) for k in TABLE_COLUMNS] for r in rows]
+    widths = [max(len(c), *(len(row[i]) for row in cells)) for i, c in enumerate(TABLE_COLUMNS)]
+    line = lambda items: "  ".join(x.ljust(w) for x, w in zip(items, widths)).rstrip()  # noqa: E731
+    return "\n".join([line(TABLE_COLUMNS), line("-" * w for w in widths), *(line(row) for row in cells)])
+
+
+def run_demo(out_dir: Path | str = "out/demo", *, case_dir: Path | str | None = None, seed: int = 0) -> Path:
+    """Execute the quickstart notebook on the real case (it runs :func:`run_investigation`), keep
+    the executed copy beside its ``verdicts.json``, ``digest.json`` and ``report.html``."""
+    import papermill  # about 2.5 s to import (python -X importtime): the notebook kernel never needs it
+
+    out = Path(out_dir).resolve()
+    out.mkdir(parents=True, exist_ok=True)
+    notebook = Path(__file__).resolve().parents[2] / "notebooks" / "01_quickstart.ipynb"
+    executed = out / notebook.name
+    papermill.execute_notebook(
+        str(notebook),
+        str(executed),
+        progress_bar=False,
+        cwd=str(notebook.parent),
+        parameters={"case_dir": str(case_dir) if case_dir else None, "out_dir": str(out), "seed": seed},
+    )
+    return executed
+
+
+if __name__ == "__main__":
+    import sys
+
+    print(build_case(sys.argv[1], n_prompts=int(sys.argv[2]) if len(sys.argv) > 2 else N_PROMPTS))
