@@ -116,3 +116,12 @@ def test_verify_repair_flag(tmp_path, capsys):
     assert main(["verify", "--repair", str(path)]) == 0
     assert "set aside" in capsys.readouterr().out
     assert json.loads(path.read_text().splitlines()[-1])["seq"] == 1
+
+
+def test_settings_named_like_secrets_do_not_mangle_evidence(tmp_path, monkeypatch):
+    monkeypatch.setenv("TOKENIZERS_PARALLELISM", "false")
+    monkeypatch.setenv("MY_SERVICE_TOKEN", "tok-123456789")
+    path = tmp_path / "log.jsonl"
+    with EvidenceLog(path) as log:
+        log.append(NoteRecord(text="false alarm; tok-123456789"))
+    assert read_records(path)[0]["text"] == "false alarm; [REDACTED:MY_SERVICE_TOKEN]"

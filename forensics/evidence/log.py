@@ -33,10 +33,12 @@ from forensics.evidence.seal import check_signature, sign_seal
 from forensics.providers import reply_parser, used_secrets
 
 GENESIS = "0" * 64
-# Environment variables whose values must never reach a file or stream the toolkit writes.
-SECRET_NAME = re.compile(r"(KEY|TOKEN|SECRET|PASS|CREDENTIAL|AUTH)", re.IGNORECASE)
-# Below this length a value is too likely to be an ordinary word to replace everywhere.
-MIN_SECRET_LEN = 4
+# Environment variables whose values must never reach a file or stream the toolkit writes
+# (settings such as TOKENIZERS_PARALLELISM or SSH_AUTH_SOCK are not secrets).
+SECRET_NAME = re.compile(r"(KEY|TOKEN|SECRET|PASS|CREDENTIAL|AUTH)(?!.*(PARALLELISM|_SOCK|_DIR|_PATH|_FILE)$)", re.I)
+# A key a provider used is redacted from this length on; below it a value is too likely to be
+# an ordinary word. Variables that are only named like secrets need a key-like length.
+MIN_SECRET_LEN, MIN_NAMED_LEN = 4, 8
 # Fields that hold hashes and signatures: never redacted, or the chain and seals would break.
 UNREDACTED = frozenset({"hash", "prev", "head", "hashes", "signature", "public_key", "key_fingerprint"})
 
@@ -55,8 +57,9 @@ class Redactor:
     """Replaces secrets in text: every key a provider used, and secret-named environment variables."""
 
     def __init__(self, extra_names: Iterable[str] = ()):
-        names = {n for n in os.environ if SECRET_NAME.search(n)} | set(extra_names)
-        found = {os.environ[n]: n for n in names if n in os.environ}
+        named = {n for n in os.environ if SECRET_NAME.search(n)}
+        found = {os.environ[n]: n for n in named if len(os.environ[n]) >= MIN_NAMED_LEN}
+        found.update({os.environ[n]: n for n in extra_names if n in os.environ})
         found.update({value: name for name, value in used_secrets()})
         self.secrets = sorted(
             ((v, n) for v, n in found.items() if len(v) >= MIN_SECRET_LEN), key=lambda item: -len(item[0])
