@@ -547,8 +547,8 @@ def test_plots_are_deterministic_svg():
         "null_distribution": np.random.default_rng(0).normal(0, 0.1, 200),
         "panel_values": {"b": 0.1, "a": 0.0},
     }
-    one = plots.svg_bytes(plots.null_distribution_plot(finding))
-    two = plots.svg_bytes(plots.null_distribution_plot(dict(finding)))
+    one = plots.svg_bytes(plots.signal_plot(finding))
+    two = plots.svg_bytes(plots.signal_plot(dict(finding)))
     assert one == two and one.startswith(b"<svg") and b"<script" not in one
     forest = plots.svg_bytes(plots.effect_sizes_plot([{**finding, "effect_size": 1.2, "ci": (0.5, 1.9)}]))
     assert forest.startswith(b"<svg")

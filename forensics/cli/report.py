@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import argparse
 import sys
 
 from forensics.evidence import EvidenceError, check_output_file
 
 
-def add_report_parser(subparsers) -> None:
+def add_report_parser(subparsers: argparse._SubParsersAction) -> None:
     """``forensics report EVIDENCE... --reference R --suspect S [--suspect ...] --out report.html``."""
     r = subparsers.add_parser(
         "report",
@@ -51,7 +52,7 @@ def add_report_parser(subparsers) -> None:
     r.set_defaults(func=run_report)
 
 
-def run_report(args) -> int:
+def run_report(args: argparse.Namespace) -> int:
     """Exit 0 with the report written; 2 with one line on stderr for a user error."""
     from forensics.report import ReportError, build_report, read_digest, render_digest  # see STARTUP in cli/main.py
 

@@ -83,7 +83,7 @@ class Case:
             and s.get("expected_verdict") not in DERIVED
         ]
 
-    def decoding_table(self):
+    def decoding_table(self) -> pd.DataFrame:
         """Who is who, and how each subject was decoded."""
         rows = []
         for s in self.subjects:
@@ -119,7 +119,7 @@ def load_case(case_dir: str | os.PathLike | None = None) -> Case:
     )
 
 
-def expectation_table(verdicts: Sequence, case: Case):
+def expectation_table(verdicts: Sequence, case: Case) -> pd.DataFrame:
     """Each suspect's verdict beside the verdict the case's construction implies."""
     rows = []
     for v in verdicts:

@@ -11,14 +11,14 @@ import pandas as pd
 
 from forensics.corpus import Corpus, load_evidence
 from forensics.evidence import EvidenceError, collect, iter_logs, verify
-from forensics.features import Features, quiet_embedder
+from forensics.features import Embedder, Features, quiet_embedder
 from forensics.notebook.cases import DEMO_CASE_DIR, Case, load_case
 from forensics.notebook.setup import resolve_path
 from forensics.probes import load_probe_sets, select_probes
 from forensics.providers import Decoding
 
 
-def verify_table(paths: Iterable[str | os.PathLike]):
+def verify_table(paths: Iterable[str | os.PathLike]) -> pd.DataFrame:
     """Verify every evidence log (folders expand to their logs) and return one row per log:
     file name, records, chain head, seal status and the signing key's fingerprint. Raises
     :class:`forensics.evidence.EvidenceError` naming the
@@ -80,7 +80,7 @@ def open_investigation(
     suspect: str | None = None,
     panel: Sequence[str] | None = None,
     replicates: Sequence[str] | None = None,
-    embedder=None,
+    embedder: Embedder | None = None,
 ) -> Investigation:
     """Verify and load the evidence and settle who is who.
 
@@ -126,14 +126,14 @@ def open_investigation(
 def collect_subjects(
     model_specs: Mapping[str, str],
     evidence_dir: str | os.PathLike,
-    decoding=None,
+    decoding: Decoding | None = None,
     *,
     probe_sets: Sequence[str | os.PathLike] | None = None,
     families: Iterable[str] | None = None,
     per_family: int | None = None,
     concurrency: int = 1,
     command: list[str] | None = None,
-):
+) -> pd.DataFrame:
     """Collect every subject of ``model_specs`` (label -> model string, e.g.
     ``"openai-compatible:smollm2@http://127.0.0.1:8765/v1"``) into ``evidence_dir/<label>.jsonl``
     with :func:`forensics.evidence.collect` (resumable: a rerun sends only what is missing).

@@ -31,12 +31,12 @@ from forensics.report.views import (
     slugify,
     verdict_view,
 )
+from forensics.verdict.summaries import SMALL_PANEL
 
 DIGEST_FORMAT = "forensics.report-digest/1"
 TEMPLATE = "report.html.j2"
 CSP = "default-src 'none'; img-src data:; style-src 'unsafe-inline'; base-uri 'none'; form-action 'none'"
 TIMESTAMP_ATTR = "data-build-timestamp"
-SMALL_PANEL = 3  # fewer panel members than this and the report warns that the calibration is thin
 
 
 class ReportError(ValueError):

@@ -22,6 +22,8 @@ import matplotlib.ticker
 import numpy as np
 from matplotlib.figure import Figure
 
+from forensics.verdict import fmt_num
+
 # Applied while a figure is built and while it is saved, never globally.
 STYLE = {
     "svg.hashsalt": "forensics-report",
@@ -77,14 +79,6 @@ def _figure(width: float, height: float) -> Figure:
     return fig
 
 
-def _fmt(x: float | None) -> str:
-    if x is None or not math.isfinite(x):
-        return "n/a"
-    if x != 0 and abs(x) < 1e-3:
-        return f"{x:.1e}"
-    return f"{x:.3g}"
-
-
 def _short_label(name: str, width: int = 26) -> str:
     name = str(name)
     return plain(name if len(name) <= width else name[: width - 1] + "…")
@@ -128,7 +122,12 @@ def signal_plot(test: Any, suspect: str = "suspect", reference: str = "R", title
             )
             left.set_xlim(lo, hi)
         if math.isfinite(stat):
-            left.axvline(stat, color=SUSPECT_COLOR, linewidth=2.2, label=plain(f"{suspect}: t = {_fmt(stat)}"))
+            left.axvline(
+                stat,
+                color=SUSPECT_COLOR,
+                linewidth=2.2,
+                label=plain(f"{suspect}: t = {fmt_num(stat, 3, significant=True)}"),
+            )
         elif not math.isnan(stat):  # infinite: the panel has no spread at all on this signal
             left.annotate(
                 plain(f"{suspect}: t = {'+' if stat > 0 else '-'}inf"),
@@ -137,7 +136,7 @@ def signal_plot(test: Any, suspect: str = "suspect", reference: str = "R", title
                 ha="right" if stat > 0 else "left",
                 color=SUSPECT_COLOR,
             )
-        left.set_title(plain(f"{name}: p = {_fmt(p)}" if p is not None else f"{name}"))
+        left.set_title(plain(f"{name}: p = {fmt_num(p, 3, significant=True)}" if p is not None else f"{name}"))
         left.set_xlabel("test statistic t (0 = as close to R as the panel)")
         left.set_yticks([])
         left.spines["left"].set_visible(False)
@@ -157,11 +156,6 @@ def signal_plot(test: Any, suspect: str = "suspect", reference: str = "R", title
         right.set_title(plain(f"closeness to {reference}"), fontsize=9)
         right.set_xlabel("model-level mean closeness")
     return fig
-
-
-def null_distribution_plot(finding: Any, suspect: str = "suspect", reference: str = "R") -> Figure:
-    """Alias of :func:`signal_plot` (the suspect's statistic against its null distribution)."""
-    return signal_plot(finding, suspect=suspect, reference=reference)
 
 
 def effect_sizes_plot(
@@ -249,7 +243,7 @@ def attribution_heatmap(attributions: Sequence[Any]) -> Figure:
                 m = _get(c, "closeness_margin")
                 grid[i, j] = float(m) if m is not None and math.isfinite(float(m)) else np.nan
                 p = _get(c, "p_holm")
-                notes[i][j] = ("Holm p " + _fmt(p)) if p is not None else "n/a"
+                notes[i][j] = ("Holm p " + fmt_num(p, 3, significant=True)) if p is not None else "n/a"
                 if rank == 0:
                     ax.plot(j, i - 0.25, marker="o", markersize=4, color="#f2c744", markeredgecolor="#2b3440")
                 if _get(c, "supported") and rank == 0:
@@ -290,7 +284,11 @@ def signal_heatmap(attributions: Sequence[Any], signal: str, title: str | None =
                 if _get(f, "signal") == signal and _get(f, "defined", default=True):
                     e = _get(f, "effect_size")
                     grid[i, j] = float(e) if e is not None and math.isfinite(float(e)) else np.nan
-                    marks[i][j] = (_fmt(grid[i, j]) + (" *" if _get(f, "supports") else "")) if e is not None else ""
+                    marks[i][j] = (
+                        (fmt_num(grid[i, j], 3, significant=True) + (" *" if _get(f, "supports") else ""))
+                        if e is not None
+                        else ""
+                    )
     with matplotlib.rc_context(STYLE):
         fig = _figure(1.6 + 0.95 * max(1, len(columns)), 1.0 + 0.45 * max(1, len(rows)))
         ax = fig.add_subplot()
@@ -392,7 +390,9 @@ def replicate_plot(test: Any, suspect: str = "suspect", reference: str = "R") ->
             left.set_yticks(range(1, len(rows) + 1), [_short_label(n) for _, n, _ in rows], fontsize=7.5)
         left.set_xlabel("cosine to R's answer, per prompt")
         left.set_title(plain(f"closeness to R ({_get(test, 'n_prompts', default=0)} prompts)"))
-        right.set_title(plain(f"replicate test: p = {_fmt(p)}" if math.isfinite(r) else "replicate test"))
+        right.set_title(
+            plain(f"replicate test: p = {fmt_num(p, 3, significant=True)}" if math.isfinite(r) else "replicate test")
+        )
         if math.isfinite(r):
             lo, hi = (float(x) if x is not None else float("nan") for x in ci[:2])
             span = [v for v in (0.0, 1.0, r, lo, hi) if math.isfinite(v)]
@@ -406,7 +406,7 @@ def replicate_plot(test: Any, suspect: str = "suspect", reference: str = "R") ->
                 "R resampled", (1.0, 0), xytext=(0, 8), textcoords="offset points", ha="center", fontsize=7.5
             )
             right.annotate(
-                plain(f"{_short_label(suspect, 18)} {_fmt(r)}"),
+                plain(f"{_short_label(suspect, 18)} {fmt_num(r, 3, significant=True)}"),
                 (r, 0),
                 xytext=(0, -14),
                 textcoords="offset points",
@@ -434,7 +434,7 @@ def replicate_plot(test: Any, suspect: str = "suspect", reference: str = "R") ->
     return fig
 
 
-def verdict_figure(verdict) -> Figure:
+def verdict_figure(verdict: Any) -> Figure:
     """The test a verdict rests on: the combined test as :func:`signal_plot` draws
     it (the suspect's statistic against the null, and every model's composite closeness to R), or
     the replicate test as :func:`replicate_plot` draws it (also when only its

@@ -10,12 +10,15 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Mapping, Sequence
+from functools import partial
 from typing import Any
 
 from markupsafe import Markup, escape
 
+from forensics.corpus import Corpus
 from forensics.report import plots
 from forensics.signals import SIGNALS, signal_title
+from forensics.verdict import fmt_num, fmt_p
 
 EXAMPLES_PER_SUSPECT = 3
 MAX_SHOWN_CHARS = 2400  # longer texts are cut in the side-by-side view, saying so and citing the record
@@ -46,7 +49,7 @@ _INVISIBLE = re.compile(
 )
 
 
-def num(x) -> float | None:
+def num(x: object) -> float | None:
     try:
         x = float(x)
     except (TypeError, ValueError):
@@ -54,7 +57,7 @@ def num(x) -> float | None:
     return x if math.isfinite(x) else None
 
 
-def seed_of(rng_state: Mapping | None):
+def seed_of(rng_state: Mapping | None) -> Any:
     """The seed a result's generator was made from (``rng_state`` recorded by the statistics)."""
     return (rng_state or {}).get("seed_entropy")
 
@@ -250,7 +253,7 @@ def _example(corpus, prompt_id: str, view: dict, finding: dict, position: int) -
     }
 
 
-def pick_examples(corpus, view: dict, k: int = EXAMPLES_PER_SUSPECT) -> list[dict]:
+def pick_examples(corpus: Corpus, view: dict, k: int = EXAMPLES_PER_SUSPECT) -> list[dict]:
     """The most telling prompts, as the findings cite them: each finding lists the prompts where the
     suspect exceeds the panel most; supporting findings first, most significant first."""
     order = sorted(
@@ -272,26 +275,6 @@ def pick_examples(corpus, view: dict, k: int = EXAMPLES_PER_SUSPECT) -> list[dic
     return chosen
 
 
-def _fmt_p(p) -> str:
-    p = num(p)
-    if p is None:
-        return "n/a"
-    if p == 0:
-        return "0 (below resolution)"
-    if p < 1e-3:
-        return f"{p:.1e}"
-    return f"{p:.3f}"
-
-
-def _fmt_num(x, digits: int = 3) -> str:
-    x = num(x)
-    if x is None:
-        return "n/a"
-    if x != 0 and (abs(x) < 1e-3 or abs(x) >= 1e5):
-        return f"{x:.2e}"
-    return f"{x:.{digits}g}" if abs(x) < 1 else f"{x:.{digits}f}".rstrip("0").rstrip(".")
-
-
 def _short(h, n: int = 12) -> str:
     return str(h or "")[:n]
 
@@ -310,8 +293,8 @@ def add_figures(view: dict) -> None:
             plots.signal_plot(f["test"], suspect=view["suspect"], reference=view["reference"], title=f["title"])
         )
         f["plot_alt"] = (
-            f"{f['title']}: test statistic {_fmt_num(f['statistic'])} of {view['suspect']} against "
-            f"its null distribution (p = {_fmt_p(f['p_value'])}), and the model-level closeness to "
+            f"{f['title']}: test statistic {fmt_num(f['statistic'], 3, significant=True)} of {view['suspect']} against "
+            f"its null distribution (p = {fmt_p(f['p_value'], precise=True)}), and the model-level closeness to "
             f"{view['reference']} of the suspect and of each panel member"
         )
     view["combined_plot"] = None
@@ -363,8 +346,8 @@ def names(items: Any, sep: str = ", ") -> Markup:
 
 
 FILTERS = {
-    "p": _fmt_p,
-    "num": _fmt_num,
+    "p": partial(fmt_p, precise=True),
+    "num": partial(fmt_num, digits=3, significant=True),
     "short": _short,
     "slug": slugify,
     "visible": visible,

@@ -11,13 +11,15 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from functools import partial
 
 import numpy as np
 
 from forensics.corpus import Corpus
 from forensics.features import Features
 from forensics.stats import holm, jsonable
-from forensics.verdict.engine import Verdict, analyse, as_generator, sig3
+from forensics.verdict.engine import Verdict, analyse, as_generator
+from forensics.verdict.summaries import fmt_num
 
 
 @dataclass
@@ -75,6 +77,7 @@ class Attribution:
         return self.best if self.best is not None else "none"
 
     def summary(self) -> str:
+        sig3 = partial(fmt_num, digits=3, significant=True)
         lines = [f"teacher of {self.suspect}: {self.answer}"]
         for c in self.ranking:
             lines.append(

@@ -7,16 +7,16 @@ The labels, the replicate test and the strength words are explained in ``docs/me
 
 from __future__ import annotations
 
-import math
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import partial
 
 import numpy as np
 from threadpoolctl import threadpool_limits
 
 from forensics.corpus import Corpus
 from forensics.features import Features
-from forensics.signals import compute_signals, embedding_signal, signal_names
+from forensics.signals import SignalScores, compute_signals, embedding_signal, signal_names
 from forensics.stats import (
     CombinedTest,
     PanelPower,
@@ -27,6 +27,7 @@ from forensics.stats import (
     panel_test,
     replicate_test,
 )
+from forensics.verdict.summaries import fmt_num
 from forensics.verdict.types import ConfidenceInterval, Label, SameModelCheck
 
 __all__ = [
@@ -144,6 +145,7 @@ class Verdict:
         return out
 
     def summary(self) -> str:
+        sig3 = partial(fmt_num, digits=3, significant=True)
         t = self.test
         lines = [
             f"{self.suspect} vs {self.reference}: {self.label}"
@@ -208,7 +210,15 @@ class Verdict:
         )
 
 
-def closeness_margin(scores, suspect, panel, corpus, reference, features, prompt_ids) -> float:
+def closeness_margin(
+    scores: Sequence[SignalScores],
+    suspect: str,
+    panel: Sequence[str],
+    corpus: Corpus,
+    reference: str,
+    features: Features,
+    prompt_ids: Sequence[str],
+) -> float:
     """S's mean embedding cosine to R minus the panel members' mean: closeness with R's centrality removed.
 
     A reference that every model resembles (a strong, much-imitated one) gets no credit for that,
@@ -221,13 +231,6 @@ def closeness_margin(scores, suspect, panel, corpus, reference, features, prompt
     if not others or not np.isfinite(means.get(suspect, np.nan)):
         return float("nan")
     return float(means[suspect] - np.mean(others))
-
-
-def sig3(x) -> str:
-    """Three significant digits, or n/a."""
-    if x is None or (isinstance(x, float) and not math.isfinite(x)):
-        return "n/a"
-    return f"{x:.3g}"
 
 
 def as_generator(rng: np.random.Generator | int | None) -> np.random.Generator:

@@ -7,13 +7,17 @@ machines, so they are rounded coarsely here.
 from __future__ import annotations
 
 import math
+from typing import TYPE_CHECKING
 
 import pandas as pd
+
+if TYPE_CHECKING:  # engine imports this module for its number formats
+    from forensics.verdict.engine import Verdict
 
 SMALL_PANEL = 3  # fewer independent panel members than this: the calibration is thin
 
 
-def is_finite(x) -> bool:
+def is_finite(x: object) -> bool:
     """A number that is neither NaN nor infinite (None and non-numbers are not)."""
     try:
         return x is not None and math.isfinite(float(x))
@@ -21,11 +25,17 @@ def is_finite(x) -> bool:
         return False
 
 
-def fmt_p(p, alpha: float | None = None) -> str:
-    """A p-value at a resolution that does not flicker: '<0.001', '0.004', '0.23', 'n/a'."""
+def fmt_p(p: float | None, *, precise: bool = False) -> str:
+    """A p-value for people. By default at a resolution that does not flicker between machines
+    ('<0.001', '0.004', '0.23'); ``precise`` (the evidence report): '0 (below resolution)',
+    '3.2e-04', '0.231'. 'n/a' when undefined."""
     if not is_finite(p):
         return "n/a"
     p = float(p)
+    if precise:
+        if p == 0:
+            return "0 (below resolution)"
+        return f"{p:.1e}" if p < 1e-3 else f"{p:.3f}"
     if p < 0.001:
         return "<0.001"
     if p < 0.01:
@@ -33,20 +43,28 @@ def fmt_p(p, alpha: float | None = None) -> str:
     return f"{p:.2f}"
 
 
-def fmt_num(x, digits: int = 1) -> str:
-    """A rounded number, '+inf'/'-inf' for infinities, 'n/a' for NaN or None."""
+def fmt_num(x: float | None, digits: int = 1, *, significant: bool = False) -> str:
+    """A number for people: ``digits`` decimals (no "-0.0"), or with ``significant`` that many
+    significant digits (e-notation when tiny or huge); '+inf'/'-inf', and 'n/a' for NaN or None."""
     if x is None:
         return "n/a"
-    x = float(x)
+    try:
+        x = float(x)
+    except (TypeError, ValueError):
+        return "n/a"
     if math.isnan(x):
         return "n/a"
     if math.isinf(x):
         return "+inf" if x > 0 else "-inf"
+    if significant:
+        if x != 0 and (abs(x) < 1e-3 or abs(x) >= 1e5):
+            return f"{x:.2e}"
+        return f"{x:.{digits}g}" if abs(x) < 1 else f"{x:.{digits}f}".rstrip("0").rstrip(".")
     out = f"{x:.{digits}f}"
     return "0." + "0" * digits if out.lstrip("-") == "0." + "0" * digits else out  # no "-0.0"
 
 
-def verdict_line(verdict) -> str:
+def verdict_line(verdict: Verdict) -> str:
     """One plain line: the label, its strength, the test it rests on (the combined panel test's
     p-value and effect size, or the replicate test's), the panel."""
     ci = tuple(verdict.ci or (None, None))
@@ -68,7 +86,7 @@ def verdict_line(verdict) -> str:
     )
 
 
-def replicate_line(verdict) -> str:
+def replicate_line(verdict: Verdict) -> str:
     """The replicate test of a verdict in one line (or why there is none)."""
     rep = getattr(verdict, "replicate", None)
     if rep is None:
@@ -91,7 +109,7 @@ def replicate_line(verdict) -> str:
     )
 
 
-def findings_table(verdict):
+def findings_table(verdict: Verdict) -> pd.DataFrame:
     """Per-signal findings of a :class:`forensics.verdict.Verdict`, rounded: effect size in panel
     SDs with its CI, p-value, whether the signal alone supports distillation, its weight in the
     combined test, and why it is undefined when it is."""
@@ -114,7 +132,7 @@ def findings_table(verdict):
     return pd.DataFrame(rows).set_index("signal")
 
 
-def caveats(verdict, small_panel: int = SMALL_PANEL) -> list[str]:
+def caveats(verdict: Verdict, small_panel: int = SMALL_PANEL) -> list[str]:
     """What limits this verdict, in words: the engine's own notes, a thin or missing panel,
     undefined signals, and a same-model check that could not run."""
     out = list(verdict.notes or ())
