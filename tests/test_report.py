@@ -534,6 +534,49 @@ def test_invisible_and_direction_characters_are_made_visible():
     assert visible("tab\tand\nnewline kept") == "tab\tand\nnewline kept"
 
 
+def test_model_names_are_bidi_isolated_and_their_controls_shown():
+    from forensics.report.views import name, names
+
+    assert str(name("evil\u202egnp.exe<b>")) == "<bdi>evil⟨U+202E⟩gnp.exe&lt;b&gt;</bdi>"
+    assert str(names(["a", "b\u2066"])) == "<bdi>a</bdi>, <bdi>b⟨U+2066⟩</bdi>"
+
+
+def test_digest_rerenders_the_same_report_and_carries_case_metadata_and_warnings(case, tmp_path):
+    from forensics.cli import main
+    from forensics.report import TIMESTAMP_ATTR, build_report, read_digest
+
+    folder, _ = case
+    digest_path = tmp_path / "digest.json"
+    meta = {"case_id": "CASE-7", "investigator": "A. Investigator", "purpose": "test\u202e purpose"}
+    out = build_report(
+        [folder / "evidence"],
+        REFERENCE,
+        [SUSPECT, "panel-a"],
+        out=tmp_path / "r.html",
+        rng_seed=7,
+        meta=meta,
+        digest_out=digest_path,
+    )
+    digest = read_digest(digest_path)
+    assert [v["suspect"] for v in digest["verdicts"]] == [SUSPECT, "panel-a"]
+    assert any("each other's controls" in w for w in digest["warnings"])
+    assert [s["log"] for s in digest["seals"]] and all(len(s["head"]) == 64 for s in digest["seals"])
+    soup = soup_of(out.read_bytes())
+    header = soup.select_one("header").get_text(" ", strip=True)
+    assert "CASE-7" in header and "A. Investigator" in header and "⟨U+202E⟩" in header
+    assert "each other's controls" in soup.select_one("#summary").get_text(" ", strip=True)
+    seals = soup.select("#summary table.seals tbody tr")
+    assert len(seals) == len(digest["seals"]) and digest["seals"][0]["head"] in seals[0].get_text()
+    command = soup.select_one("#rebuild .command").get_text()
+    assert str(folder) not in command and "--case-id" not in command  # paths relative to the case folder
+    again = tmp_path / "again.html"
+    assert main(["report", "--from-digest", str(digest_path), "--out", str(again)]) == 0
+    strip = lambda b: [x for x in b.decode().splitlines() if TIMESTAMP_ATTR not in x]  # noqa: E731
+    assert strip(again.read_bytes()) == strip(out.read_bytes())
+    digest_path.write_text("{}", encoding="utf-8")
+    assert main(["report", "--from-digest", str(digest_path), "--out", str(tmp_path / "x.html")]) == 2
+
+
 def test_plots_are_deterministic_svg():
     import numpy as np
 
