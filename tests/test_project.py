@@ -45,6 +45,8 @@ def test_every_subcommand_has_help():
         ["collect", "--help"],
         ["import", "--help"],
         ["verify", "--help"],
+        ["key", "--help"],
+        ["case", "--help"],
         ["probes", "--help"],
         ["bench", "lineage", "--help"],
         ["report", "--help"],
