@@ -175,8 +175,10 @@ def test_key_show_and_signed_case_manifest(sealed_log, tmp_path, capsys):
     assert entry["path"] == "../evidence.jsonl" and entry["head"] == verify(sealed_log).head
     assert entry["seal_status"] == "sealed" and manifest["signature"]["key_fingerprint"] == _trusted()
     assert check_manifest(out) == []
+    assert main(["case", "check", str(out)]) == 0
     with open(sealed_log, "ab") as fh:
         fh.write(b"\n")
+    assert main(["case", "check", str(out)]) == 1
     assert check_manifest(out) == [
         f"{out.parent / '../evidence.jsonl'}: missing or changed since the manifest was signed"
     ]

@@ -20,6 +20,7 @@ from forensics.evidence import (
     CorpusFormatError,
     EvidenceError,
     RedactingStream,
+    check_manifest,
     collect,
     export_manifest,
     file_sha256,
@@ -154,8 +155,17 @@ def _key(args) -> int:
     return EXIT_OK
 
 
-def _case_export(args) -> int:
-    manifest = export_manifest(args.logs, args.out)
+def _case(args) -> int:
+    if args.action == "check":
+        problems = [p for manifest in args.paths for p in check_manifest(manifest)]
+        for line in problems:
+            print(f"FAIL {line}")
+        if not problems:
+            print(f"OK {' '.join(args.paths)}: signatures hold and every listed log is unchanged")
+        return EXIT_FOUND_PROBLEM if problems else EXIT_OK
+    if not args.out:
+        raise ValueError("case export needs --out MANIFEST")
+    manifest = export_manifest(args.paths, args.out)
     digest = hashlib.sha256(Path(args.out).read_bytes()).hexdigest()
     print(f"{args.out}: signed manifest of {len(manifest['manifest']['logs'])} logs, sha256 {digest}")
     return EXIT_OK
@@ -280,10 +290,14 @@ def build_parser() -> argparse.ArgumentParser:
     k.set_defaults(func=_key)
 
     cs = sub.add_parser("case", help="case-level evidence operations")
-    cs.add_argument("action", choices=["export"], help="export: write a signed manifest of heads and file hashes")
-    cs.add_argument("logs", nargs="+", help="evidence logs or folders of them")
-    cs.add_argument("--out", required=True, help="manifest file (JSON) to write")
-    cs.set_defaults(func=_case_export)
+    cs.add_argument(
+        "action",
+        choices=["export", "check"],
+        help="export: write a signed manifest of heads and file hashes; check: verify manifests against the logs",
+    )
+    cs.add_argument("paths", nargs="+", help="export: evidence logs or folders of them; check: manifest files")
+    cs.add_argument("--out", help="manifest file (JSON) to write (export)")
+    cs.set_defaults(func=_case)
 
     p = sub.add_parser("probes", help="list, count or validate probe sets")
     p.add_argument("action", choices=["list", "stats", "validate"])

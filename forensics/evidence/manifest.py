@@ -14,7 +14,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from forensics.evidence.importers import file_sha256
 from forensics.evidence.log import iter_logs, utc_now, verify
 from forensics.evidence.records import SCHEMA, EvidenceError, canonical_json
-from forensics.evidence.seal import sign_bytes
+from forensics.evidence.seal import fingerprint, sign_bytes
 
 
 def export_manifest(logs: Iterable[Path | str], out: Path | str) -> dict:
@@ -53,9 +53,10 @@ def check_manifest(path: Path | str) -> list[str]:
     body, sig = data["manifest"], data["signature"]
     problems = []
     try:
-        Ed25519PublicKey.from_public_bytes(base64.b64decode(sig["public_key"])).verify(
-            base64.b64decode(sig["signature"]), canonical_json(body).encode("utf-8")
-        )
+        public = Ed25519PublicKey.from_public_bytes(base64.b64decode(sig["public_key"]))
+        public.verify(base64.b64decode(sig["signature"]), canonical_json(body).encode("utf-8"))
+        if fingerprint(public) != sig["key_fingerprint"]:
+            problems.append(f"{path}: the key fingerprint does not match the public key it names")
     except (InvalidSignature, ValueError):
         problems.append(f"{path}: signature does not match the manifest")
     for entry in body["logs"]:
