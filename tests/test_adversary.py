@@ -13,6 +13,7 @@ from servers import FaultServer, write_probes
 from forensics.cli import main
 from forensics.evidence import (
     EvidenceError,
+    EvidenceLog,
     RecordError,
     check_manifest,
     collect,
@@ -22,7 +23,9 @@ from forensics.evidence import (
     signing_key,
     verify,
 )
+from forensics.evidence.records import NoteRecord
 from forensics.evidence.seal import seal_payload
+from forensics.notebook.cases import DEMO_CASE_DIR
 
 
 def _canonical(obj) -> str:
@@ -188,3 +191,33 @@ def test_seal_summary_for_the_report(sealed_log):
     summary = seal_summary(sealed_log)
     assert summary["seal_status"] == "sealed" and summary["key_fingerprints"] == [_trusted()]
     assert summary["head"] == verify(sealed_log).head and summary["n_records"] == 8
+
+
+def test_a_record_missing_a_field_names_file_line_and_field(sealed_log):
+    records = _load(sealed_log)
+    del records[2]["probe_id"]
+    sealed_log.write_text(rechain(records), encoding="utf-8")
+    with pytest.raises(RecordError) as err:
+        read_records(sealed_log, check=False)
+    assert (err.value.path, err.value.line, err.value.field) == (str(sealed_log), 3, "probe_id")
+    assert verify(sealed_log).first_bad_line == 3
+
+
+def test_records_left_unsealed_by_a_killed_run_are_sealed_by_the_next(sealed_log, tmp_path):
+    with EvidenceLog(sealed_log) as log:  # what a run killed before its seal leaves behind
+        log.append(NoteRecord(text="written by a run that never finished"))
+    assert verify(sealed_log).unsealed == 1 and not verify(sealed_log, {_trusted()}).ok
+    probes = write_probes(tmp_path / "more.yaml", ["q5"])
+    with FaultServer({}) as server:
+        collect(f"openai-compatible:fake@{server.base_url}", [probes], sealed_log, progress=False)
+    result = verify(sealed_log, {_trusted()})
+    assert result.ok and result.unsealed == 0 and len(result.seals) == 2
+
+
+def test_the_embedded_legacy_case_verifies_unsealed_and_is_refused_under_trust():
+    logs = sorted(DEMO_CASE_DIR.glob("*.jsonl"))
+    assert logs
+    for log in logs:
+        result = verify(log)
+        assert result.ok and result.seal_status() == "unsealed" and result.unsealed == result.n_records
+        assert not verify(log, {_trusted()}).ok
