@@ -416,9 +416,13 @@ def _fmt(x, digits: int = 3) -> str:
     return f"{x:.{digits}f}"
 
 
+def _num(x: float) -> str:
+    """A count, or a mean count over seeds to one decimal."""
+    return f"{x:.0f}" if float(x).is_integer() else f"{x:.1f}"
+
+
 def _count(m: dict, key: str, n: int) -> str:
-    k = m[key]
-    return f"{k:g}/{n}" if n else "0/0"
+    return f"{_num(m[key])}/{n}" if n else "0/0"
 
 
 def format_results(results: list[dict]) -> str:
@@ -438,7 +442,8 @@ def format_results(results: list[dict]) -> str:
                 f"    {name:<11s} {_fmt(m['auc']):>6s} {_fmt(m['family_auc']):>7s} "
                 f"{_fmt(m['tpr'], 2) + ' (' + _count(m, 'n_true_positives', r['n_pos']) + ')':>12s} "
                 f"{_fmt(m['fpr'], 2) + ' (' + _count(m, 'n_false_positives', r['n_neg']) + ')':>12s} "
-                f"{att['correct']:g}/{att['total']:<4d}  {r.get('thresholds', {}).get(name, r['threshold'])}"
+                f"{_num(att['correct']) + '/' + str(att['total']):>8s}  "
+                f"{r.get('thresholds', {}).get(name, r['threshold'])}"
             )
         peers = {k: v for k, v in methods.items() if k != "engine" and v["auc"] is not None}
         if "engine" in methods and peers and methods["engine"]["auc"] is not None:
