@@ -12,6 +12,7 @@ from datetime import datetime
 import pytest
 from servers import FaultServer, write_probes
 
+from forensics.cli import main
 from forensics.corpus import load_evidence
 from forensics.evidence import collect, read_records, verify
 from forensics.providers import Decoding, parse_spec
@@ -222,3 +223,20 @@ def test_rate_limit_spaces_request_starts(tmp_path):
     assert summary.succeeded == 6 and len(starts) == 6
     times = [datetime.fromisoformat(s.replace("Z", "+00:00")).timestamp() for s in starts]
     assert times[-1] - times[0] >= 5 * 0.1 * 0.95  # 6 starts at most 10 per second, despite 4 workers
+
+
+@pytest.mark.parametrize(
+    "settings",
+    [{"temperature": -0.1}, {"temperature": float("nan")}, {"top_p": 0}, {"max_tokens": 0}, {"samples": -2}],
+)
+def test_decoding_refuses_settings_no_api_could_mean(settings, tmp_path, capsys):
+    with pytest.raises(ValueError):
+        Decoding(**settings)
+    flag, value = next(iter(settings.items()))
+    argv = ["collect", "--model", "openai:gpt-4o", "--out", str(tmp_path / "e.jsonl")]
+    argv += [f"--{flag.replace('_', '-')}", str(value)]
+    try:
+        code = main(argv)
+    except SystemExit as exc:  # argparse refuses it before Decoding does
+        code = exc.code
+    assert code == 2 and not (tmp_path / "e.jsonl").exists()

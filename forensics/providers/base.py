@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import inspect
 import json
+import math
 import os
 import threading
 from dataclasses import asdict, dataclass, field
@@ -25,6 +26,15 @@ class Decoding:
     seed: int | None = 0
     system_prompt: str | None = None
     samples: int = 1
+
+    def __post_init__(self):
+        """Refuse settings no API could mean, before anything is sent or recorded."""
+        if not (math.isfinite(self.temperature) and self.temperature >= 0):
+            raise ValueError(f"temperature {self.temperature}: must be a finite number >= 0")
+        if not 0 < self.top_p <= 1:
+            raise ValueError(f"top_p {self.top_p}: must be in (0, 1]")
+        if self.max_tokens < 1 or self.samples < 1:
+            raise ValueError(f"max_tokens {self.max_tokens} and samples {self.samples}: each must be at least 1")
 
     def for_sample(self, index: int) -> int | None:
         """Each sample is its own request (servers may ignore ``n``); seeds differ per sample."""
