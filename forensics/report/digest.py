@@ -215,6 +215,7 @@ def render_digest(digest: Mapping, out: Path | str = "report.html", *, build_tim
         "views": views,
         "attributions": attribution_views,
         "attribution_by_suspect": {a["suspect"]: a for a in attribution_views},
+        "candidates": sorted({r["candidate"] for a in attribution_views for r in a["ranking"]}),
         "heatmap": heatmap,
         "efficiency": efficiency,
         "efficiency_plot": plots.data_uri(plots.efficiency_plot(efficiency)) if efficiency else None,
