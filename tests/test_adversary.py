@@ -7,6 +7,7 @@ import hashlib
 import json
 
 import pytest
+from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from servers import FaultServer, write_probes
 
@@ -221,3 +222,19 @@ def test_the_embedded_legacy_case_verifies_unsealed_and_is_refused_under_trust()
         result = verify(log)
         assert result.ok and result.seal_status() == "unsealed" and result.unsealed == result.n_records
         assert not verify(log, {_trusted()}).ok
+
+
+def test_trust_accepts_a_public_key_file_and_refuses_nonsense(sealed_log, forensics_home, tmp_path, capsys):
+    public = forensics_home / "signing-key.pub.pem"
+    assert main(["verify", str(sealed_log), "--trust", str(public)]) == 0
+    assert f"sealed ({_trusted()})" in capsys.readouterr().out
+    other = tmp_path / "other.pub.pem"
+    other.write_bytes(
+        Ed25519PrivateKey.generate()
+        .public_key()
+        .public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
+    )
+    assert main(["verify", str(sealed_log), "--trust", str(other)]) == 1
+    assert "untrusted key" in capsys.readouterr().out
+    assert main(["verify", str(sealed_log), "--trust", "not-a-key"]) == 2
+    assert "neither a key file nor an ed25519:<sha256> fingerprint" in capsys.readouterr().err
