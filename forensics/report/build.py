@@ -132,7 +132,7 @@ def render_report(
     """Render verdicts computed elsewhere (a notebook) into ``out``: the evidence they came from is
     verified (unless ``verified`` is given) and quoted, nothing is recomputed."""
     results = list(verified) if verified is not None else verify_evidence(evidence_paths)
-    corpus = corpus if corpus is not None else load_evidence([r.path for r in results])
+    corpus = corpus if corpus is not None else load_evidence([r.path for r in results], check=False)
     if rng_seed is None:  # the seed the verdicts' generators were made from, when they share one
         seeds = {repr((v.test.rng_state or {}).get("seed_entropy")) for v in verdicts}
         rng_seed = (verdicts[0].test.rng_state or {}).get("seed_entropy") if len(seeds) == 1 else None

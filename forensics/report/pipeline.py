@@ -120,7 +120,7 @@ def investigate(
     """
     suspects = list(suspects)
     verified = verify_evidence(evidence)
-    corpus = load_evidence([r.path for r in verified])
+    corpus = load_evidence([r.path for r in verified], check=False)  # verified just above, once
     replicates = list(replicates or ())
     candidates = list(candidates or ())
     check_labels(corpus.models, reference, suspects, panel, candidates, replicates)
