@@ -403,7 +403,7 @@ def _pair_rows(results: dict, spec: dict, methods: Sequence[str]) -> list[dict]:
                 if v
                 else {},
                 "panel": v.panel if v else spec["panels"][(r, s)],
-                "same_model_share": v.same_model.get("share") if v else None,
+                "same_model_share": v.same_model.share if v else None,
                 "peers": {m: res[m]["score"] for m in methods if m != "engine"},
             }
         )

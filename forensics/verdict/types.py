@@ -55,10 +55,6 @@ class SameModelCheck:
     def says_copy(self) -> bool:
         return self.share is not None and self.share > self.threshold
 
-    def get(self, key: str, default: Any = None) -> Any:
-        """Mapping-style read, for callers written against the dict this used to be (bench/lineage.py)."""
-        return getattr(self, key, default)
-
     def to_dict(self) -> dict:
         return {
             "threshold": self.threshold,
