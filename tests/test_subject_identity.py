@@ -98,3 +98,23 @@ def test_a_local_weights_file_is_hashed_into_the_identity(tmp_path):
     collect(f"hf:{weights}", [probes], tmp_path / "f.jsonl", provider=_LocalModel(), progress=False)
     with pytest.raises(EvidenceError, match="covers 2 different subjects"):
         load_evidence([log, tmp_path / "f.jsonl"])
+
+
+def test_report_refuses_a_mixed_label_unless_allowed_and_then_says_so(tmp_path, capsys):
+    from forensics.cli import main
+
+    evidence = tmp_path / "evidence"
+    evidence.mkdir()
+    _collect(tmp_path, evidence / "suspect-a.jsonl")
+    _collect(tmp_path, evidence / "suspect-b.jsonl", decoding=Decoding(temperature=0.9))
+    for label in ("reference", "control-1", "control-2"):
+        _collect(tmp_path, evidence / f"{label}.jsonl", model=label, label=label)
+    common = [str(evidence), "--reference", "reference", "--suspect", "suspect"]
+    out = tmp_path / "report.html"
+    assert main(["report", *common, "--out", str(out)]) == 2
+    assert "--allow-mixed" in capsys.readouterr().err and not out.exists()
+    assert main(["report", *common, "--allow-mixed", "--out", str(out)]) == 0
+    html = out.read_text(encoding="utf-8")
+    assert "mixes 2 different subjects, allowed by the investigator (--allow-mixed)" in html
+    assert "temperature" in html.split("mixes 2 different subjects")[1][:600]
+    assert "--allow-mixed --seed" in html  # the rebuild command keeps the override

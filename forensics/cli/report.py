@@ -48,6 +48,11 @@ def add_report_parser(subparsers: argparse._SubParsersAction) -> None:
     r.add_argument("--case-id", help="case identifier shown at the top of the report")
     r.add_argument("--investigator", help="who ran the investigation, shown at the top of the report")
     r.add_argument("--purpose", help="why the investigation was run, shown at the top of the report")
+    r.add_argument(
+        "--allow-mixed",
+        action="store_true",
+        help="let one label cover several subjects (model id, endpoint, decoding); the report says so",
+    )
     r.add_argument("--out", default="report.html", help="HTML file to write (default report.html)")
     r.set_defaults(func=run_report)
 
@@ -79,6 +84,7 @@ def run_report(args: argparse.Namespace) -> int:
                 replicates=args.replicate,
                 meta=meta,
                 digest_out=args.digest_out,
+                allow_mixed=args.allow_mixed,
             )
     except (ReportError, EvidenceError, FileNotFoundError, FileExistsError) as exc:
         print(f"forensics report: error: {exc}", file=sys.stderr)

@@ -50,6 +50,7 @@ def rebuild_command(
     replicates: Sequence[str] | None = None,
     *,
     case_dir: Path | str | None = None,
+    allow_mixed: bool = False,
 ) -> str:
     """The exact command line that rebuilds this report from the same evidence; with ``case_dir``,
     evidence paths are written relative to it (run the command from that folder)."""
@@ -70,6 +71,8 @@ def rebuild_command(
         parts += ["--replicate", r]
     for c in candidates or ():
         parts += ["--candidate", c]
+    if allow_mixed:
+        parts += ["--allow-mixed"]
     parts += ["--seed", str(seed), "--out", str(out)]
     return " ".join(shlex.quote(p) for p in parts)
 

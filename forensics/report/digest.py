@@ -50,6 +50,18 @@ def tool_version() -> str:
         return "unknown (not installed)"
 
 
+def _mixed_warnings(mixed: Mapping[str, Sequence[Mapping]]) -> list[str]:
+    """Labels the investigator allowed to cover several subjects (--allow-mixed)."""
+    return [
+        f"Label {label} mixes {len(subjects)} different subjects, allowed by the investigator (--allow-mixed): "
+        + "; ".join(
+            ", ".join(f"{k}={v}" for k, v in sorted(dict(s).items()) if v not in (None, "", {})) for s in subjects
+        )
+        + ". Its answers do not come from one model under one setting."
+        for label, subjects in sorted(mixed.items())
+    ]
+
+
 def _warnings(verdicts: Sequence[Mapping], provenance: Mapping) -> list[str]:
     """What a legal reader must know before the numbers: mixed decoding, suspects as each other's
     controls, package versions that changed between collection and this report."""
@@ -124,7 +136,7 @@ def build_digest(
             }
             for r in verified
         ],
-        "warnings": _warnings(data, provenance),
+        "warnings": _warnings(data, provenance) + _mixed_warnings(getattr(corpus, "mixed", {})),
     }
 
 

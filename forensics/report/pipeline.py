@@ -108,6 +108,7 @@ def investigate(
     meta: Mapping | None = None,
     features: Features | None = None,
     analyse_options: Mapping | None = None,
+    allow_mixed: bool = False,
 ) -> InvestigationResult:
     """Verify ``evidence`` once, then for each suspect: the verdict against ``reference`` (or, with
     no reference, against the top-ranked of ``candidates``), the attribution among ``candidates``
@@ -116,11 +117,12 @@ def investigate(
 
     ``panel`` defaults, per suspect, to every other label in the evidence (not R, its
     ``replicates`` or candidates); ``families``: label -> family, so snapshots of one vendor line
-    never calibrate each other.
+    never calibrate each other. ``allow_mixed`` lets one label cover several subjects (model id,
+    endpoint, decoding, system prompt); the report then says which labels mix.
     """
     suspects = list(suspects)
     verified = verify_evidence(evidence)
-    corpus = load_evidence([r.path for r in verified], check=False)  # verified just above, once
+    corpus = load_evidence([r.path for r in verified], check=False, allow_mixed=allow_mixed)  # verified just above
     replicates = list(replicates or ())
     candidates = list(candidates or ())
     check_labels(corpus.models, reference, suspects, panel, candidates, replicates)
@@ -180,6 +182,7 @@ def investigate(
         candidates=candidates,
         replicates=replicates,
         case_dir=case_folder(evidence),
+        allow_mixed=allow_mixed,
     )
     digest = build_digest(
         verdicts,
@@ -210,6 +213,7 @@ def build_report(
     build_time: datetime | None = None,
     analyse_options: Mapping | None = None,
     digest_out: Path | str | None = None,
+    allow_mixed: bool = False,
 ) -> Path:
     """Verify, analyse each suspect (:func:`investigate`) and write the report ``out``; with
     ``digest_out``, also the digest it was rendered from (``--from-digest`` re-renders it)."""
@@ -225,6 +229,7 @@ def build_report(
         out=out,
         meta={**(meta or {}), **({"title": title} if title else {})},
         analyse_options=analyse_options,
+        allow_mixed=allow_mixed,
     )
     if digest_out is not None:
         write_digest(result.digest, digest_out)
