@@ -77,7 +77,7 @@ ENGINE_THRESHOLD = "combined Monte Carlo p < {alpha}"
 STRESS_PROMPTS = 160  # the size of the held-out multi-turn corpus
 
 
-def _evaluate(results: dict, spec: dict, method: str) -> dict:
+def _evaluate(results: dict, spec: dict, method: str, alpha: float) -> dict:
     """Metrics of one method in one run: results[(R, S)][method] = {"score", "declared", "attr", "p"}."""
     kinds = {(r, s): k for r, s, k in spec["pairs"]}
     score = {p: results[p][method]["score"] for p in kinds}
@@ -101,7 +101,7 @@ def _evaluate(results: dict, spec: dict, method: str) -> dict:
         if method == "engine":
             ps = [results[(r, s)]["engine"]["p"] for r in ranked]
             adj = holm(ps)
-            row["supported"] = bool(len(adj) and np.isfinite(adj[0]) and adj[0] < results["_alpha"])
+            row["supported"] = bool(len(adj) and np.isfinite(adj[0]) and adj[0] < alpha)
             for entry, p_raw, a in zip(row["ranking"], ps, adj):
                 entry.update(p_value=p_raw, p_holm=float(a))
         details.append(row)
@@ -123,7 +123,7 @@ def _run_config(
     corpus, spec, features, prompt_ids, rng, signals, alpha, n_resamples, methods, keep_verdicts, timing
 ) -> dict:
     """Every method on every pair of one configuration (the same prompts, panels and pairs for all)."""
-    results: dict = {"_alpha": alpha}
+    results: dict = {}
     for r, s, _kind in spec["pairs"]:
         pan = spec["panels"][(r, s)]
         row = {}
@@ -152,8 +152,10 @@ def _run_config(
             }
             timing["analysis"] += time.perf_counter() - t0
         t0 = time.perf_counter()
-        panel_raw = [raw_closeness(features, r, m, prompt_ids) for m in pan]
-        context = {"panel_max": max((x for x in panel_raw if np.isfinite(x)), default=np.inf)}
+        context = {}
+        if "raw" in methods:  # the raw peer declares against the panel's closest member
+            panel_raw = [raw_closeness(features, r, m, prompt_ids) for m in pan]
+            context["panel_max"] = max((x for x in panel_raw if np.isfinite(x)), default=np.inf)
         for name in methods:
             if name == "engine":
                 continue
@@ -320,7 +322,7 @@ def _run_variant(name, ci, variant, corpus, spec, features, all_pids, sizes_want
             keep = size == "all" and variant is None
             results = _run_config(corpus, spec, features, pids, rng, signals, alpha, n_resamples, methods, keep, timing)
             for m in methods:
-                runs[m].append(_evaluate(results, spec, m))
+                runs[m].append(_evaluate(results, spec, m, alpha))
             if keep:
                 pair_rows = _pair_rows(results, spec, methods)
         for m in methods:
