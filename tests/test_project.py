@@ -127,6 +127,10 @@ def test_an_unpacked_wheel_finds_its_probe_sets_notebooks_and_case_outside_any_c
     """The wheel on PYTHONPATH, the working folder outside the checkout: probes validate, the demo's
     notebook, case and cache are the wheel's or the current folder's, and ``--case-dir`` is taken from
     the current folder. Papermill is replaced by a recorder (the whole demo runs in test_demo.py)."""
+    from forensics.notebook.alpaca_case import ALPACA_CASE_DIR
+    from forensics.notebook.setup import rebuild_target
+
+    assert rebuild_target(ALPACA_CASE_DIR) == ALPACA_CASE_DIR  # in the checkout, git keeps the rebuilt case's history
     site, work = tmp_path / "site", tmp_path / "work"
     zipfile.ZipFile(wheel).extractall(site)
     work.mkdir()
@@ -149,6 +153,7 @@ from forensics.cli import main
 from forensics.evidence import verify
 from forensics.notebook import load_case, notebook_setup, repo_root
 from forensics.notebook.alpaca_case import ALPACA_CASE_DIR
+from forensics.notebook.setup import rebuild_target
 from forensics.probes import load_probe_sets
 
 class Recorded(BaseException):  # past the CLI's handlers: the test stops the demo at the notebook
@@ -170,6 +175,7 @@ print(json.dumps({
     "case": str(case.directory),
     "verified": all(r.ok for r in map(verify, case.logs)),
     "cache": notebook_setup()["cache_dir"],
+    "rebuild": str(rebuild_target(ALPACA_CASE_DIR)),
     "demo": seen,
 }))
 """
@@ -182,6 +188,7 @@ print(json.dumps({
     assert all(Path(p).parent == inside / "probe_sets" for p in found["probe_sets"])
     assert found["case"] == str(inside / "cases" / "alpaca_eval_distillation") and found["verified"]
     assert found["cache"] == str(work / ".cache" / "forensics")
+    assert found["rebuild"] == str(work / "alpaca_eval_distillation")  # a rebuilt case never overwrites the wheel's
     demo = found["demo"]
     assert demo["notebook"] == str(inside / "notebooks" / "01_quickstart.ipynb") and Path(demo["notebook"]).is_file()
     assert demo["cwd"] == str(work)

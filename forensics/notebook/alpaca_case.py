@@ -20,7 +20,7 @@ import numpy as np
 from forensics.evidence import file_sha256, import_benchmark
 from forensics.features import Features
 from forensics.notebook.cases import Case, load_case
-from forensics.notebook.setup import shipped_notebook
+from forensics.notebook.setup import rebuild_target, shipped_notebook
 from forensics.report import EFFICIENCY_SIZES, InvestigationResult, investigate, render_digest, write_digest
 from forensics.verdict import fmt_p
 
@@ -292,4 +292,5 @@ def run_demo(out_dir: Path | str = "out/demo", *, case_dir: Path | str | None = 
 if __name__ == "__main__":
     import sys
 
-    print(build_case(sys.argv[1], n_prompts=int(sys.argv[2]) if len(sys.argv) > 2 else N_PROMPTS))
+    n_prompts = int(sys.argv[2]) if len(sys.argv) > 2 else N_PROMPTS
+    print(build_case(sys.argv[1], rebuild_target(ALPACA_CASE_DIR), n_prompts=n_prompts))

@@ -22,7 +22,7 @@ from pathlib import Path
 
 from forensics.evidence import EvidenceError, collect, verify
 from forensics.notebook.cases import DEMO_CASE_DIR
-from forensics.notebook.setup import shipped_notebook
+from forensics.notebook.setup import rebuild_target, shipped_notebook
 from forensics.probes import load_probe_sets, select_probes
 from forensics.providers import Decoding, gemma3_gguf, llama_server, smollm2_gguf
 
@@ -163,5 +163,6 @@ def run_live_demo(out_dir: Path | str = "out/demo-live", case_dir: Path | str | 
 
 if __name__ == "__main__":
     # `make demo-live`: re-record the local models' evidence, then run the notebook on it
-    record_case(labels=sys.argv[1:] or None)
-    print(f"executed notebook: {run_live_demo()}")
+    case_dir = rebuild_target(DEMO_CASE_DIR)
+    record_case(case_dir, labels=sys.argv[1:] or None)
+    print(f"executed notebook: {run_live_demo(case_dir=case_dir)}")

@@ -23,6 +23,12 @@ def shipped_notebook(name: str) -> Path:
     return (repo_root() or Path(__file__).resolve().parents[1]) / "notebooks" / name
 
 
+def rebuild_target(shipped_case: Path) -> Path:
+    """Where a rebuild of an embedded case writes: the case itself in a checkout (git keeps its
+    history), else a folder of its name in the current folder, never the installed package's copy."""
+    return shipped_case if repo_root() else Path.cwd() / shipped_case.name
+
+
 def resolve_path(path: str | os.PathLike, base: str | os.PathLike | None = None) -> Path:
     """``path`` as given when absolute; otherwise relative to ``base``, by default the checkout's
     root (or the current directory outside a checkout), so a notebook finds the same files
