@@ -312,7 +312,11 @@ def build_parser() -> argparse.ArgumentParser:
         "verdicts beside the documented lineage. `make demo-live` runs the local-model case instead.",
     )
     d.add_argument("--out", default="out/demo", help="output folder")
-    d.add_argument("--case-dir", help="evidence folder of the case (default: the one shipped in the package)")
+    d.add_argument(
+        "--case-dir",
+        type=lambda path: Path(path).resolve(),  # relative to the current folder, as any path on a command line
+        help="evidence folder of the case (default: the one shipped in the package)",
+    )
     d.add_argument("--seed", type=int, default=0, help="seed of the resampling")
     d.set_defaults(func=_demo)
 
