@@ -14,7 +14,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-import pandas as pd
 from scipy import stats
 from sklearn.metrics import adjusted_rand_score, roc_auc_score
 
@@ -91,7 +90,8 @@ def score_detections(det: Detections, truth: dict, only: set[str] | None = None)
         by_campaign.setdefault(truth[a]["campaign_id"], []).append(a)
     caught = tuple(
         sorted(
-            c for c, members in by_campaign.items()
+            c
+            for c, members in by_campaign.items()
             if sum(harvest[a] for a in members if a in flagged) >= 0.5 * sum(harvest[a] for a in members)
         )
     )
@@ -128,8 +128,16 @@ def volume_peer(result: ScanResult, fpr: float) -> Detections:
     return Detections("volume", z.to_dict(), tuple(sorted(z.index[z > cut])), {})
 
 
-def mmd_peer(result: ScanResult, fpr: float, embedder, *, rng: np.random.Generator, window: int = 32,
-             permutations: int = 100, max_accounts: int = 400) -> Detections:
+def mmd_peer(
+    result: ScanResult,
+    fpr: float,
+    embedder,
+    *,
+    rng: np.random.Generator,
+    window: int = 32,
+    permutations: int = 100,
+    max_accounts: int = 400,
+) -> Detections:
     """Peer 2: the published detector's idea, per account: MMD of a window of the account's prompts against a
     reference sample of the traffic's prompts, flagged when the permutation p-value is below the FPR."""
     sample = result.sample
@@ -155,9 +163,16 @@ def scan_detections(result: ScanResult) -> Detections:
     return Detections("scan", d["accounts"], tuple(d["flagged"]), d["campaigns"])
 
 
-def run_traffic_benchmark(data: Path | str, *, fpr: float = 1e-3, peers: tuple[str, ...] = ("volume", "mmd"),
-                          scheduler: str | None = None, embedder=None, rng: np.random.Generator,
-                          held_out: tuple[str, ...] = ()) -> dict:
+def run_traffic_benchmark(
+    data: Path | str,
+    *,
+    fpr: float = 1e-3,
+    peers: tuple[str, ...] = ("volume", "mmd"),
+    scheduler: str | None = None,
+    embedder=None,
+    rng: np.random.Generator,
+    held_out: tuple[str, ...] = (),
+) -> dict:
     """Scan ``data/log``, run the peers on the same read, and score everything against ``data/truth.json``."""
     data = Path(data)
     truth = load_truth(data / "truth.json")
@@ -182,8 +197,10 @@ def run_traffic_benchmark(data: Path | str, *, fpr: float = 1e-3, peers: tuple[s
 
 
 def format_metrics(rows: list[TrafficMetrics], title: str = "") -> str:
-    head = f"{'method':<8} {'AUC':>6} {'TPR@0.1%':>9} {'(FPR)':>7} {'TPR@1%':>7} {'(FPR)':>7} {'flag TPR':>8} " \
-           f"{'flag FPR':>8} {'apps':>6} {'users':>5} {'harvest':>7} {'campaigns':>9} {'ARI':>6} {'mixed':>5}"
+    head = (
+        f"{'method':<8} {'AUC':>6} {'TPR@0.1%':>9} {'(FPR)':>7} {'TPR@1%':>7} {'(FPR)':>7} {'flag TPR':>8} "
+        f"{'flag FPR':>8} {'apps':>6} {'users':>5} {'harvest':>7} {'campaigns':>9} {'ARI':>6} {'mixed':>5}"
+    )
     lines = [title, head] if title else [head]
     for m in rows:
         lines.append(

@@ -35,7 +35,9 @@ def add_bench_parser(subparsers) -> argparse.ArgumentParser:
     p.add_argument("--json", default=None, help="write the full results as JSON here")
     p.set_defaults(func=run_bench)
     t = sub.add_parser("traffic", help="extraction-campaign detection: the scan and two peers against a truth file")
-    t.add_argument("--data", required=True, help="folder with log/ and truth.json (e.g. ../shared/benchmarks/traffic/dev)")
+    t.add_argument(
+        "--data", required=True, help="folder with log/ and truth.json (e.g. ../shared/benchmarks/traffic/dev)"
+    )
     t.add_argument("--fpr", type=float, default=1e-3, help="declared per-account FPR of the scan and the peers")
     t.add_argument("--peers", default="volume,mmd", help="comma-separated peers: volume, mmd (or none)")
     t.add_argument("--held-out", default="", help="campaign ids held back while designing, scored apart too")
@@ -53,11 +55,19 @@ def run_traffic_bench(args) -> int:
 
     peers = tuple(p.strip() for p in args.peers.split(",") if p.strip() and p.strip() != "none")
     held = tuple(c.strip() for c in args.held_out.split(",") if c.strip())
-    out = run_traffic_benchmark(args.data, fpr=args.fpr, peers=peers, scheduler=args.scheduler,
-                                rng=np.random.default_rng(args.seed), held_out=held)
+    out = run_traffic_benchmark(
+        args.data,
+        fpr=args.fpr,
+        peers=peers,
+        scheduler=args.scheduler,
+        rng=np.random.default_rng(args.seed),
+        held_out=held,
+    )
     result = out["result"]
-    print(f"{result.log}: {result.tables.n_rows} rows, {len(result.accounts)} accounts; "
-          f"{out['count_mismatches']} accounts whose request count differs from the truth file")
+    print(
+        f"{result.log}: {result.tables.n_rows} rows, {len(result.accounts)} accounts; "
+        f"{out['count_mismatches']} accounts whose request count differs from the truth file"
+    )
     print(result.calibration.describe())
     if held:
         print(format_metrics(out["designed_on"], "campaigns looked at while designing"))

@@ -32,8 +32,12 @@ def add_traffic_parser(subparsers) -> argparse.ArgumentParser:
     s.add_argument("--workers", type=int, help="local workers (default: one per core)")
     s.add_argument("--columns", help="column mapping file (YAML/JSON: our_name: your_name)")
     s.add_argument("--reference", help="an earlier-period log to calibrate on, instead of this log's own traffic")
-    s.add_argument("--embed-budget", type=int, default=0,
-                   help="texts to embed for the MMD test on flagged campaigns (0: no embedding)")
+    s.add_argument(
+        "--embed-budget",
+        type=int,
+        default=0,
+        help="texts to embed for the MMD test on flagged campaigns (0: no embedding)",
+    )
     s.add_argument("--seed", type=int, default=0, help="seed of every random choice (reference sample, MMD)")
     s.set_defaults(func=run_scan)
     e = sub.add_parser(
@@ -69,13 +73,17 @@ def run_scan(args) -> int:
     )
     paths = write_scan(result, args.out, command=sys.argv)
     bad = result.tables.bad
-    print(f"{result.log}: {result.tables.n_rows} rows in {len(result.files)} files, {len(result.accounts)} accounts"
-          + (f", {bad.total} bad rows set aside (first: {bad.examples[0]})" if bad.total else ""))
+    print(
+        f"{result.log}: {result.tables.n_rows} rows in {len(result.files)} files, {len(result.accounts)} accounts"
+        + (f", {bad.total} bad rows set aside (first: {bad.examples[0]})" if bad.total else "")
+    )
     print(result.calibration.describe())
     print(f"flagged {len(result.flagged)} accounts in {len(result.campaigns)} campaigns")
     for c in result.campaigns:
-        print(f"  {c.id}: {len(c.accounts)} accounts, {c.requests} requests ({c.harvest_requests} harvest), "
-              f"z {c.score:.2f}, fired: {', '.join(c.fired) or '-'}")
+        print(
+            f"  {c.id}: {len(c.accounts)} accounts, {c.requests} requests ({c.harvest_requests} harvest), "
+            f"z {c.score:.2f}, fired: {', '.join(c.fired) or '-'}"
+        )
     for name, path in paths.items():
         print(f"wrote {name}: {path}")
     return 0

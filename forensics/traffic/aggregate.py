@@ -109,9 +109,17 @@ def aggregate(files: list[Path], mapping: ColumnMapping) -> AccountTables:
     days = good.groupby(["account_id", "day"]).size()
     hours = good.groupby(["account_id", "hour"]).size()
     bad_counts = ddf[is_bad].groupby(["bad_column", "bad_problem"]).size()
-    bad_examples = ddf.map_partitions(_bad_head, meta=pd.DataFrame(
-        {"file": pd.Series(dtype="int32"), "row": pd.Series(dtype="int64"),
-         "bad_column": pd.Series(dtype=object), "bad_problem": pd.Series(dtype=object)}))
+    bad_examples = ddf.map_partitions(
+        _bad_head,
+        meta=pd.DataFrame(
+            {
+                "file": pd.Series(dtype="int32"),
+                "row": pd.Series(dtype="int64"),
+                "bad_column": pd.Series(dtype=object),
+                "bad_problem": pd.Series(dtype=object),
+            }
+        ),
+    )
     n_rows = ddf.map_partitions(len, meta=(None, "int64")).sum()
     (sums, prompt_counts, caps, days, hours, bad_counts, bad_examples, n_rows, *token_tables) = dask.compute(
         sums, prompt_counts, caps, days, hours, bad_counts, bad_examples, n_rows, *tokens.values()
@@ -129,13 +137,17 @@ def aggregate(files: list[Path], mapping: ColumnMapping) -> AccountTables:
     acc["gap_mean"] = sums["log_gap_sum"] / k
     acc["gap_sd"] = np.sqrt((sums["log_gap2_sum"] / k - acc["gap_mean"] ** 2).clip(lower=0))
     pc = prompt_counts.rename("c").reset_index()
-    per = pc.assign(once=np.where(pc["c"] <= 2, pc["c"], 0)).groupby("account_id").agg(
-        distinct=("c", "size"), harvest=("once", "sum")
+    per = (
+        pc.assign(once=np.where(pc["c"] <= 2, pc["c"], 0))
+        .groupby("account_id")
+        .agg(distinct=("c", "size"), harvest=("once", "sum"))
     )
     acc = acc.join(per).fillna({"distinct": 0.0, "harvest": 0.0})
     caps = caps.rename("c").reset_index()
-    model_max = caps.groupby("model")["max_tokens"].max().dropna().to_dict()
-    caps["cap"] = caps["max_tokens"] >= caps["model"].map(model_max)
+    caps["max_tokens"] = pd.to_numeric(caps["max_tokens"], errors="coerce").astype(float)
+    model_max = caps.groupby("model")["max_tokens"].max().dropna().to_dict() if len(caps) else {}
+    limit = caps["model"].map(model_max).to_numpy(dtype=float, na_value=np.nan)
+    caps["cap"] = caps["max_tokens"].to_numpy(dtype=float) >= limit
     acc["n_cap"] = caps[caps["cap"]].groupby("account_id")["c"].sum().reindex(acc.index).fillna(0.0)
     hours = hours.rename("c").reset_index()
     hour_share = hours["c"] / hours.groupby("account_id")["c"].transform("sum")
@@ -191,14 +203,31 @@ def _sample_file(path: str, file_index: int, mapping: ColumnMapping, accounts: f
     stamps = pd.to_datetime(frame["ts"], errors="coerce", utc=True).dt.as_unit("ms")
     rows = []
     for i, (acct, system, row, model, ua, net) in enumerate(
-        zip(frame["account_id"], frame["system"], frame["_row"], frame["model"], frame["user_agent"],
-            frame["client_net"])
+        zip(
+            frame["account_id"],
+            frame["system"],
+            frame["_row"],
+            frame["model"],
+            frame["user_agent"],
+            frame["client_net"],
+        )
     ):
         if not single[i] or opener[i] or pd.isna(stamps.iat[i]):
             continue
-        rows.append((file_index, int(row), acct, int(stamps.iat[i].value // 10**6), phash[i],
-                     parsed[i][0][:MAX_FEATURE_CHARS], system[:MAX_FEATURE_CHARS] if isinstance(system, str) else "",
-                     model, ua, net))
+        rows.append(
+            (
+                file_index,
+                int(row),
+                acct,
+                int(stamps.iat[i].value // 10**6),
+                phash[i],
+                parsed[i][0][:MAX_FEATURE_CHARS],
+                system[:MAX_FEATURE_CHARS] if isinstance(system, str) else "",
+                model,
+                ua,
+                net,
+            )
+        )
     out = pd.DataFrame(rows, columns=list(SAMPLE_COLUMNS)).astype(
         {k: v for k, v in SAMPLE_COLUMNS.items() if v != "object"}
     )

@@ -80,7 +80,7 @@ def content_features(sample: pd.DataFrame, min_prompts: int = 5) -> ContentFeatu
     accounts = list(dict.fromkeys(sample["account_id"]))
     index = {a: i for i, a in enumerate(accounts)}
     rows = sample["account_id"].map(index).to_numpy()
-    narrowness, cents = {}, []
+    narrowness = {}
     member = sparse.csr_matrix((np.ones(len(rows)), (rows, np.arange(len(rows)))), shape=(len(accounts), len(rows)))
     for a in accounts:
         narrowness[a] = mean_pairwise_cosine(x[np.flatnonzero(rows == index[a])])
@@ -132,8 +132,9 @@ def similar_sources(centroid: sparse.csr_matrix, accounts: list[str]) -> tuple[d
     return {(accounts[i], accounts[j]): float(cos[i, j]) for i, j in zip(*np.nonzero(found))}, threshold
 
 
-def group_narrowness(sample: pd.DataFrame, groups: dict[str, list[str]], per_group: int = 96,
-                     rng: np.random.Generator | None = None) -> dict[str, float]:
+def group_narrowness(
+    sample: pd.DataFrame, groups: dict[str, list[str]], per_group: int = 96, rng: np.random.Generator | None = None
+) -> dict[str, float]:
     """Narrowness of each group's pooled prompt sample (at most ``per_group`` prompts, spread over members)."""
     rng = rng or np.random.default_rng(0)
     out = {}
@@ -166,8 +167,7 @@ def _mmd2(k: np.ndarray, m: int) -> float:
     """Unbiased MMD² from a joint kernel matrix whose first ``m`` rows are sample X."""
     kxx, kyy, kxy = k[:m, :m], k[m:, m:], k[:m, m:]
     n = k.shape[0] - m
-    return ((kxx.sum() - np.trace(kxx)) / (m * (m - 1)) + (kyy.sum() - np.trace(kyy)) / (n * (n - 1))
-            - 2 * kxy.mean())
+    return (kxx.sum() - np.trace(kxx)) / (m * (m - 1)) + (kyy.sum() - np.trace(kyy)) / (n * (n - 1)) - 2 * kxy.mean()
 
 
 def mmd_test(x: np.ndarray, y: np.ndarray, *, rng: np.random.Generator, permutations: int = 200) -> tuple[float, float]:
@@ -185,8 +185,16 @@ def mmd_test(x: np.ndarray, y: np.ndarray, *, rng: np.random.Generator, permutat
     return float(observed), (exceed + 1) / (permutations + 1)
 
 
-def mmd_accounts(sample: pd.DataFrame, accounts: list[str], reference_prompts: list[str], embedder, *,
-                 rng: np.random.Generator, per_account: int = 16, permutations: int = 200) -> list[MMDResult]:
+def mmd_accounts(
+    sample: pd.DataFrame,
+    accounts: list[str],
+    reference_prompts: list[str],
+    embedder,
+    *,
+    rng: np.random.Generator,
+    per_account: int = 16,
+    permutations: int = 200,
+) -> list[MMDResult]:
     """The published detector's test for each named account: its prompts against the reference prompts."""
     if not accounts or len(reference_prompts) < 10:
         return []

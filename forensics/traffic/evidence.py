@@ -50,6 +50,7 @@ def _account_rows(result: ScanResult, campaign: Campaign) -> list[dict]:
     tokens = result.tables.tokens
     rows = []
     for a, r in acc.iterrows():
+
         def top(name, a=a):
             t = tokens[name]
             t = t[t["account_id"] == a].sort_values("c", ascending=False)
@@ -127,9 +128,16 @@ def write_campaign_logs(result: ScanResult, out_dir: Path | str, command: list[s
                         "fired": list(campaign.fired),
                         "links": campaign.links,
                         "mmd": [
-                            {"account_id": m.account, "mmd2": m.mmd2, "p_value": m.p_value, "n": m.n_account,
-                             "n_reference": m.n_reference, "permutations": m.permutations}
-                            for m in result.mmd if m.account in set(campaign.accounts)
+                            {
+                                "account_id": m.account,
+                                "mmd2": m.mmd2,
+                                "p_value": m.p_value,
+                                "n": m.n_account,
+                                "n_reference": m.n_reference,
+                                "permutations": m.permutations,
+                            }
+                            for m in result.mmd
+                            if m.account in set(campaign.accounts)
                         ],
                         "limits": list(LIMITS),
                     }
@@ -143,8 +151,11 @@ def write_campaign_logs(result: ScanResult, out_dir: Path | str, command: list[s
                             "run_id": run_id,
                             "campaign_id": campaign.id,
                             "account_id": r.account_id,
-                            "source": {"file": result.files[int(r.file)], "sha256": hashes[int(r.file)],
-                                       "row": int(r.row)},
+                            "source": {
+                                "file": result.files[int(r.file)],
+                                "sha256": hashes[int(r.file)],
+                                "row": int(r.row),
+                            },
                             "request_time": iso(int(r.ts_ms)),
                             "model": r.model,
                             "user_agent": r.user_agent,
@@ -153,8 +164,10 @@ def write_campaign_logs(result: ScanResult, out_dir: Path | str, command: list[s
                             "prompt": r.prompt[:PROMPT_CHARS],
                             "prompt_chars": len(r.prompt),
                             "prompt_sha256": hashlib.sha256(r.prompt.encode("utf-8", "replace")).hexdigest(),
-                            "features": {"single_turn": True, "chain_of_thought_cue": has_cot_cue(r.prompt)
-                                         or has_cot_cue(r.system or "")},
+                            "features": {
+                                "single_turn": True,
+                                "chain_of_thought_cue": has_cot_cue(r.prompt) or has_cot_cue(r.system or ""),
+                            },
                         }
                     )
                     for r in support.itertuples()

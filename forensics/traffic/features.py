@@ -51,6 +51,7 @@ def has_cot_cue(text: str, _cache: dict[str, bool] | None = None) -> bool:
         _cache[text] = found
     return found
 
+
 REQUEST_COLUMNS = {
     "file": "int32",
     "row": "int64",
@@ -121,8 +122,11 @@ def session_openers(accounts, prompt_hashes, first_hashes, single) -> np.ndarray
     """Single-turn requests whose prompt later opens a multi-turn conversation of the same account (in the
     same partition): a person's first question, not a one-shot ask."""
     continued = {(a, f) for a, f, s in zip(accounts, first_hashes, single) if not s and f is not None}
-    return np.fromiter(((a, h) in continued if s else False for a, h, s in zip(accounts, prompt_hashes, single)),
-                       dtype=bool, count=len(single))
+    return np.fromiter(
+        ((a, h) in continued if s else False for a, h, s in zip(accounts, prompt_hashes, single)),
+        dtype=bool,
+        count=len(single),
+    )
 
 
 def signature(temperature, top_p, n, max_tokens, stream) -> str:

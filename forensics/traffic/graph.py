@@ -69,10 +69,13 @@ class Graph:
         return dict(counts)
 
 
-def build_graph(acc: pd.DataFrame, tokens: dict[str, pd.DataFrame], days: pd.DataFrame, content,
-                candidates: list[str]) -> Graph:
+def build_graph(
+    acc: pd.DataFrame, tokens: dict[str, pd.DataFrame], days: pd.DataFrame, content, candidates: list[str]
+) -> Graph:
     """Link accounts by shared infrastructure + client, by content, and by synchronised timing."""
     graph = Graph(accounts=list(acc.index))
+    if acc.empty:
+        return graph
     client = acc["top_ua"].fillna("?") + "\x1f" + acc["top_sig"].fillna("?")
     for infra in ("client_net", "org_id"):
         t = tokens[infra]

@@ -17,6 +17,8 @@ def guarded_output(path: Path | str, kind: str) -> Path:
     """``path`` if it may be written as ``kind`` (json, html, yaml, or a new evidence log); else FileExistsError."""
     path = check_output_file(Path(path), SUFFIXES[kind])
     if kind == "evidence" and path.exists():
-        raise FileExistsError(f"{path}: exists; a scan writes new evidence logs and never reopens one (use a new --out)")
+        raise FileExistsError(
+            f"{path}: exists; a scan writes new evidence logs and never reopens one (use a new --out)"
+        )
     path.parent.mkdir(parents=True, exist_ok=True)
     return path

@@ -23,8 +23,18 @@ from forensics.traffic.features import normalise
 from forensics.traffic.output import guarded_output
 
 # A rough language guess by script, enough for the probe format's two-letter code; Latin text is "en".
-_SCRIPTS = (("CJK UNIFIED", "zh"), ("HIRAGANA", "ja"), ("KATAKANA", "ja"), ("HANGUL", "ko"), ("CYRILLIC", "ru"),
-            ("ARABIC", "ar"), ("DEVANAGARI", "hi"), ("GREEK", "el"), ("HEBREW", "he"), ("THAI", "th"))
+_SCRIPTS = (
+    ("CJK UNIFIED", "zh"),
+    ("HIRAGANA", "ja"),
+    ("KATAKANA", "ja"),
+    ("HANGUL", "ko"),
+    ("CYRILLIC", "ru"),
+    ("ARABIC", "ar"),
+    ("DEVANAGARI", "hi"),
+    ("GREEK", "el"),
+    ("HEBREW", "he"),
+    ("THAI", "th"),
+)
 
 
 def guess_language(text: str) -> str:
@@ -77,8 +87,15 @@ def export_probes(log: Path | str, out: Path | str, *, limit: int = 200, rng: np
         digest = hashlib.sha256(text.encode("utf-8")).hexdigest()
         pid = f"harvest-{slug}-{digest[:16]}"
         hashes[pid] = digest
-        probes.append({"id": pid, "family": "style", "prompt": text, "language": guess_language(text),
-                       "tags": ["harvested", f"campaign-{slug}"]})
+        probes.append(
+            {
+                "id": pid,
+                "family": "style",
+                "prompt": text,
+                "language": guess_language(text),
+                "tags": ["harvested", f"campaign-{slug}"],
+            }
+        )
     doc = {
         "name": f"harvest-{slug}",
         "description": f"Prompts of campaign {campaign_id}, taken from its sealed evidence log {Path(log).name} "

@@ -29,9 +29,7 @@ def log_files(log: Path | str) -> list[Path]:
         return [log]
     if not log.is_dir():
         raise FileNotFoundError(f"{log}: no such log file or folder")
-    files = sorted(
-        p for p in log.rglob("*") if p.is_file() and p.suffix.lower() in PARQUET_SUFFIXES + JSONL_SUFFIXES
-    )
+    files = sorted(p for p in log.rglob("*") if p.is_file() and p.suffix.lower() in PARQUET_SUFFIXES + JSONL_SUFFIXES)
     return files
 
 
@@ -166,8 +164,15 @@ def check_rows(frame: pd.DataFrame) -> pd.DataFrame:
         ts = out["ts"] if out["ts"].dt.tz is not None else out["ts"].dt.tz_localize("UTC")
     mark(ts.isna(), "ts", "missing or not a timestamp")
     out["ts"] = ts
-    for column, kind in (("temperature", float), ("top_p", float), ("max_tokens", int), ("n", int),
-                         ("input_tokens", int), ("output_tokens", int), ("status", int)):
+    for column, kind in (
+        ("temperature", float),
+        ("top_p", float),
+        ("max_tokens", int),
+        ("n", int),
+        ("input_tokens", int),
+        ("output_tokens", int),
+        ("status", int),
+    ):
         if column not in out:
             continue
         values = pd.to_numeric(out[column], errors="coerce")

@@ -62,7 +62,7 @@ def link_figure(result: ScanResult, campaign: Campaign):
     pos = {a: (np.cos(t), np.sin(t)) for a, t in zip(members, np.linspace(0, 2 * np.pi, len(members), endpoint=False))}
     inside = set(members)
     lines: dict[str, list] = defaultdict(list)
-    for key, group in result.graph.groups.items():
+    for group in result.graph.groups.values():
         g = [m for m in group if m in inside]
         for m in g[1:]:
             lines["shared infrastructure + client"].append((g[0], m))
@@ -111,14 +111,25 @@ def render_report(result: ScanResult, logs: list[Path], command: list[str] | Non
                 "graph_png": _png(fig) if fig is not None else None,
                 "indicators": [(k, f"{c.indicators[k]:.2f}", INDICATORS[k][0]) for k in INDICATORS],
                 "accounts": [
-                    {"account_id": a, "requests": int(r["n"]), "harvest": int(r["harvest"]), "z": f"{r['account_z']:.2f}",
-                     "nets": nets.get(a, ""), "ua": r["top_ua"], "sig": r["top_sig"]}
+                    {
+                        "account_id": a,
+                        "requests": int(r["n"]),
+                        "harvest": int(r["harvest"]),
+                        "z": f"{r['account_z']:.2f}",
+                        "nets": nets.get(a, ""),
+                        "ua": r["top_ua"],
+                        "sig": r["top_sig"],
+                    }
                     for a, r in rows.head(MAX_ACCOUNT_ROWS).iterrows()
                 ],
                 "more_accounts": max(0, len(rows) - MAX_ACCOUNT_ROWS),
                 "examples": [
-                    {"account": e.account_id, "time": iso(int(e.ts_ms)), "prompt": e.prompt[:1500],
-                     "source": f"{Path(result.files[int(e.file)]).name} row {int(e.row)}"}
+                    {
+                        "account": e.account_id,
+                        "time": iso(int(e.ts_ms)),
+                        "prompt": e.prompt[:1500],
+                        "source": f"{Path(result.files[int(e.file)]).name} row {int(e.row)}",
+                    }
                     for e in examples.itertuples()
                 ],
             }

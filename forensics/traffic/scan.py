@@ -122,12 +122,29 @@ def scan(
         "prompts_per_account": per_account,
         "embed_budget": embed_budget,
     }
-    return decide(log, tables, sample, candidates, fpr=fpr, ref_tables=ref_tables, embed_budget=embed_budget,
-                  embedder=embedder, seconds=seconds, settings=settings, rng=rng)
+    return decide(
+        log,
+        tables,
+        sample,
+        candidates,
+        fpr=fpr,
+        ref_tables=ref_tables,
+        embed_budget=embed_budget,
+        embedder=embedder,
+        seconds=seconds,
+        settings=settings,
+        rng=rng,
+    )
 
 
-def pick_candidates(tables: AccountTables, ref_tables: AccountTables | None, fpr: float, max_candidates: int, *,
-                    rng: np.random.Generator) -> tuple[list[str], list[str]]:
+def pick_candidates(
+    tables: AccountTables,
+    ref_tables: AccountTables | None,
+    fpr: float,
+    max_candidates: int,
+    *,
+    rng: np.random.Generator,
+) -> tuple[list[str], list[str]]:
     """The accounts whose prompts the content stage reads: the top of the cheap score (no content yet),
     plus a random sample of other active accounts so the content indicators have a reference."""
     acc = tables.accounts
@@ -141,9 +158,20 @@ def pick_candidates(tables: AccountTables, ref_tables: AccountTables | None, fpr
     return candidates, extra
 
 
-def decide(log, tables: AccountTables, sample: pd.DataFrame, candidates: list[str], *, fpr: float,
-           ref_tables: AccountTables | None = None, embed_budget: int = 0, embedder=None,
-           seconds: dict | None = None, settings: dict | None = None, rng: np.random.Generator) -> ScanResult:
+def decide(
+    log,
+    tables: AccountTables,
+    sample: pd.DataFrame,
+    candidates: list[str],
+    *,
+    fpr: float,
+    ref_tables: AccountTables | None = None,
+    embed_budget: int = 0,
+    embedder=None,
+    seconds: dict | None = None,
+    settings: dict | None = None,
+    rng: np.random.Generator,
+) -> ScanResult:
     """Everything after reading: content features, graph, calibrated scores, flags and campaigns."""
     seconds = dict(seconds or {})
     acc = tables.accounts.copy()
@@ -211,14 +239,17 @@ def decide(log, tables: AccountTables, sample: pd.DataFrame, candidates: list[st
         per = 16
         leaders = [c.accounts[int(np.argmax(acc.loc[list(c.accounts), "n"].to_numpy()))] for c in campaigns]
         reference_prompts = sample[~sample["account_id"].isin(set(flagged))]
-        reference_prompts = reference_prompts.iloc[rng.permutation(len(reference_prompts))[: min(400, embed_budget // 2)]]
+        reference_prompts = reference_prompts.iloc[
+            rng.permutation(len(reference_prompts))[: min(400, embed_budget // 2)]
+        ]
         budget_accounts = leaders[: max(0, (embed_budget - len(reference_prompts)) // per)]
         if embedder is None:
             from forensics.features import quiet_embedder
 
             embedder = quiet_embedder()
-        mmd = mmd_accounts(sample, budget_accounts, reference_prompts["prompt"].tolist(), embedder, rng=rng,
-                           per_account=per)
+        mmd = mmd_accounts(
+            sample, budget_accounts, reference_prompts["prompt"].tolist(), embedder, rng=rng, per_account=per
+        )
         seconds["embedding MMD test"] = time.monotonic() - started
     return ScanResult(
         log=str(log),

@@ -69,8 +69,10 @@ class ColumnMapping:
         if not path.is_file():
             raise TrafficSchemaError(path, "<mapping>", "column mapping file not found")
         try:
-            raw = yaml.safe_load(path.read_text(encoding="utf-8")) if path.suffix != ".json" else json.loads(
-                path.read_text(encoding="utf-8")
+            raw = (
+                yaml.safe_load(path.read_text(encoding="utf-8"))
+                if path.suffix != ".json"
+                else json.loads(path.read_text(encoding="utf-8"))
             )
         except (yaml.YAMLError, json.JSONDecodeError, UnicodeDecodeError) as exc:
             raise TrafficSchemaError(path, "<mapping>", f"not YAML/JSON ({exc})") from None
@@ -90,8 +92,9 @@ class ColumnMapping:
                 raise TrafficSchemaError(path, self.theirs(ours), f"required column missing{via}")
         for ours, theirs in self.names.items():
             if theirs not in have:
-                raise TrafficSchemaError(path, theirs, f"named by the column mapping {self.source} for '{ours}' "
-                                         "but not in the log")
+                raise TrafficSchemaError(
+                    path, theirs, f"named by the column mapping {self.source} for '{ours}' but not in the log"
+                )
         return [c for c in OPTIONAL if self.theirs(c) not in have]
 
 

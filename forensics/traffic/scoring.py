@@ -137,8 +137,9 @@ class Scorer:
             centre=centre,
             scale=scale,
             min_active=min_active,
-            indicator_reference={k: float(np.nanmedian(v)) if np.isfinite(v).any() else None
-                                 for k, v in self._ref.items()},
+            indicator_reference={
+                k: float(np.nanmedian(v)) if np.isfinite(v).any() else None for k, v in self._ref.items()
+            },
         )
 
     def indicator_z(self, acc: pd.DataFrame) -> pd.DataFrame:

@@ -21,8 +21,16 @@ def scan_summary(result: ScanResult, logs: list[Path]) -> dict:
         "flagged": len(result.flagged),
         "calibration": result.calibration.to_dict() | {"statement": result.calibration.describe()},
         "campaigns": [
-            {"id": c.id, "accounts": len(c.accounts), "requests": c.requests, "harvest_requests": c.harvest_requests,
-             "score_z": round(c.score, 4), "fired": list(c.fired), "links": c.links, "evidence_log": str(log)}
+            {
+                "id": c.id,
+                "accounts": len(c.accounts),
+                "requests": c.requests,
+                "harvest_requests": c.harvest_requests,
+                "score_z": round(c.score, 4),
+                "fired": list(c.fired),
+                "links": c.links,
+                "evidence_log": str(log),
+            }
             for c, log in zip(result.campaigns, logs)
         ],
         "bad_rows": result.tables.bad.to_dict(),
