@@ -22,8 +22,11 @@ PARQUET_SUFFIXES = (".parquet", ".pq")
 JSONL_SUFFIXES = (".jsonl", ".ndjson", ".json")
 
 
-def log_files(log: Path | str) -> list[Path]:
-    """The data files of a log: one file, or every Parquet/JSONL file below a folder (hive partitions too)."""
+def log_files(log) -> list[Path]:
+    """The data files of a log: one file, every Parquet/JSONL file below a folder (hive partitions too),
+    or a list of such files and folders (a slice of days, say)."""
+    if isinstance(log, (list, tuple)):
+        return [f for part in log for f in log_files(part)]
     log = Path(log)
     if log.is_file():
         return [log]

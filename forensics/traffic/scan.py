@@ -86,7 +86,7 @@ def _reference(acc: pd.DataFrame, min_active: int, rng: np.random.Generator) -> 
 
 
 def scan(
-    log: Path | str,
+    log,
     *,
     fpr: float = 1e-3,
     mapping: ColumnMapping | None = None,
@@ -99,7 +99,7 @@ def scan(
     embedder=None,
     rng: np.random.Generator,
 ) -> ScanResult:
-    """Scan a request log (a Parquet/JSONL file or folder) for extraction campaigns."""
+    """Scan a request log (a Parquet/JSONL file or folder, or a list of them) for extraction campaigns."""
     mapping = mapping or ColumnMapping()
     files = log_files(log)
     if not files:
@@ -252,7 +252,7 @@ def decide(
         )
         seconds["embedding MMD test"] = time.monotonic() - started
     return ScanResult(
-        log=str(log),
+        log=str(log) if not isinstance(log, (list, tuple)) else ", ".join(map(str, log)),
         files=tuple(tables.files),
         scores=final.sort_index(),
         flagged=tuple(flagged),
