@@ -91,6 +91,8 @@ def text_hash(text: str) -> int:
 def parse_messages(value) -> tuple[str, int, bool, str] | str:
     """(last user text, user turns, has an earlier assistant turn, first user text), or a problem to report."""
     if isinstance(value, str):
+        if not value.lstrip().startswith(("[", "{")):  # a completions log may keep the bare prompt text
+            return value, 1, False, value
         try:
             value = json.loads(value)
         except (json.JSONDecodeError, RecursionError) as exc:
