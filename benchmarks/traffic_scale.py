@@ -118,8 +118,10 @@ def main() -> None:
         with PeakMemory() as mem:
             rows = build_log(Path(args.dev), args.rows, folder)
         size = sum(p.stat().st_size for p in folder.rglob("*.parquet"))
-        print(f"built {rows} rows in {len(log_files(folder))} files ({size / 1e6:.0f} MB zstd Parquet) "
-              f"in {time.monotonic() - t:.0f} s, peak memory {mem.peak / 1e9:.2f} GB")
+        print(
+            f"built {rows} rows in {len(log_files(folder))} files ({size / 1e6:.0f} MB zstd Parquet) "
+            f"in {time.monotonic() - t:.0f} s, peak memory {mem.peak / 1e9:.2f} GB"
+        )
         print(f"machine: {os.cpu_count()} cores (shared with other processes; figures are wall-clock)")
         files = log_files(folder)
         results = {}
@@ -127,8 +129,10 @@ def main() -> None:
             with PeakMemory() as mem:
                 seconds = run_stages(files, w)
             results[w] = seconds
-            print(f"\n{w} worker(s): peak memory {mem.peak / 1e9:.2f} GB (this process and its workers), "
-                  f"{seconds['_accounts']} accounts, {seconds['_flagged']} flagged")
+            print(
+                f"\n{w} worker(s): peak memory {mem.peak / 1e9:.2f} GB (this process and its workers), "
+                f"{seconds['_accounts']} accounts, {seconds['_flagged']} flagged"
+            )
             for stage, s in seconds.items():
                 if not stage.startswith("_"):
                     print(f"  {stage:<48} {s:8.1f} s  {rows / s:10.0f} rows/s")
@@ -138,9 +142,11 @@ def main() -> None:
         per_row = sum(s for k, s in results[w].items() if not k.startswith("_") and "in memory" not in k) / rows
         in_memory = results[w]["content features, graph, scoring (in memory)"]
         projected = per_row * PROJECT_ROWS * w / args.project_workers + in_memory * PROJECT_ROWS / rows
-        print(f"\nprojection for {PROJECT_ROWS:,} requests on {args.project_workers} workers: {projected / 60:.1f} min "
-              f"(the Dask stages from the {w}-worker rate, assumed to scale linearly with workers; the in-memory "
-              "stage scaled linearly with rows on one core)")
+        print(
+            f"\nprojection for {PROJECT_ROWS:,} requests on {args.project_workers} workers: {projected / 60:.1f} min "
+            f"(the Dask stages from the {w}-worker rate, assumed to scale linearly with workers; the in-memory "
+            "stage scaled linearly with rows on one core)"
+        )
 
 
 if __name__ == "__main__":

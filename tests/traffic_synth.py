@@ -14,11 +14,11 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-SYLLABLES = ["ka", "lo", "mi", "ru", "te", "zo", "pa", "ne", "si", "vu", "da", "ge", "ho", "ji", "bo", "fe"]
+SYLLABLES = [c + v for c in "bdfghjklmnprstvz" for v in "aeiou"]
 
 
 def _word(rng) -> str:
-    return "".join(rng.choice(SYLLABLES, size=int(rng.integers(2, 4))))
+    return "".join(rng.choice(SYLLABLES, size=int(rng.integers(2, 5))))
 
 
 def _row(rng, ts, account, org, net, ua, messages, **over) -> dict:

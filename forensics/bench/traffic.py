@@ -138,24 +138,28 @@ def mmd_peer(
     permutations: int = 100,
     max_accounts: int = 400,
 ) -> Detections:
-    """Peer 2: the published detector's idea, per account: MMD of a window of the account's prompts against a
-    reference sample of the traffic's prompts, flagged when the permutation p-value is below the FPR."""
+    """Peer 2: the published detector's test, per account: MMD² (Gaussian kernel) of a window of the account's
+    prompts against a reference sample of the traffic's prompts. Its decision uses the same calibration idea
+    as the scan (robust z of the statistic over the accounts tested, cut at the normal quantile of the FPR),
+    because 100 permutations cannot resolve a p-value of 1e-3; the permutation p-values are kept."""
     sample = result.sample
     counts = sample["account_id"].value_counts()
     accounts = list(counts[counts >= 5].index[:max_accounts])
     ref_pool = sample.iloc[rng.permutation(len(sample))[:300]]
     ref = embedder.embed(ref_pool["prompt"].tolist())
-    scores, flagged = {}, []
+    scores = {}
     for a in accounts:
         x = embedder.embed(sample.loc[sample["account_id"] == a, "prompt"].tolist()[:window])
-        mmd2, p = mmd_test(x, ref, rng=rng, permutations=permutations)
-        scores[a] = float(mmd2)
-        if p < max(fpr, 1.0 / (permutations + 1)) + 1e-12:
-            flagged.append(a)
+        scores[a] = mmd_test(x, ref, rng=rng, permutations=permutations)[0]
+    values = np.array(list(scores.values()))
+    centre = float(np.median(values)) if len(values) else 0.0
+    scale = float(stats.median_abs_deviation(values, scale="normal")) if len(values) else 1.0
+    cut = centre + stats.norm.isf(fpr) * (scale or 1.0)
+    flagged = tuple(sorted(a for a, v in scores.items() if v > cut))
     floor = min(scores.values(), default=0.0) - 1.0
     for a in result.scores.index:
         scores.setdefault(a, floor)
-    return Detections("mmd", scores, tuple(sorted(flagged)), {})
+    return Detections("mmd", scores, flagged, {})
 
 
 def scan_detections(result: ScanResult) -> Detections:

@@ -71,6 +71,7 @@ class AccountTables:
     n_rows: int
     seconds: float
     files: list[str] = field(default_factory=list)
+    prompt_counts: pd.DataFrame = field(repr=False, default_factory=pd.DataFrame)
 
 
 def _bad_head(frame: pd.DataFrame) -> pd.DataFrame:
@@ -171,6 +172,7 @@ def aggregate(files: list[Path], mapping: ColumnMapping) -> AccountTables:
         model_max={str(k): float(v) for k, v in model_max.items()},
         bad=bad,
         n_rows=int(n_rows),
+        prompt_counts=pc,
         seconds=time.monotonic() - started,
         files=[str(f) for f in files],
     )

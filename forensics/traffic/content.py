@@ -20,6 +20,8 @@ from datasketch import MinHash, MinHashLSH
 from scipy import sparse, stats
 from sklearn.feature_extraction.text import HashingVectorizer, TfidfTransformer
 
+from forensics.traffic.features import COT_CUES
+
 _WORD = re.compile(r"\w+", re.U)
 NUM_PERM = 64
 NEAR_DUP_JACCARD = 0.6
@@ -42,9 +44,20 @@ def _vectoriser() -> HashingVectorizer:
     return HashingVectorizer(n_features=2**18, ngram_range=(1, 2), alternate_sign=False, norm=None)
 
 
+_SENTENCE = re.compile(r"[^.!?\n]*(?:[.!?]+|\n|$)")
+
+
+def task_text(prompt: str) -> str:
+    """The prompt without its chain-of-thought demand: a wrapper many harvesters share, not the task."""
+    cut = prompt[:TFIDF_CHARS]
+    if not COT_CUES.search(cut):
+        return cut
+    return "".join(s for s in _SENTENCE.findall(cut) if not COT_CUES.search(s)) or cut
+
+
 def tfidf(prompts: list[str]) -> sparse.csr_matrix:
     hv = _vectoriser()
-    counts = hv.transform([p[:TFIDF_CHARS] for p in prompts])
+    counts = hv.transform([task_text(p) for p in prompts])
     return TfidfTransformer(sublinear_tf=True).fit_transform(counts).tocsr()
 
 
@@ -62,7 +75,7 @@ def mean_pairwise_cosine(x: sparse.csr_matrix) -> float:
 def minhashes(prompts: list[str]) -> list[MinHash]:
     shingles = []
     for p in prompts:
-        words = _WORD.findall(p[:TFIDF_CHARS].lower())
+        words = _WORD.findall(task_text(p).lower())
         grams = {" ".join(words[i : i + SHINGLE]).encode() for i in range(max(1, len(words) - SHINGLE + 1))}
         shingles.append(list(grams) or [b""])
     return MinHash.bulk(shingles, num_perm=NUM_PERM)

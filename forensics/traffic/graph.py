@@ -76,11 +76,14 @@ def build_graph(
     graph = Graph(accounts=list(acc.index))
     if acc.empty:
         return graph
-    client = acc["top_ua"].fillna("?") + "\x1f" + acc["top_sig"].fillna("?")
-    for infra in ("client_net", "org_id"):
+    ua = acc["top_ua"].fillna("?")
+    client = ua + "\x1f" + acc["top_sig"].fillna("?")
+    # A network is shared loosely (carrier NAT, VPN, cloud egress): it needs the client and the decoding
+    # signature too. An org is a billing entity: one org running one client is one operator's doing.
+    for infra, same in (("client_net", client), ("org_id", ua)):
         t = tokens[infra]
         t = t[t[infra].notna()]
-        key = "infrastructure:" + infra + "=" + t[infra].astype(str) + "\x1f" + t["account_id"].map(client)
+        key = "infrastructure:" + infra + "=" + t[infra].astype(str) + "\x1f" + t["account_id"].map(same)
         for k, members in t.groupby(key.to_numpy())["account_id"]:
             members = sorted(set(members))
             if len(members) > 1:

@@ -188,13 +188,20 @@ def decide(
     graph = build_graph(acc, tables.tokens, tables.days, content, candidates)
     comps = {f"g{i}": members for i, members in enumerate(graph.components())}
     group_of = {a: gid for gid, members in comps.items() for a in members}
-    group_acc = pooled(acc, comps, group_narrowness(sample, comps, rng=rng))
+    group_acc = pooled(acc, comps, group_narrowness(sample, comps, rng=rng), tables.prompt_counts)
     if ref_acc is None:
         singles = acc.loc[[a for a in acc.index if a not in group_of]]
         actors = pd.concat([singles, group_acc]) if len(group_acc) else singles
         ref_acc = _reference(actors, MIN_ACTIVE, rng)
         description = "this log's own active actors (accounts, and coordination components pooled), unlabelled"
-    scorer = Scorer(ref_acc if "narrowness" in ref_acc else ref_acc.assign(narrowness=np.nan), fpr, description)
+    eligible = int(((acc["n"] >= MIN_ACTIVE) | acc.index.isin(list(group_of))).sum())
+    scorer = Scorer(
+        ref_acc if "narrowness" in ref_acc else ref_acc.assign(narrowness=np.nan),
+        fpr,
+        description,
+        accounts=len(acc),
+        eligible=eligible,
+    )
     account_z = scorer.z(acc)
     indicator_z = scorer.indicator_z(acc)
     group_z = scorer.z(group_acc) if len(group_acc) else pd.Series(dtype=float)
@@ -203,7 +210,9 @@ def decide(
     for gid, members in comps.items():
         final.loc[members] = np.maximum(final.loc[members], group_z[gid])
     threshold = scorer.calibration.threshold
-    flagged = sorted(final.index[final > threshold])
+    in_group = pd.Series(group_z.reindex([group_of.get(a) for a in acc.index]).to_numpy(), index=acc.index)
+    can_flag = ((acc["n"] >= MIN_ACTIVE) & (account_z > threshold)) | (in_group > threshold)
+    flagged = sorted(acc.index[can_flag.to_numpy()])
     seconds["coordination graph and scoring"] = time.monotonic() - started
     campaigns = []
     flagged_groups: dict[str, list[str]] = {}
@@ -222,7 +231,7 @@ def decide(
                 accounts=tuple(sorted(members)),
                 score=z,
                 requests=int(a["n"].sum()),
-                harvest_requests=int(a["harvest"].sum()),
+                harvest_requests=int(a["harvest"].sum() if key.startswith("a:") else group_acc.at[key, "harvest"]),
                 distinct_prompts=int(a["distinct"].sum()),
                 first_ms=int(a["first_ms"].min()),
                 last_ms=int(a["last_ms"].max()),
