@@ -88,7 +88,9 @@ def run_stages(files: list[Path], workers: int, seed: int = 0) -> dict[str, floa
     mapping = ColumnMapping()
     rng = np.random.default_rng(seed)
     seconds = {}
-    with dask_scheduler("processes", workers):
+    # one worker: the synchronous scheduler (no pool to start); more: a process pool, because the
+    # per-row features are Python and threads would share one interpreter lock
+    with dask_scheduler("synchronous" if workers == 1 else "processes", None if workers == 1 else workers):
         t = time.monotonic()
         tables = aggregate(files, mapping)
         seconds["cheap features + aggregation (every row)"] = time.monotonic() - t

@@ -5,7 +5,9 @@ from pathlib import Path
 from forensics.traffic.scan import Campaign, ScanResult, scan
 from forensics.traffic.schema import ColumnMapping, TrafficSchemaError
 
-__all__ = ["Campaign", "ColumnMapping", "ScanResult", "TrafficSchemaError", "day_slice", "scan"]
+__all__ = ["Campaign", "ColumnMapping", "ScanResult", "TrafficSchemaError", "day_slice", "scan", "scan_traffic"]
+
+scan_traffic = scan  # the name the top-level package exports
 
 
 def day_slice(log: Path | str, days: list[str]) -> list[Path] | None:
