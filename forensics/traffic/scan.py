@@ -252,13 +252,16 @@ def decide(
             rng.permutation(len(reference_prompts))[: min(400, embed_budget // 2)]
         ]
         budget_accounts = leaders[: max(0, (embed_budget - len(reference_prompts)) // per)]
-        if embedder is None:
-            from forensics.features import quiet_embedder
+        try:
+            if embedder is None:
+                from forensics.features import quiet_embedder
 
-            embedder = quiet_embedder()
-        mmd = mmd_accounts(
-            sample, budget_accounts, reference_prompts["prompt"].tolist(), embedder, rng=rng, per_account=per
-        )
+                embedder = quiet_embedder()
+            mmd = mmd_accounts(
+                sample, budget_accounts, reference_prompts["prompt"].tolist(), embedder, rng=rng, per_account=per
+            )
+        except (ImportError, OSError, RuntimeError, ValueError) as exc:  # an optional, reported-only stage
+            settings = {**(settings or {}), "mmd_error": f"{type(exc).__name__}: {exc}"}
         seconds["embedding MMD test"] = time.monotonic() - started
     return ScanResult(
         log=str(log) if not isinstance(log, (list, tuple)) else ", ".join(map(str, log)),

@@ -33,6 +33,18 @@ def scan_summary(result: ScanResult, logs: list[Path]) -> dict:
             }
             for c, log in zip(result.campaigns, logs)
         ],
+        "content_link_threshold_z": result.content.similarity_threshold,
+        "mmd": [
+            {
+                "account_id": m.account,
+                "mmd2": m.mmd2,
+                "p_value": m.p_value,
+                "n": m.n_account,
+                "n_reference": m.n_reference,
+                "permutations": m.permutations,
+            }
+            for m in result.mmd
+        ],
         "bad_rows": result.tables.bad.to_dict(),
         "settings": result.settings,
         "stage_seconds": {k: round(v, 2) for k, v in result.stage_seconds.items()},
