@@ -59,8 +59,9 @@ def run_scan(args) -> int:
     import numpy as np
 
     from forensics.traffic import ColumnMapping, scan
-    from forensics.traffic.write import write_scan
+    from forensics.traffic.write import check_out_dir, write_scan
 
+    check_out_dir(args.out)
     result = scan(
         args.log,
         fpr=args.fpr,

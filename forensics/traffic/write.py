@@ -51,6 +51,13 @@ def scan_summary(result: ScanResult, logs: list[Path]) -> dict:
     }
 
 
+def check_out_dir(out_dir: Path | str) -> None:
+    """Fail before scanning, not after, when ``out_dir`` already holds a scan's campaign evidence."""
+    held = sorted((Path(out_dir) / "campaigns").glob("*.jsonl"))
+    if held:
+        guarded_output(held[0], "evidence")  # raises: an evidence log is never reopened or overwritten
+
+
 def write_scan(result: ScanResult, out_dir: Path | str, command: list[str] | None = None) -> dict[str, Path]:
     """All outputs of a scan under ``out_dir``; campaign logs go to ``out_dir/campaigns/`` and are never reopened."""
     out_dir = Path(out_dir)
