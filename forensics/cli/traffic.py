@@ -35,8 +35,9 @@ def add_traffic_parser(subparsers) -> argparse.ArgumentParser:
     s.add_argument(
         "--embed-budget",
         type=int,
-        default=0,
-        help="texts to embed for the MMD test on flagged campaigns (0: no embedding)",
+        default=800,
+        help="texts to embed (all-MiniLM-L6-v2, offline) for the MMD test of each flagged campaign's largest "
+        "account against the traffic's prompts; reported, not scored (0: none)",
     )
     s.add_argument("--seed", type=int, default=0, help="seed of every random choice (reference sample, MMD)")
     s.set_defaults(func=run_scan)
