@@ -25,6 +25,7 @@ _STAGE_OF = {
     "Decoding": "forensics.providers",
     "parse_spec": "forensics.providers",
     "build_report": "forensics.report",
+    "scan_traffic": "forensics.traffic",
     "render_report": "forensics.report",
     "Attribution": "forensics.verdict",
     "Verdict": "forensics.verdict",

@@ -22,6 +22,7 @@ NAMES = [
     "04_idiosyncratic_errors.ipynb",
     "05_lineage_benchmark.ipynb",
     "06_local_models.ipynb",
+    "07_traffic_campaigns.ipynb",
 ]
 PARAMETERS = {
     "01_quickstart.ipynb": {"case_dir", "out_dir", "seed"},
@@ -45,6 +46,7 @@ PARAMETERS = {
     "04_idiosyncratic_errors.ipynb": {"case_dir", "evidence", "reference", "suspect", "panel"},
     "05_lineage_benchmark.ipynb": {"data_dir", "prompt_sizes", "seeds"},
     "06_local_models.ipynb": {"case_dir", "out_dir", "seed"},
+    "07_traffic_campaigns.ipynb": {"data_dir", "days", "fpr", "seed"},
 }
 CHECK = "nbval-check-output"
 
@@ -142,6 +144,13 @@ def test_the_benchmark_notebook_checks_nothing_because_its_data_may_be_absent():
     nb = _load("05_lineage_benchmark.ipynb")
     assert not any(CHECK in _tags(c) for c in nb["cells"])
     assert any("benchmark_available" in _source(c) for c in _code_cells(nb))
+
+
+def test_the_traffic_notebook_checks_nothing_because_its_data_may_be_absent():
+    nb = _load("07_traffic_campaigns.ipynb")
+    assert not any(CHECK in _tags(c) for c in nb["cells"])
+    sources = "\n".join(_source(c) for c in _code_cells(nb))
+    assert "day_slice" in sources and "if available" in sources and "export_probes" in sources
 
 
 def test_quickstart_shows_a_verdict_and_a_table_row_for_every_real_case_suspect():

@@ -16,6 +16,7 @@ from pathlib import Path
 from forensics.cli.bench import add_bench_parser
 from forensics.cli.probes import cmd_probes
 from forensics.cli.report import add_report_parser
+from forensics.cli.traffic import add_traffic_parser
 from forensics.evidence import (
     CorpusFormatError,
     EvidenceError,
@@ -322,6 +323,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     add_bench_parser(sub)
     add_report_parser(sub)
+    add_traffic_parser(sub)
     return parser
 
 
@@ -333,7 +335,15 @@ def main(argv: list[str] | None = None) -> int:
     sys.stdout, sys.stderr = RedactingStream(sys.stdout), RedactingStream(sys.stderr)
     try:
         return args.func(args)
-    except (ProbeSetError, CorpusFormatError, EvidenceError, ValueError, FileNotFoundError, FileExistsError) as exc:
+    except (
+        ProbeSetError,
+        CorpusFormatError,
+        EvidenceError,
+        ValueError,
+        FileNotFoundError,
+        FileExistsError,
+        NotADirectoryError,
+    ) as exc:
         print(f"forensics {args.command}: error: {exc}", file=sys.stderr)
         return EXIT_USAGE
     except BrokenPipeError:

@@ -178,6 +178,20 @@ class SealRecord(Record):
     }
 
 
+class CampaignRecord(Record):
+    """A flagged extraction campaign found in provider traffic: its accounts, scores, calibration and links."""
+
+    kind = "campaign"
+    required = {"run_id": str, "campaign_id": str, "accounts": list, "calibration": dict}
+
+
+class TrafficRequestRecord(Record):
+    """One provider request that supports a campaign finding, with its row provenance (file, SHA-256, row)."""
+
+    kind = "traffic_request"
+    required = {"run_id": str, "campaign_id": str, "account_id": str, "source": dict}
+
+
 class NoteRecord(Record):
     """A statement by the investigator in the log itself (a migration, an override)."""
 

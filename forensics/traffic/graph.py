@@ -1,0 +1,112 @@
+"""The coordination graph: accounts linked by evidence that one operator runs them; its components are campaigns.
+
+Shared networks and orgs alone are normal (carrier NAT, enterprise egress, teams), so an
+infrastructure link needs the same client too: accounts that share a network or an org AND send
+with the same user agent AND the same dominant decoding signature are linked (a composite key,
+so a proxy of 20,000 accounts costs one group, not 2·10⁸ pairs). Content links need no
+infrastructure: two accounts whose prompts share near-duplicates, or whose centred TF-IDF
+centroids are closer than chance allows over all candidate pairs, draw on one prompt source.
+Synchronised timing (near-identical daily activity) links accounts that also share a user agent.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+from scipy import sparse
+from scipy.sparse.csgraph import connected_components
+
+MIN_NEAR_DUP_PAIRS = 2
+TIMING_COSINE = 0.95
+MIN_TIMING_DAYS = 3
+
+
+@dataclass
+class Graph:
+    """Edges by kind (pair -> evidence) and the components they make."""
+
+    accounts: list[str]
+    edges: dict[tuple[str, str], set[str]] = field(default_factory=lambda: defaultdict(set))
+    groups: dict[str, list[str]] = field(default_factory=dict)  # composite key -> members
+
+    def link(self, a: str, b: str, kind: str) -> None:
+        if a != b:
+            self.edges[tuple(sorted((a, b)))].add(kind)
+
+    def components(self) -> list[list[str]]:
+        """Connected components with at least two accounts, largest first."""
+        index = {a: i for i, a in enumerate(self.accounts)}
+        rows, cols = [], []
+        for members in self.groups.values():
+            first = index[members[0]]
+            for m in members[1:]:
+                rows.append(first), cols.append(index[m])
+        for a, b in self.edges:
+            rows.append(index[a]), cols.append(index[b])
+        n = len(self.accounts)
+        adj = sparse.coo_matrix((np.ones(len(rows)), (rows, cols)), shape=(n, n))
+        _, labels = connected_components(adj, directed=False)
+        comps = defaultdict(list)
+        for a, lab in zip(self.accounts, labels):
+            comps[lab].append(a)
+        return sorted((sorted(c) for c in comps.values() if len(c) > 1), key=lambda c: (-len(c), c[0]))
+
+    def evidence(self, members: list[str]) -> dict[str, int]:
+        """How many links of each kind hold inside a set of accounts (composite groups count their pairs)."""
+        inside = set(members)
+        counts: dict[str, int] = defaultdict(int)
+        for key, group in self.groups.items():
+            k = sum(1 for m in group if m in inside)
+            if k > 1:
+                counts[key.split(":", 1)[0]] += k * (k - 1) // 2
+        for (a, b), kinds in self.edges.items():
+            if a in inside and b in inside:
+                for kind in kinds:
+                    counts[kind] += 1
+        return dict(counts)
+
+
+def build_graph(
+    acc: pd.DataFrame, tokens: dict[str, pd.DataFrame], days: pd.DataFrame, content, candidates: list[str]
+) -> Graph:
+    """Link accounts by shared infrastructure + client, by content, and by synchronised timing."""
+    graph = Graph(accounts=list(acc.index))
+    if acc.empty:
+        return graph
+    ua = acc["top_ua"].fillna("?")
+    client = ua + "\x1f" + acc["top_sig"].fillna("?")
+    # A network is shared loosely (carrier NAT, VPN, cloud egress): it needs the client and the decoding
+    # signature too. An org is a billing entity: one org running one client is one operator's doing.
+    for infra, same in (("client_net", client), ("org_id", ua)):
+        t = tokens[infra]
+        t = t[t[infra].notna()]
+        key = "infrastructure:" + infra + "=" + t[infra].astype(str) + "\x1f" + t["account_id"].map(same)
+        for k, members in t.groupby(key.to_numpy())["account_id"]:
+            members = sorted(set(members))
+            if len(members) > 1:
+                graph.groups[k] = members
+    for (a, b), k in content.near_dup_pairs.items():
+        if k >= MIN_NEAR_DUP_PAIRS:
+            graph.link(a, b, "near_duplicate_prompts")
+    for a, b in content.similar_pairs:
+        graph.link(a, b, "same_prompt_source")
+    _timing_links(graph, acc, days, candidates)
+    return graph
+
+
+def _timing_links(graph: Graph, acc: pd.DataFrame, days: pd.DataFrame, candidates: list[str]) -> None:
+    cand = [a for a in candidates if acc.at[a, "active_days"] >= MIN_TIMING_DAYS]
+    if len(cand) < 2:
+        return
+    d = days[days["account_id"].isin(cand)]
+    table = d.pivot_table(index="account_id", columns="day", values="c", aggfunc="sum", fill_value=0).reindex(cand)
+    x = np.array(table.to_numpy(dtype=float), copy=True)
+    x /= np.linalg.norm(x, axis=1, keepdims=True).clip(min=1e-12)
+    cos = x @ x.T
+    ua = acc.loc[cand, "top_ua"].to_numpy()
+    for i, j in zip(*np.nonzero(np.triu(cos >= TIMING_COSINE, 1))):
+        if ua[i] == ua[j]:
+            graph.link(cand[i], cand[j], "synchronised_timing")
