@@ -1,4 +1,9 @@
-"""Line-numbered JSONL reading, for recordings made by others: a bad line names its file, line and field."""
+"""Line-numbered JSONL reading, for recordings made by others: a bad line names its file, line and field.
+
+Sources are read once, streaming, with the bytes parsed fed to a hash as they are read, so the
+SHA-256 an import records is the hash of exactly what it parsed; a line or a file beyond its cap
+is refused with the file and line named.
+"""
 
 from __future__ import annotations
 
@@ -6,7 +11,11 @@ import json
 from collections.abc import Iterable
 from pathlib import Path
 
-from forensics.evidence.records import loads_strict
+from forensics.evidence.inputs import check_input_file
+from forensics.evidence.records import iter_lines, loads_strict
+
+MAX_LINE_BYTES = 256 << 20  # one recorded answer
+MAX_FILE_BYTES = 16 << 30  # one source file
 
 
 class CorpusFormatError(ValueError):
@@ -17,10 +26,14 @@ class CorpusFormatError(ValueError):
         super().__init__(f"{path}:{line}: field '{field_name}': {problem}")
 
 
-def read_jsonl(path: Path) -> Iterable[tuple[int, dict]]:
+def read_jsonl(
+    path: Path, *, hasher=None, max_line: int = MAX_LINE_BYTES, max_file: int = MAX_FILE_BYTES
+) -> Iterable[tuple[int, dict]]:
     """Yield (line number, object) for each non-blank line, split on ``\\n`` only (U+2028 and the
-    like are characters, not line ends); bad or non-standard JSON (NaN) names its line."""
-    for lineno, raw in enumerate(Path(path).read_bytes().split(b"\n"), 1):
+    like are characters, not line ends); bad or non-standard JSON (NaN) names its line. ``hasher``
+    receives exactly the bytes read and parsed."""
+    check_input_file(path, "JSONL file", max_bytes=max_file)
+    for lineno, raw in iter_lines(path, max_line=max_line, last=True, hasher=hasher):
         if not raw.strip():
             continue
         try:
@@ -31,6 +44,7 @@ def read_jsonl(path: Path) -> Iterable[tuple[int, dict]]:
             raise CorpusFormatError(path, lineno, "<json>", f"not valid JSON ({exc.msg})") from None
         except (ValueError, RecursionError) as exc:
             raise CorpusFormatError(path, lineno, "<json>", f"not strict JSON ({exc})") from None
+        del raw
         if not isinstance(obj, dict):
             raise CorpusFormatError(path, lineno, "<json>", "expected a JSON object")
         yield lineno, obj
