@@ -21,13 +21,17 @@ def test_import_real_alpaca_eval_benchmark(shared_dev, tmp_path):
     assert verify(out).ok
     records = [r for r in read_records(out) if r["kind"] == "imported"]
     per_model = Counter(r["model"] for r in records)
-    assert len(per_model) == 14
-    assert set(per_model.values()) == {805}
+    models = sorted(p.stem for p in (shared_dev / "alpaca_eval").glob("*.jsonl") if not p.name.startswith("_"))
+    assert sorted(per_model) == models
+    lines = {m: sum(1 for line in open(shared_dev / "alpaca_eval" / f"{m}.jsonl", "rb") if line.strip()) for m in models}
+    assert per_model == lines and max(lines.values()) == 805
     assert all(r["source"]["format"] == "benchmark-jsonl" and r["source"]["line"] >= 1 for r in records)
     header = read_records(out)[0]
-    assert header["kind"] == "import" and len(header["files"]) == 14
+    prompts = shared_dev / "alpaca_eval" / "_prompts.jsonl"
+    assert header["kind"] == "import" and len(header["files"]) == len(models) + 1  # the prompts file too
+    assert header["files"][str(prompts)] == file_sha256(prompts)
     corpus = load_evidence([out])
-    assert len(corpus.models) == 14 and len(corpus.prompts) == 805
+    assert len(corpus.models) == len(models) and len(corpus.prompts) == 805
 
 
 def test_import_keeps_xstest_human_labels(shared_dev, tmp_path):
@@ -128,8 +132,9 @@ def test_importing_the_same_file_twice_adds_nothing(tmp_path):
     assert [h["already_held"] for h in headers] == [0, 3]
     assert [r["kind"] for r in records].count("seal") == 2
     rows.append({"instruction": "Q3?", "output": "a3", "generator": "g"})
-    src.write_text(json.dumps(rows), encoding="utf-8")  # a changed file is a new source
-    assert import_alpaca_eval(src, out) == 4
+    src.write_text(json.dumps(rows), encoding="utf-8")  # a changed file is a new source...
+    assert import_alpaca_eval(src, out) == 1  # ...whose byte-identical answers are not recorded twice
+    assert read_records(out)[-3]["already_held"] == 3
 
 
 def test_hf_import_records_the_file_hash_and_never_guesses_the_hub(tmp_path):

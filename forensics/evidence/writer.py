@@ -37,6 +37,7 @@ from forensics.evidence.records import (
 from forensics.evidence.redaction import Redactor
 from forensics.evidence.seal import mac_holds, mac_key, public_fields, record_mac, sign_record, signing_key
 from forensics.evidence.verifier import VerifiedLog, VerifyResult, verify
+from forensics.providers import used_secrets
 
 
 @contextlib.contextmanager
@@ -167,7 +168,8 @@ class EvidenceLog:
             self.path.parent.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
             raise PathError(f"{self.path.parent}: cannot make the evidence folder ({exc.strerror})") from None
-        self.redact = redactor or Redactor()
+        self.redact, self._own_redactor = redactor or Redactor(), redactor is None
+        self._known_secrets = len(used_secrets())
         self._lock = threading.RLock()
         self._cm = log_lock(self.path, create=True)
         self._fh = self._cm.__enter__()
@@ -219,6 +221,9 @@ class EvidenceLog:
     def _body(self, record: Record, seq: int, head: str) -> dict:
         if not isinstance(record, Record):
             raise TypeError(f"evidence records are typed (forensics.evidence.records), not {type(record)}")
+        if self._own_redactor and len(used_secrets()) != self._known_secrets:
+            # a provider opened after the log registered its key: it is redacted from now on
+            self.redact, self._known_secrets = Redactor(), len(used_secrets())
         body = self.redact.value({k: v for k, v in record.items() if k not in ("hash", "mac")})
         body.update(schema=SCHEMA, seq=seq, prev=head, timestamp=utc_now())
         if body["kind"] == "seal":
