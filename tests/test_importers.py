@@ -23,7 +23,9 @@ def test_import_real_alpaca_eval_benchmark(shared_dev, tmp_path):
     per_model = Counter(r["model"] for r in records)
     models = sorted(p.stem for p in (shared_dev / "alpaca_eval").glob("*.jsonl") if not p.name.startswith("_"))
     assert sorted(per_model) == models
-    lines = {m: sum(1 for line in open(shared_dev / "alpaca_eval" / f"{m}.jsonl", "rb") if line.strip()) for m in models}
+    lines = {
+        m: sum(1 for line in open(shared_dev / "alpaca_eval" / f"{m}.jsonl", "rb") if line.strip()) for m in models
+    }
     assert per_model == lines and max(lines.values()) == 805
     assert all(r["source"]["format"] == "benchmark-jsonl" and r["source"]["line"] >= 1 for r in records)
     header = read_records(out)[0]

@@ -209,10 +209,24 @@ def _demo(args) -> int:
     case_dir = Path(args.case_dir).resolve() if args.case_dir else None  # relative to where the command runs
     if case_dir is not None and not (case_dir / "case.json").is_file():
         raise PathError(f"{args.case_dir}: no case.json there, so it is not a case folder")
+    directory = case_dir or alpaca_case.ALPACA_CASE_DIR
+    case = load_case(directory)
+    keys = case.sealed_by
+    if not keys:
+        raise EvidenceError(
+            f"{directory / 'CASE.md'}: publishes no sealing key ('sealed-by: ed25519:<sha256>'); refusing to "
+            "investigate evidence that no published key vouches for"
+        )
+    for log in case.logs:
+        result = verify(log, keys, keep_records=False)
+        if not result.ok:
+            raise EvidenceError(
+                f"the case does not verify with --trust {' '.join(keys)} (published in CASE.md): {result.describe()}"
+            )
+    print(f"verified {len(case.logs)} logs with --trust {' '.join(keys)} (the key CASE.md publishes)")
     started = time.monotonic()
     notebook = alpaca_case.run_demo(args.out, case_dir=case_dir, seed=args.seed)
     elapsed = time.monotonic() - started
-    case = load_case(case_dir or alpaca_case.ALPACA_CASE_DIR)
     digest = read_digest(notebook.parent / "digest.json")
     print(alpaca_case.format_table(alpaca_case.demo_rows(digest, case)))
     print(f"\ndemo time: {elapsed:.0f}s (verify, analyse, notebook, report; install time is printed by make)")

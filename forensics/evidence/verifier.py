@@ -178,7 +178,9 @@ def _check_seal(rec: Record, lineno: int, prev: str, segment: list[str]) -> None
                     f"record differs from what the seal at line {lineno} signed (altered after sealing)",
                 )
         if len(rec["hashes"]) != len(segment):
-            raise _Failed(lineno, rec_seq, f"seal: seal signed {len(rec['hashes'])} records, {len(segment)} stand before it")
+            raise _Failed(
+                lineno, rec_seq, f"seal: seal signed {len(rec['hashes'])} records, {len(segment)} stand before it"
+            )
     problem = check_signature(rec)
     if problem is None and (rec["head"] != prev or rec["count"] != rec_seq):
         problem = f"seal states head {rec['head'][:16]}… after {rec['count']} records, not where it stands"
