@@ -15,7 +15,14 @@ from pathlib import Path
 
 from forensics.evidence.inputs import PathError, check_input_file, check_input_folder
 from forensics.evidence.jsonl import MAX_FILE_BYTES, CorpusFormatError, read_jsonl, require_field
-from forensics.evidence.records import EvidenceError, ImportedRecord, ImportRecord, loads_strict
+from forensics.evidence.records import (
+    EvidenceError,
+    ImportedRecord,
+    ImportRecord,
+    canonical_chunks,
+    loads_strict,
+    sha256_of,
+)
 from forensics.evidence.writer import EvidenceLog, check_log_target
 
 
@@ -75,8 +82,7 @@ class _Answers:
     def add(self, rec: dict, where: str) -> bool:
         """True for a new answer; False for a byte-identical duplicate (counted)."""
         key = (rec["label"], rec["probe_id"], rec.get("sample_index", 0))
-        text = rec["response"]["text"]
-        digest = hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()
+        digest = sha256_of(canonical_chunks(rec["response"]["text"]))
         if key not in self.seen:
             self.seen[key] = (digest, where)
             return True

@@ -33,18 +33,21 @@ def read_jsonl(
     like are characters, not line ends); bad or non-standard JSON (NaN) names its line. ``hasher``
     receives exactly the bytes read and parsed."""
     check_input_file(path, "JSONL file", max_bytes=max_file)
-    for lineno, raw in iter_lines(path, max_line=max_line, last=True, hasher=hasher):
+    for lineno, box in iter_lines(path, max_line=max_line, last=True, hasher=hasher, handoff=True):
+        raw = box.pop()  # the only reference: freed once decoded, before the JSON is parsed
         if not raw.strip():
             continue
         try:
-            obj = loads_strict(raw.decode("utf-8"))
+            text = raw.decode("utf-8")
+            del raw
+            obj = loads_strict(text)
         except UnicodeDecodeError as exc:
             raise CorpusFormatError(path, lineno, "<utf-8>", f"not UTF-8 ({exc.reason})") from None
         except json.JSONDecodeError as exc:
             raise CorpusFormatError(path, lineno, "<json>", f"not valid JSON ({exc.msg})") from None
         except (ValueError, RecursionError) as exc:
             raise CorpusFormatError(path, lineno, "<json>", f"not strict JSON ({exc})") from None
-        del raw
+        del text
         if not isinstance(obj, dict):
             raise CorpusFormatError(path, lineno, "<json>", "expected a JSON object")
         yield lineno, obj

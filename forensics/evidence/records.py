@@ -48,6 +48,47 @@ def canonical_json(obj) -> str:
     return json.dumps(obj, sort_keys=True, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
 
 
+_PIECE = 1 << 20
+
+
+def canonical_chunks(obj) -> Iterator[str]:
+    """:func:`canonical_json` in pieces, long strings cut into slices: the same text, never a copy of
+    a long answer at once (escaping is per character, so slices escape exactly as the whole)."""
+    if isinstance(obj, str):
+        if len(obj) <= _PIECE:
+            yield canonical_json(obj)
+            return
+        yield '"'
+        for i in range(0, len(obj), _PIECE):
+            yield canonical_json(obj[i : i + _PIECE])[1:-1]
+        yield '"'
+    elif isinstance(obj, dict):
+        yield "{"
+        for i, key in enumerate(sorted(obj)):
+            if not isinstance(key, str):
+                raise TypeError(f"keys must be str, not {type(key).__name__}")
+            yield ("," if i else "") + canonical_json(key) + ":"
+            yield from canonical_chunks(obj[key])
+        yield "}"
+    elif isinstance(obj, list | tuple):
+        yield "["
+        for i, value in enumerate(obj):
+            if i:
+                yield ","
+            yield from canonical_chunks(value)
+        yield "]"
+    else:
+        yield canonical_json(obj)
+
+
+def sha256_of(chunks) -> str:
+    """SHA-256 of the UTF-8 text the chunks make up."""
+    h = hashlib.sha256()
+    for chunk in chunks:
+        h.update(chunk.encode("utf-8"))
+    return h.hexdigest()
+
+
 def _reject_constant(name: str):
     raise ValueError(f"non-standard JSON constant {name}")
 
@@ -82,9 +123,8 @@ def utc_now() -> str:
 
 
 def record_hash(record: dict) -> str:
-    """Hash of a record's canonical form without its own ``hash`` field."""
-    body = {k: v for k, v in record.items() if k != "hash"}
-    return hashlib.sha256(canonical_json(body).encode("utf-8")).hexdigest()
+    """Hash of a record's canonical form without its own ``hash`` field (streamed: no copy of the record)."""
+    return sha256_of(canonical_chunks({k: v for k, v in record.items() if k != "hash"}))
 
 
 BLOCK = 1 << 20
@@ -95,13 +135,21 @@ class LineTooLong(EvidenceError):
 
 
 def iter_lines(
-    path: Path | str, *, max_line: int | None = None, offsets: bool = False, last: bool = False, hasher=None
-) -> Iterator[tuple[int, bytes] | tuple[int, bytes, int]]:
+    path: Path | str,
+    *,
+    max_line: int | None = None,
+    offsets: bool = False,
+    last: bool = False,
+    hasher=None,
+    handoff: bool = False,
+) -> Iterator[tuple]:
     """(line number, bytes[, byte offset]) of every complete line, split on ``\\n`` only; a last
     line without its newline (a torn tail) only with ``last``. Streams: memory grows with the longest
     line, not with the file, and a long line is read into one buffer of its own size (no joined
     copies). ``max_line`` caps a line's bytes, with an error naming file and line. ``hasher`` (a
-    ``hashlib`` object) is fed exactly the bytes yielded, newlines included: the hash of what was parsed."""
+    ``hashlib`` object) is fed exactly the bytes yielded, newlines included: the hash of what was parsed.
+    With ``handoff`` each line comes in a one-item list the caller empties, so the reader keeps no
+    reference to it while the caller decodes it."""
     with open(path, "rb") as fh:
         lineno, start, pos, parts, size, spilled = 0, 0, 0, [], 0, False
 
@@ -129,8 +177,10 @@ def iter_lines(
                 if hasher is not None:
                     hasher.update(line)
                     hasher.update(b"\n")
-                yield (lineno, line, start) if offsets else (lineno, line)
+                item = [line] if handoff else line
                 del line
+                yield (lineno, item, start) if offsets else (lineno, item)
+                del item
                 start, at, parts, size, spilled = pos + nl + 1, nl + 1, [], 0, False
             rest = block[at:]
             size += len(rest)
@@ -145,7 +195,9 @@ def iter_lines(
             line = whole(size)
             if hasher is not None:
                 hasher.update(line)
-            yield (lineno + 1, line, start) if offsets else (lineno + 1, line)
+            item = [line] if handoff else line
+            del line
+            yield (lineno + 1, item, start) if offsets else (lineno + 1, item)
 
 
 def file_tail(path: Path | str) -> tuple[int, int]:

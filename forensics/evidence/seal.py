@@ -22,7 +22,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey,
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
 from forensics.evidence.inputs import PathError, check_input_file
-from forensics.evidence.records import SCHEMA, EvidenceError, canonical_json
+from forensics.evidence.records import SCHEMA, EvidenceError, canonical_chunks, canonical_json
 
 KEY_FILE = "signing-key.pem"
 PUBLIC_FILE = "signing-key.pub.pem"
@@ -112,8 +112,10 @@ def mac_key(key: Ed25519PrivateKey) -> bytes:
 
 def record_mac(key: bytes, record: dict) -> str:
     """HMAC-SHA256 of a record's canonical form without its ``hash`` and ``mac`` fields."""
-    body = {k: v for k, v in record.items() if k not in ("hash", "mac")}
-    return hmac.new(key, canonical_json(body).encode("utf-8"), hashlib.sha256).hexdigest()
+    mac = hmac.new(key, digestmod=hashlib.sha256)
+    for chunk in canonical_chunks({k: v for k, v in record.items() if k not in ("hash", "mac")}):
+        mac.update(chunk.encode("utf-8"))
+    return mac.hexdigest()
 
 
 def mac_holds(key: bytes, record: dict) -> bool:

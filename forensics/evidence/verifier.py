@@ -15,6 +15,7 @@ from pathlib import Path
 
 from forensics.evidence import ledger
 from forensics.evidence.inputs import check_input_file, iter_logs
+from forensics.evidence.longlines import LONG_LINE, Elided, canonical_literal, elide, record_hash_elided, restore
 from forensics.evidence.records import (
     GENESIS,
     EvidenceError,
@@ -166,6 +167,22 @@ class _Failed(Exception):
         self.line, self.seq, self.problem = line, seq, problem
 
 
+def _check_line(rec: Record, raw: bytes, elided: Elided | None, lineno: int) -> None:
+    """The record's hash and canonical form, from the line itself or from its skeleton and long literals."""
+    seq = rec.get("seq")
+    if elided is None:
+        expected, canonical = record_hash(rec), raw.decode("utf-8") == canonical_json(rec)
+    else:
+        expected = record_hash_elided(rec, elided, raw)
+        canonical = canonical_json(rec).encode("utf-8") == elided.skeleton and all(
+            canonical_literal(raw, *span) for span in elided.spans.values()
+        )
+    if rec.get("hash") != expected:
+        raise _Failed(lineno, seq, "content does not match its hash (record altered)")
+    if not canonical:
+        raise _Failed(lineno, seq, "line is not in canonical form (record altered)")
+
+
 def _check_seal(rec: Record, lineno: int, prev: str, segment: list[str]) -> None:
     rec_seq = rec["seq"]
     if rec["hashes"] != segment:  # name the record first: what differs from what the seal lists
@@ -229,16 +246,18 @@ def verify(
         for lineno, raw, offset in iter_lines(path, offsets=True, last=True, hasher=digest):
             unterminated = offset + len(raw) == size and torn
             try:
-                rec = parse_record(decode_line(path, lineno, raw), path, lineno)
-            except RecordError as exc:
+                elided = elide(raw) if len(raw) > LONG_LINE else None
+                rec = parse_record(decode_line(path, lineno, elided.skeleton if elided else raw), path, lineno)
+            except (RecordError, ValueError) as exc:
                 if unterminated:
                     break  # a half-written last line: reported as a torn tail below
+                if not isinstance(exc, RecordError):
+                    raise _Failed(lineno, None, f"field '<json>': not valid JSON ({exc})") from None
                 raise _Failed(lineno, None, f"field '{exc.field}': {exc.problem}") from None
             rec_seq = rec.get("seq")
-            if rec.get("hash") != record_hash(rec):
-                raise _Failed(lineno, rec_seq, "content does not match its hash (record altered)")
-            if raw.decode("utf-8") != canonical_json(rec):
-                raise _Failed(lineno, rec_seq, "line is not in canonical form (record altered)")
+            _check_line(rec, raw, elided, lineno)
+            if elided and (keep_records or rec["kind"] == "response"):
+                rec = parse_record(restore(rec, elided, raw), path, lineno)  # its long strings, decoded
             if rec.get("prev") != prev:
                 raise _Failed(lineno, rec_seq, "prev does not match the hash of the record before (chain broken)")
             if rec_seq != seq + 1:

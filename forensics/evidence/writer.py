@@ -28,7 +28,7 @@ from forensics.evidence.records import (
     EvidenceError,
     Record,
     SealRecord,
-    canonical_json,
+    canonical_chunks,
     file_tail,
     loads_strict,
     record_hash,
@@ -234,16 +234,17 @@ class EvidenceLog:
 
     def extend(self, records: Iterable[Record], sync: bool = True) -> list[dict]:
         """Write records atomically: one that cannot be encoded (strict UTF-8 JSON) writes nothing."""
-        written, lines = [], []
+        written = []
         with self._lock:
             head, seq = self.head, self.next_seq
-            for record in records:
+            for record in records:  # every record is hashed (so encoded) before any byte is written
                 body = self._body(record, seq, head)
-                lines.append((canonical_json(body) + "\n").encode("utf-8"))
                 written.append(body)
                 head, seq = body["hash"], seq + 1
             self._fh.seek(0, os.SEEK_END)
-            self._fh.write(b"".join(lines))
+            for body in written:  # streamed: a long answer is never copied whole into one line buffer
+                self._fh.writelines(chunk.encode("utf-8") for chunk in canonical_chunks(body))
+                self._fh.write(b"\n")
             self._fh.flush()
             if sync:
                 os.fsync(self._fh.fileno())
