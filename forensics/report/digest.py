@@ -157,12 +157,6 @@ def build_digest(
         raise ReportError("no verdicts to report")
     provenance = collect_provenance(list(verified))
     keys = signers(verified)
-    empty = [
-        f"No prompt was answered by {d['reference']}, {d['suspect']} and the panel alike: nothing was analysed for "
-        f"{d['suspect']}, so its label only means that nothing could be tested."
-        for d in data
-        if not d.get("n_prompts")
-    ]
     examples = {d["suspect"]: pick_examples(corpus, verdict_view(d)) for d in data}
     return {
         "format": DIGEST_FORMAT,
@@ -191,7 +185,6 @@ def build_digest(
         "signers": keys,
         "warnings": [
             *statements,
-            *empty,
             *_evidence_warnings(verified, keys),
             *_warnings(data, provenance),
             *_mixed_warnings(getattr(corpus, "mixed", {})),

@@ -179,6 +179,11 @@ def investigate(
         else:
             verdict = attribution.ranking[0].verdict
         verdicts.append(verdict)
+        if not corpus.common_prompts([verdict.reference, suspect]):
+            statements.append(
+                f"No prompt was answered by both {verdict.reference} and {suspect}: nothing was analysed for "
+                f"{suspect}, so its label only means that nothing could be compared."
+            )
         if efficiency_sizes:
             efficiency += efficiency_rows(
                 corpus, verdict, efficiency_sizes, features, seed=seed, panel_groups=groups or None
