@@ -23,6 +23,7 @@ from forensics.evidence import (
     RedactingStream,
     check_input_file,
     check_manifest,
+    check_output_target,
     collect,
     export_manifest,
     file_sha256,
@@ -31,12 +32,14 @@ from forensics.evidence import (
     import_alpaca_eval,
     import_benchmark,
     import_hf_dataset,
+    is_evidence_log,
     iter_logs,
     quarantine,
     repair,
     signing_key,
     trusted_fingerprints,
     verify,
+    visible,
 )
 from forensics.probes import ProbeSetError, load_probe_sets, select_probes
 from forensics.providers import PROVIDERS, Decoding
@@ -137,6 +140,9 @@ def _verify(args) -> int:
     if not logs:
         raise PathError(f"no evidence logs found in {' '.join(args.logs)}")
     trust = trusted_fingerprints(args.trust) if args.trust else None
+    for path in logs:
+        if path.stat().st_size and not is_evidence_log(path):
+            raise PathError(f"{path}: not an evidence log (its first line is no evidence record)")
     heads_seen: set[str] = set()
     for path in logs:
         if args.quarantine:
@@ -209,6 +215,7 @@ def _demo(args) -> int:
     case_dir = Path(args.case_dir).resolve() if args.case_dir else None  # relative to where the command runs
     if case_dir is not None and not (case_dir / "case.json").is_file():
         raise PathError(f"{args.case_dir}: no case.json there, so it is not a case folder")
+    check_output_target(Path(args.out) / "report.html", suffixes=(".html",))  # before any work
     directory = case_dir or alpaca_case.ALPACA_CASE_DIR
     case = load_case(directory)
     keys = case.sealed_by
@@ -397,7 +404,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _one_line(exc: Exception) -> str:
-    return " ".join(str(exc).split("\n"))
+    """An error as one visible line: paths and labels given by the user pass the one label filter too."""
+    return visible(" ".join(str(exc).split("\n")))
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -413,7 +421,7 @@ def main(argv: list[str] | None = None) -> int:
         return EXIT_USAGE
     except OSError as exc:  # a path the checks above did not foresee: still one line naming it
         where = exc.filename or "(unnamed path)"
-        print(f"forensics {args.command}: error: {where}: {exc.strerror or exc}", file=sys.stderr)
+        print(f"forensics {args.command}: error: {visible(where)}: {exc.strerror or exc}", file=sys.stderr)
         return EXIT_USAGE
     except BrokenPipeError:
         sys.stderr.close()  # output piped into `head` and the like: nothing left to say

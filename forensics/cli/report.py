@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from forensics.evidence import EvidenceError, PathError, trusted_fingerprints
+from forensics.evidence import EvidenceError, PathError, trusted_fingerprints, visible
 
 
 def add_report_parser(subparsers: argparse._SubParsersAction) -> None:
@@ -114,7 +114,7 @@ def run_report(args: argparse.Namespace) -> int:
                 write_digest(result.digest, args.digest_out)
             out = render_digest(result.digest, args.out)
     except (ReportError, EvidenceError, PathError) as exc:
-        print(f"forensics report: error: {exc}", file=sys.stderr)
+        print(f"forensics report: error: {visible(' '.join(str(exc).splitlines()))}", file=sys.stderr)
         return 2
     print(f"{out}: report written ({out.stat().st_size:,} bytes)")
     return 0

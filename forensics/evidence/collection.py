@@ -42,8 +42,9 @@ from forensics.evidence.records import (
     normalise_numbers,
     utc_now,
 )
+from forensics.evidence.seal import signing_key
 from forensics.evidence.verifier import read_records
-from forensics.evidence.writer import EvidenceLog
+from forensics.evidence.writer import EvidenceLog, check_log_target
 from forensics.probes import Probe, ProbeSet
 from forensics.providers import (
     Decoding,
@@ -455,9 +456,11 @@ def collect(
     only echoes the name it was given).
     """
     spec = parse_spec(model) if isinstance(model, str) else model
+    check_log_target(log_path)
+    signing_key()  # a missing home or a corrupt key fails here, before any model is loaded or asked
+    api = provider or open_provider(spec, key_env)
     log = EvidenceLog(log_path, accept_key_change=accept_key_change)
     try:
-        api = provider or open_provider(spec, key_env)
         local = Path(spec.name)
         if spec.provider == "hf" and weights_sha256 is None and local.exists():
             weights_sha256 = folder_sha256(local) if local.is_dir() else file_sha256(local)

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
 from forensics.evidence.inputs import PathError, check_input_file, iter_logs
-from forensics.evidence.output import write_output_atomic
+from forensics.evidence.output import check_output_target, write_output_atomic
 from forensics.evidence.records import SCHEMA, EvidenceError, canonical_json, utc_now
 from forensics.evidence.seal import check_bytes, sign_bytes
 from forensics.evidence.verifier import verify
@@ -70,12 +70,16 @@ def _inside(folder: Path, relative: str) -> Path:
 def export_manifest(logs: Iterable[Path | str], out: Path | str) -> dict:
     """Write a signed manifest of the logs (each inside the manifest's folder, no symlinks); every
     log must verify (sealed, no unsealed tail)."""
-    out = Path(out)
+    out = check_output_target(out, suffixes=(".json",), replaces="case_manifest")
+    logs = list(logs)
     folder = out.parent.resolve() if out.parent.exists() else Path(os.path.abspath(out.parent))
     entries = []
     for path in iter_logs(logs):
         rel = os.path.relpath(os.path.abspath(path), folder)
-        _inside(folder, Path(rel).as_posix())
+        try:
+            _inside(folder, Path(rel).as_posix())
+        except PathError as exc:
+            raise PathError(f"{path}: cannot be listed in a manifest in {folder} ({exc})") from None
         verified = verify(path, keep_records=False)
         if not verified.ok:
             raise EvidenceError(verified.describe())
@@ -90,7 +94,7 @@ def export_manifest(logs: Iterable[Path | str], out: Path | str) -> dict:
             }
         )
     if not entries:
-        raise PathError("no evidence logs to export")
+        raise PathError(f"no evidence logs to export in {' '.join(map(str, logs))}")
     body = {"schema": SCHEMA, "kind": "case_manifest", "created": utc_now(), "logs": entries}
     manifest = {"manifest": body, "signature": sign_bytes(canonical_json(body).encode("utf-8"))}
     write_output_atomic(

@@ -168,6 +168,7 @@ class EvidenceLog:
             self.path.parent.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
             raise PathError(f"{self.path.parent}: cannot make the evidence folder ({exc.strerror})") from None
+        created = not self.path.exists()
         self.redact, self._own_redactor = redactor or Redactor(), redactor is None
         self._known_secrets = len(used_secrets())
         self._lock = threading.RLock()
@@ -177,6 +178,8 @@ class EvidenceLog:
             self._open(accept_key_change)
         except BaseException:
             self._cm.__exit__(None, None, None)
+            if created and self.path.stat().st_size == 0:
+                self.path.unlink()  # leave nothing behind for a log that was never written
             raise
 
     def _open(self, accept_key_change: bool) -> None:
