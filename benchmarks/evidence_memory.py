@@ -55,7 +55,7 @@ def main() -> None:
         _, baseline = peak_mb(["--help"], env)
         rc_import, import_peak = peak_mb(["import", "benchmark", str(corpus), "--out", str(log)], env)
         rc_verify, verify_peak = peak_mb(["verify", str(log)], env)
-        line = max(len(x) for x in log.read_bytes().split(b"\n")) / 1e6
+        line = max(len(x) for x in log.read_bytes().split(b"\n")) / 1e6 if log.exists() else 0.0
     print(f"single line in the log: {line:.0f} MB; baseline (forensics --help): {baseline:.0f} MB peak RSS")
     print(f"import: exit {rc_import}, peak RSS {import_peak:.0f} MB ({import_peak - baseline:+.0f} MB over baseline)")
     print(f"verify: exit {rc_verify}, peak RSS {verify_peak:.0f} MB ({verify_peak - baseline:+.0f} MB over baseline)")

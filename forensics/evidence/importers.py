@@ -165,7 +165,7 @@ def import_benchmark(folder: Path | str, out: Path | str) -> int:
                 continue
             h = hashlib.sha256()
             rows = []
-            for lineno, obj in read_jsonl(path, hasher=h):
+            for lineno, obj in read_jsonl(path, hasher=h, long_keys=("response",)):
                 pid = require_field(obj, "prompt_id", path, lineno)
                 text = require_field(obj, "response", path, lineno)
                 prompt = obj.get("prompt")

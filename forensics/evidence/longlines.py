@@ -113,6 +113,51 @@ def record_hash_elided(record: dict, elided: Elided, raw: bytes) -> str:
     return h.hexdigest()
 
 
+class LongText:
+    """A long string value kept as the bytes of its JSON literal in the line it was read from, so an
+    import copies a huge answer into the evidence log piece by piece, never as a whole string.
+    :func:`forensics.evidence.records.canonical_chunks` writes it, and ``str()`` decodes it."""
+
+    is_long_text = True
+    __slots__ = ("raw", "start", "end")
+
+    def __init__(self, raw: bytes, start: int, end: int):
+        self.raw, self.start, self.end = raw, start, end
+
+    def pieces(self) -> Iterator[str]:
+        return (_decode(c) for c in _chunks(self.raw, self.start, self.end))
+
+    def canonical_chunks(self) -> Iterator[str]:
+        yield '"'
+        for piece in self.pieces():
+            yield canonical_json(piece)[1:-1]
+        yield '"'
+
+    def __str__(self) -> str:
+        return "".join(self.pieces())
+
+    def redacted(self, redact) -> LongText | str:
+        """Itself when no secret occurs in it (looked for across piece boundaries), else the redacted text."""
+        overlap = max((len(v) for v, _ in getattr(redact, "secrets", ())), default=0)
+        tail = ""
+        for piece in self.pieces():
+            window = tail + piece
+            if redact(window) != window:
+                return redact(str(self))
+            tail = window[-overlap:] if overlap else ""
+        return self
+
+
+def long_values(obj: dict, elided: Elided, raw: bytes, keys: tuple[str, ...]) -> dict:
+    """``obj`` (a parsed skeleton) with the long values of top-level ``keys`` as :class:`LongText` and
+    every other long string decoded."""
+    out = {}
+    for key, value in obj.items():
+        span = elided.spans.get(value) if isinstance(value, str) else None
+        out[key] = LongText(raw, *span) if span and key in keys else restore(value, elided, raw)
+    return out
+
+
 def restore(obj, elided: Elided, raw: bytes):
     """``obj`` with every placeholder replaced by its decoded long string."""
     if isinstance(obj, str):

@@ -54,7 +54,9 @@ _PIECE = 1 << 20
 def canonical_chunks(obj) -> Iterator[str]:
     """:func:`canonical_json` in pieces, long strings cut into slices: the same text, never a copy of
     a long answer at once (escaping is per character, so slices escape exactly as the whole)."""
-    if isinstance(obj, str):
+    if getattr(obj, "is_long_text", False):  # forensics.evidence.longlines.LongText
+        yield from obj.canonical_chunks()
+    elif isinstance(obj, str):
         if len(obj) <= _PIECE:
             yield canonical_json(obj)
             return
@@ -275,6 +277,11 @@ class Record(dict):
                 raise RecordError(path, line, name, f"not a field of a '{self.kind}' record")
 
 
+def is_text(value) -> bool:
+    """A string, or a long string still kept as its JSON literal (``forensics.evidence.longlines.LongText``)."""
+    return isinstance(value, str) or getattr(value, "is_long_text", False)
+
+
 def _check_type(rec: dict, name: str, kind, path, line) -> None:
     value = rec[name]
     if not isinstance(value, kind) or (isinstance(value, bool) and bool not in _flat(kind) and int in _flat(kind)):
@@ -345,7 +352,7 @@ class ResponseRecord(Record):
 
     def check(self, path=None, line=None, version=0, written=True):
         super().check(path, line, version, written)
-        if not isinstance(self["response"].get("text"), str):
+        if not is_text(self["response"].get("text")):
             raise RecordError(path, line, "response.text", "missing or not a string")
 
 

@@ -40,6 +40,8 @@ class Redactor:
         """Redact every string inside a JSON value, except hash and signature fields."""
         if key in UNREDACTED:
             return obj
+        if getattr(obj, "is_long_text", False):
+            return obj.redacted(self)
         if isinstance(obj, str):
             return self(obj)
         if isinstance(obj, dict):
