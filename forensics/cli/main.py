@@ -116,9 +116,9 @@ def _collect(args) -> int:
 
 def _import(args) -> int:
     if args.format == "benchmark":
-        n = import_benchmark(args.source, args.out)
+        n = import_benchmark(args.source, args.out, accept_key_change=args.accept_key_change)
     elif args.format == "alpaca-eval":
-        n = import_alpaca_eval(args.source, args.out, model=args.model)
+        n = import_alpaca_eval(args.source, args.out, model=args.model, accept_key_change=args.accept_key_change)
     else:
         n = import_hf_dataset(
             args.source,
@@ -129,6 +129,7 @@ def _import(args) -> int:
             response_column=args.response_column,
             id_column=args.id_column,
             split=args.split,
+            accept_key_change=args.accept_key_change,
         )
     print(f"{args.out}: imported {n} responses from {args.source}")
     return EXIT_OK
@@ -282,7 +283,12 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("--concurrency", type=positive_int, default=1, help="requests in flight at once")
     c.add_argument("--rate-limit", type=positive_float, help="at most this many requests started per second")
     c.add_argument("--max-attempts", type=positive_int, default=4, help="attempts per request before an error is final")
-    c.add_argument("--timeout", type=positive_float, default=120.0, help="seconds per request")
+    c.add_argument(
+        "--timeout",
+        type=positive_float,
+        default=120.0,
+        help="deadline in seconds for each whole request (sending, waiting and reading the reply)",
+    )
     c.add_argument(
         "--backoff", type=nonnegative_float, default=1.0, help="first retry delay in seconds (grows exponentially)"
     )
@@ -323,6 +329,11 @@ def build_parser() -> argparse.ArgumentParser:
     i.add_argument("--response-column", default="response")
     i.add_argument("--id-column")
     i.add_argument("--split", default="train")
+    i.add_argument(
+        "--accept-key-change",
+        action="store_true",
+        help="append to a log last sealed by another key (the seals then name both keys; verify says so)",
+    )
     i.set_defaults(func=_import)
 
     v = sub.add_parser(

@@ -95,12 +95,12 @@ class _Answers:
         )
 
 
-def _write(out: Path, header: dict, records: list[dict]) -> int:
+def _write(out: Path, header: dict, records: list[dict], accept_key_change: bool = False) -> int:
     """Append what this log does not hold yet (same source hash and line), in one sealed import run.
 
     A source whose answer to a prompt differs from the one the log already holds for it (an edited
     source imported again) is refused, naming both."""
-    with EvidenceLog(out) as log:
+    with EvidenceLog(out, accept_key_change=accept_key_change) as log:
         held = log.records
         answers = _Answers()
         for r in held:
@@ -141,7 +141,7 @@ def benchmark_folders(folder: Path) -> list[Path]:
     return found
 
 
-def import_benchmark(folder: Path | str, out: Path | str) -> int:
+def import_benchmark(folder: Path | str, out: Path | str, *, accept_key_change: bool = False) -> int:
     """The shared benchmark layout: ``_prompts.jsonl`` plus one ``<model>.jsonl`` per model.
 
     Every file is read once and hashed as it is read (``_prompts.jsonl`` too). A model file with
@@ -202,10 +202,13 @@ def import_benchmark(folder: Path | str, out: Path | str) -> int:
                         **extra,
                     )
                 )
-    return _write(out, {"format": "benchmark-jsonl", "source": str(folder), "files": sources}, records)
+    header = {"format": "benchmark-jsonl", "source": str(folder), "files": sources}
+    return _write(out, header, records, accept_key_change)
 
 
-def import_alpaca_eval(path: Path | str, out: Path | str, model: str | None = None) -> int:
+def import_alpaca_eval(
+    path: Path | str, out: Path | str, model: str | None = None, *, accept_key_change: bool = False
+) -> int:
     """AlpacaEval's ``model_outputs.json``: a list of {instruction, output, generator}; read once and
     hashed from the same bytes. Two different outputs for one instruction are refused."""
     path, out = Path(path), Path(out)
@@ -249,7 +252,8 @@ def import_alpaca_eval(path: Path | str, out: Path | str, model: str | None = No
                 },
             )
         )
-    return _write(out, {"format": "alpaca_eval", "source": str(path), "files": {str(path): digest}}, records)
+    header = {"format": "alpaca_eval", "source": str(path), "files": {str(path): digest}}
+    return _write(out, header, records, accept_key_change)
 
 
 def import_hf_dataset(
@@ -262,6 +266,7 @@ def import_hf_dataset(
     response_column: str = "response",
     id_column: str | None = None,
     split: str = "train",
+    accept_key_change: bool = False,
 ) -> int:
     """Any Hugging Face ``datasets`` table with prompt/response columns.
 
@@ -316,4 +321,4 @@ def import_hf_dataset(
         "split": split,
         "fingerprint": getattr(ds, "_fingerprint", None),
     }
-    return _write(out, {**header, "files": {source: digest} if digest else {}}, records)
+    return _write(out, {**header, "files": {source: digest} if digest else {}}, records, accept_key_change)
