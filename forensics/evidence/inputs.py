@@ -17,13 +17,17 @@ class PathError(ValueError):
     """A path that cannot be used as given; the message names it and says why."""
 
 
+class MissingPathError(PathError, FileNotFoundError):
+    """A path that does not exist (a :class:`FileNotFoundError` too, for callers that catch that)."""
+
+
 def check_input_file(path: Path | str, what: str = "file", *, max_bytes: int | None = None) -> Path:
     """``path`` when it is a readable regular file (symlinks followed) within ``max_bytes``."""
     path = Path(path)
     try:
         st = os.stat(path)
     except FileNotFoundError:
-        raise PathError(f"{path}: no such {what}") from None
+        raise MissingPathError(f"{path}: no such {what}") from None
     except OSError as exc:
         raise PathError(f"{path}: cannot be read ({exc.strerror})") from None
     if stat.S_ISDIR(st.st_mode):
@@ -40,7 +44,7 @@ def check_input_file(path: Path | str, what: str = "file", *, max_bytes: int | N
 def check_input_folder(path: Path | str, what: str = "folder") -> Path:
     path = Path(path)
     if not path.exists():
-        raise PathError(f"{path}: no such {what}")
+        raise MissingPathError(f"{path}: no such {what}")
     if not path.is_dir():
         raise PathError(f"{path}: is not a folder")
     return path
