@@ -245,3 +245,38 @@ def test_hostile_labels_are_one_visible_line(world, label, capsys):
         code, out, err = _run(argv, capsys)
         assert code == 2 and "Traceback" not in out + err and len(err.strip().splitlines()) == 1, err
         assert "\u202e" not in err and _snapshot(world) == before
+
+
+@pytest.mark.parametrize("command", ["collect", "import"])
+def test_a_hub_style_model_path_that_does_not_exist_is_one_line(world, command, capsys):
+    if command == "collect":
+        argv = [
+            "collect",
+            "--model",
+            "hf:/nonexistent",
+            "--probes",
+            str(world / "probes.yaml"),
+            "--out",
+            str(world / "out" / "hf.jsonl"),
+        ]
+    else:
+        argv = ["import", "hf", "hf:/nonexistent", "--model", "m", "--out", str(world / "out" / "hf.jsonl")]
+    before = _snapshot(world)
+    code, out, err = _run(argv, capsys)
+    _check(code, out, err, "/nonexistent")
+    assert _snapshot(world) == before
+
+
+@pytest.mark.parametrize("bad", ["missing-parent-is-a-file", "fifo", "devzero", "folder-as-key"])
+def test_key_show_with_an_unusable_home_or_key_is_one_line(world, bad, capsys, monkeypatch, tmp_path):
+    home = {
+        "missing-parent-is-a-file": world / "probes.yaml" / "home",
+        "fifo": world / "fifo.jsonl",
+        "devzero": world / "zero.jsonl",
+        "folder-as-key": tmp_path / "home",
+    }[bad]
+    if bad == "folder-as-key":
+        (home / "signing-key.pem").mkdir(parents=True)
+    monkeypatch.setenv("FORENSICS_HOME", str(home))
+    code, out, err = _run(["key", "show"], capsys)
+    _check(code, out, err, str(home))
