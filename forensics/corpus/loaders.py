@@ -86,7 +86,11 @@ def _logs(paths: list, check: bool, trust) -> list[VerifiedLog]:
             out.append(p)
             continue
         for log in iter_logs([p]):
-            out.append(VerifiedLog(VerifyResult(str(log), True, 0, ""), tuple(read_records(log, check=False))))
+            out.append(
+                VerifiedLog(
+                    VerifyResult(path=str(log), ok=True, n_records=0, head=""), tuple(read_records(log, check=False))
+                )
+            )
     return out
 
 

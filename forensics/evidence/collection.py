@@ -474,9 +474,26 @@ def collect(
             planned=len(tasks),
             already_done=sum(len(p.probes) for p in probe_sets) * decoding.samples - len(tasks),
         )
-        settings = Settings(concurrency, rate_limit, max_attempts, timeout, backoff, backoff_max, max_reply_chars)
+        settings = Settings(
+            concurrency=concurrency,
+            rate_limit=rate_limit,
+            max_attempts=max_attempts,
+            timeout=timeout,
+            backoff=backoff,
+            backoff_max=backoff_max,
+            max_reply_chars=max_reply_chars,
+        )
         ctx = RunContext(
-            spec, api, log, decoding, label, run_id, settings, summary, weights_sha256, RateLimiter(rate_limit)
+            spec=spec,
+            api=api,
+            log=log,
+            decoding=decoding,
+            label=label,
+            run_id=run_id,
+            settings=settings,
+            summary=summary,
+            weights_sha256=weights_sha256,
+            limiter=RateLimiter(rate_limit),
         )
         for rec in log.records:  # reply ids already in the log, for the duplicate-id note
             if rec["kind"] == "response":

@@ -228,7 +228,7 @@ def verify(
     check_input_file(path, "evidence log")
     trust = set(trust) if trust is not None else None
     expect = set(expect_heads)
-    result = VerifyResult(str(path), False, 0, GENESIS)
+    result = VerifyResult(path=str(path), ok=False, n_records=0, head=GENESIS)
     records: list[Record] = []
     tail: list[TailRecord] = []
     size, torn = file_tail(path)

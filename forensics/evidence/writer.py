@@ -187,7 +187,7 @@ class EvidenceLog:
         if self.path.stat().st_size:
             self.verified = verify(self.path, allow_unsealed=True)
         else:
-            self.verified = VerifiedLog(VerifyResult(str(self.path), True, 0, GENESIS))
+            self.verified = VerifiedLog(VerifyResult(path=str(self.path), ok=True, n_records=0, head=GENESIS))
         result = self.verified.result
         if not result.ok:
             raise EvidenceError(result.describe())
