@@ -130,11 +130,18 @@ def test_smoke_run_on_real_alpaca_eval(shared_dev, tmp_path, monkeypatch, capsys
         "by_prompts",
     ):
         assert key in r
-    assert r["corpus"] == "alpaca_eval" and r["n_pos"] == 5 and r["n_neg"] == 18
+    # expectations come from lineage.json itself: positives are students paired with their closest
+    # reference, negatives are independents against every reference
+    lineage = json.loads((shared_dev / "lineage.json").read_text())["alpaca_eval"]
+    refs = {m for m, i in lineage.items() if i["role"] == "reference"}
+    students = [m for m, i in lineage.items() if i["role"] == "distilled"]
+    n_independent = sum(i["role"] == "independent" for i in lineage.values())
+    n_pos = sum(lineage[s].get("closest_ref") in refs for s in students)
+    assert r["corpus"] == "alpaca_eval" and r["n_pos"] == n_pos and r["n_neg"] == n_independent * len(refs)
     assert set(r["by_prompts"]) == {"15", "all"}
     for m in r["by_prompts"].values():
         assert {"auc", "family_auc", "tpr", "fpr", "attribution"} <= set(m)
-    assert r["attribution"]["total"] == 5 and 0 <= r["attribution"]["correct"] <= 5
+    assert r["attribution"]["total"] == len(students) and 0 <= r["attribution"]["correct"] <= len(students)
     assert 0.0 <= r["auc"] <= 1.0 and 0.0 <= r["fpr"] <= 1.0
     # the method never sees roles: every scored pair has a panel without the suspect
     for row in r["pairs"]:

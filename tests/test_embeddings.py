@@ -67,5 +67,7 @@ def test_key_depends_on_model_and_length(tmp_path):
     a = Embedder(cache_dir=tmp_path)
     b = Embedder(cache_dir=tmp_path, max_seq_length=64)
     assert a.key("x") != b.key("x")
+    # reduced precision is cached apart from float32, the default
+    assert a.precision == "float32" and Embedder(cache_dir=tmp_path, precision="bfloat16").key("x") != a.key("x")
     with pytest.raises(ValueError):
         Embedder(cache_dir=tmp_path, precision="float16")

@@ -192,8 +192,11 @@ def write(tmp_path, name: str, text: str):
 # --- shipped probe sets --------------------------------------------------------------------------
 
 
-def test_default_dir_is_the_curated_sets_inside_the_package():
-    assert DEFAULT_DIR == ROOT / "forensics" / "probes" / "curated"
+def test_default_dir_is_the_checkouts_top_level_probe_sets():
+    """Users look for the curated sets in probe_sets/; the wheel ships them (tests/test_project.py)."""
+    assert DEFAULT_DIR == ROOT / "probe_sets"
+    assert len(list(DEFAULT_DIR.glob("*.yaml"))) >= 6
+    assert not (ROOT / "forensics" / "probes" / "curated").exists()  # one copy only, never two to drift apart
 
 
 def test_every_shipped_file_validates(shipped):

@@ -404,6 +404,7 @@ def build_parser() -> argparse.ArgumentParser:
     d.add_argument("--out", default="out/demo", help="output folder")
     d.add_argument(
         "--case-dir",
+        type=lambda path: Path(path).resolve(),  # relative to the current folder, as any path on a command line
         help="evidence folder of the case, relative to the current folder (default: the one shipped in the package)",
     )
     d.add_argument("--seed", type=int, default=0, help="seed of the resampling")

@@ -114,6 +114,9 @@ class Embedder:
         Encoding batch size.
     show_progress:
         tqdm progress bar while encoding (None: only when more than one batch is to be encoded).
+    precision:
+        "float32" (default: the same vectors on every machine), "bfloat16", or "auto" (bfloat16 where
+        the CPU has native support; faster, but figures then differ between machines).
 
     ``embed(texts)`` returns a float32 array ``[len(texts), dim]`` of unit vectors; an empty or
     whitespace-only text (or None) gets the zero vector, so its cosine with anything is 0 and
@@ -128,7 +131,7 @@ class Embedder:
         batch_size: int = 64,
         device: str | None = None,
         show_progress: bool | None = None,
-        precision: str = "auto",
+        precision: str = "float32",
         num_threads: int | str | None = "auto",
     ):
         if precision not in ("auto", "float32", "bfloat16"):
@@ -160,7 +163,10 @@ class Embedder:
 
     # -- keys -----------------------------------------------------------------------------
     def _key_prefix(self) -> str:
-        return f"{self.model_id}\x00{self.max_seq_length}\x00"
+        # bfloat16 vectors differ from float32 ones in the 4th decimal, which moves printed figures:
+        # they are cached apart (float32 keys are unchanged, so existing caches stay valid)
+        tag = "" if self.precision == "float32" else f"{self.precision}\x00"
+        return f"{self.model_id}\x00{self.max_seq_length}\x00{tag}"
 
     def key(self, text: str) -> str:
         """Cache key of one text: sha256 over model id, max_seq_length and the text."""

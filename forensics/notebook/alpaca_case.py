@@ -20,6 +20,7 @@ import numpy as np
 from forensics.evidence import check_output_target, file_sha256, import_benchmark, verify, write_output_atomic
 from forensics.features import Features
 from forensics.notebook.cases import Case, load_case
+from forensics.notebook.setup import rebuild_target, shipped_notebook
 from forensics.report import EFFICIENCY_SIZES, InvestigationResult, investigate, render_digest, write_digest
 from forensics.verdict import fmt_p
 
@@ -292,14 +293,14 @@ def run_demo(out_dir: Path | str = "out/demo", *, case_dir: Path | str | None = 
 
     out = Path(out_dir).resolve()
     out.mkdir(parents=True, exist_ok=True)
-    notebook = Path(__file__).resolve().parents[2] / "notebooks" / "01_quickstart.ipynb"
+    notebook = shipped_notebook("01_quickstart.ipynb")
     executed = check_output_target(out / notebook.name, suffixes=(".ipynb",))
     papermill.execute_notebook(
         str(notebook),
         str(executed),
         progress_bar=False,
-        cwd=str(notebook.parent),
-        parameters={"case_dir": str(case_dir) if case_dir else None, "out_dir": str(out), "seed": seed},
+        cwd=str(Path.cwd()),  # not the notebook's folder, which an installed wheel keeps in site-packages
+        parameters={"case_dir": str(Path(case_dir).resolve()) if case_dir else None, "out_dir": str(out), "seed": seed},
     )
     return executed
 
@@ -307,4 +308,5 @@ def run_demo(out_dir: Path | str = "out/demo", *, case_dir: Path | str | None = 
 if __name__ == "__main__":
     import sys
 
-    print(build_case(sys.argv[1], n_prompts=int(sys.argv[2]) if len(sys.argv) > 2 else N_PROMPTS))
+    n_prompts = int(sys.argv[2]) if len(sys.argv) > 2 else N_PROMPTS
+    print(build_case(sys.argv[1], rebuild_target(ALPACA_CASE_DIR), n_prompts=n_prompts))

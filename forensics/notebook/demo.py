@@ -22,6 +22,7 @@ from pathlib import Path
 
 from forensics.evidence import EvidenceError, collect, verify
 from forensics.notebook.cases import DEMO_CASE_DIR
+from forensics.notebook.setup import rebuild_target, shipped_notebook
 from forensics.probes import load_probe_sets, select_probes
 from forensics.providers import Decoding, gemma3_gguf, llama_server, smollm2_gguf
 
@@ -144,19 +145,24 @@ def run_live_demo(out_dir: Path | str = "out/demo-live", case_dir: Path | str | 
         raise EvidenceError("; ".join(failed))
     out_dir = Path(out_dir).resolve()
     out_dir.mkdir(parents=True, exist_ok=True)
-    notebook = Path(__file__).resolve().parents[2] / "notebooks" / "06_local_models.ipynb"
+    notebook = shipped_notebook("06_local_models.ipynb")
     executed = out_dir / notebook.name
     papermill.execute_notebook(
         str(notebook),
         str(executed),
         progress_bar=False,
-        cwd=str(notebook.parent),
-        parameters={"case_dir": str(case_dir) if case_dir else None, "out_dir": str(out_dir), "seed": seed},
+        cwd=str(Path.cwd()),  # not the notebook's folder, which an installed wheel keeps in site-packages
+        parameters={
+            "case_dir": str(Path(case_dir).resolve()) if case_dir else None,
+            "out_dir": str(out_dir),
+            "seed": seed,
+        },
     )
     return executed
 
 
 if __name__ == "__main__":
     # `make demo-live`: re-record the local models' evidence, then run the notebook on it
-    record_case(labels=sys.argv[1:] or None)
-    print(f"executed notebook: {run_live_demo()}")
+    case_dir = rebuild_target(DEMO_CASE_DIR)
+    record_case(case_dir, labels=sys.argv[1:] or None)
+    print(f"executed notebook: {run_live_demo(case_dir=case_dir)}")

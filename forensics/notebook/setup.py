@@ -1,4 +1,5 @@
-"""Notebook set-up: offline and quiet defaults, and paths relative to the checkout."""
+"""Notebook set-up: offline and quiet defaults, and paths relative to the checkout (or, installed from a
+wheel, to the current folder)."""
 
 from __future__ import annotations
 
@@ -14,6 +15,18 @@ def repo_root() -> Path | None:
     the package is installed elsewhere."""
     root = Path(__file__).resolve().parents[2]
     return root if (root / "pyproject.toml").is_file() and (root / "forensics").is_dir() else None
+
+
+def shipped_notebook(name: str) -> Path:
+    """A notebook of the checkout's ``notebooks/`` or, installed from a wheel, of the package's copy
+    (``forensics/notebooks/``, package data built from that folder)."""
+    return (repo_root() or Path(__file__).resolve().parents[1]) / "notebooks" / name
+
+
+def rebuild_target(shipped_case: Path) -> Path:
+    """Where a rebuild of an embedded case writes: the case itself in a checkout (git keeps its
+    history), else a folder of its name in the current folder, never the installed package's copy."""
+    return shipped_case if repo_root() else Path.cwd() / shipped_case.name
 
 
 def resolve_path(path: str | os.PathLike, base: str | os.PathLike | None = None) -> Path:
@@ -33,7 +46,8 @@ def notebook_setup(cache_dir: str | os.PathLike | None = None, quiet: bool = Tru
     * never reach a model hub (``HF_HUB_OFFLINE`` and friends);
     * the embedding cache in ``cache_dir`` (relative paths from the checkout's root), else in
       ``$FORENSICS_CACHE_DIR`` when set, else in the checkout's ``.cache/forensics`` so notebooks
-      share the cache of the command line and the tests;
+      share the cache of the command line and the tests (outside a checkout: ``.cache/forensics``
+      in the current folder, where the command line keeps it too);
     * with ``quiet``: no progress bars (tqdm, Hugging Face), no numpy warnings about empty
       slices (which the statistics raise, harmlessly, when a test is undefined); call it
       before importing what loads models;

@@ -1,7 +1,7 @@
 """Probe sets: loading, validating, selecting and counting the prompts sent to every model.
 
-Probe sets are hand-edited YAML files (format in ``probe_sets/README.md``; the curated sets ship
-inside the package, in ``forensics/probes/curated/``, so an installed wheel has them). A broken set would
+Probe sets are hand-edited YAML files (format in ``probe_sets/README.md``; the curated sets live in the
+checkout's top-level ``probe_sets/``, which the wheel ships as ``forensics/probe_sets/``). A broken set would
 silently skew every downstream statistic, so loading validates each file against a JSON Schema
 plus a few semantic rules and reports every problem at its YAML source line. Each set carries a
 content version (SHA-256 of its canonical JSON) so evidence can pin exactly which prompts were sent.
@@ -28,7 +28,9 @@ from forensics.probes.answers import AnswerKey, normalise
 
 FAMILIES = ("identity", "refusal", "over_refusal", "error_trap", "style", "multilingual")
 ROLES = ("system", "user", "assistant")
-DEFAULT_DIR = Path(__file__).resolve().parent / "curated"
+_PACKAGE = Path(__file__).resolve().parents[1]
+# The curated sets: the checkout's probe_sets/ (a checkout or an editable install), else the wheel's copy.
+DEFAULT_DIR = (_PACKAGE.parent if (_PACKAGE.parent / "pyproject.toml").is_file() else _PACKAGE) / "probe_sets"
 
 PROBE_SET_SCHEMA: dict = {
     "$schema": "https://json-schema.org/draft/2020-12/schema",
