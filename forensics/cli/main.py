@@ -162,7 +162,7 @@ def _verify(args) -> int:
             result = verify(
                 path, trust, allow_unsealed=args.allow_unsealed, keep_records=False, expect_heads=args.expect_head or ()
             )
-        print(result.describe())
+        print(visible(result.describe()))
         heads_seen |= result.heads_found
         if not result.ok:
             status = EXIT_FOUND_PROBLEM
