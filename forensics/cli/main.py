@@ -213,7 +213,7 @@ def _demo(args) -> int:
     from forensics.notebook import alpaca_case, load_case  # see STARTUP
     from forensics.report import read_digest
 
-    case_dir = Path(args.case_dir).resolve() if args.case_dir else None  # relative to where the command runs
+    case_dir = Path(args.case_dir).absolute() if args.case_dir else None  # relative to where the command runs
     if case_dir is not None and not (case_dir / "case.json").is_file():
         raise PathError(f"{args.case_dir}: no case.json there, so it is not a case folder")
     check_output_target(Path(args.out) / "report.html", suffixes=(".html",))  # before any work
@@ -404,7 +404,7 @@ def build_parser() -> argparse.ArgumentParser:
     d.add_argument("--out", default="out/demo", help="output folder")
     d.add_argument(
         "--case-dir",
-        type=lambda path: Path(path).resolve(),  # relative to the current folder, as any path on a command line
+        type=lambda path: Path(path).absolute(),  # relative to the current folder, as any path on a command line
         help="evidence folder of the case, relative to the current folder (default: the one shipped in the package)",
     )
     d.add_argument("--seed", type=int, default=0, help="seed of the resampling")
