@@ -23,7 +23,7 @@ from bs4 import BeautifulSoup
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from servers import FaultServer, write_probes
-from test_adversary import _load, _load_text, rechain, resign
+from test_adversary import _load, rechain
 
 from forensics.cli import main
 from forensics.corpus import load_evidence
@@ -376,14 +376,12 @@ def test_a_planted_partial_symlink_is_never_followed(sealed, tmp_path):
     assert sealed.read_bytes() == before
 
 
-def test_repair_and_quarantine_wait_for_no_writer_they_refuse_while_one_is_active(sealed, capsys):
+def test_repair_and_quarantine_refuse_while_a_writer_holds_the_log(sealed, capsys):
+    import fcntl
+
     with open(sealed, "ab") as fh:
         fh.write(b'{"torn')
     before = sealed.read_bytes()
-    with EvidenceLog(tmp := sealed.with_name("other.jsonl")):
-        pass
-    del tmp
-    import fcntl
 
     with open(sealed, "rb") as holder:  # a writer holds the log's lock
         fcntl.flock(holder.fileno(), fcntl.LOCK_EX)
@@ -753,10 +751,8 @@ def test_no_prompt_in_common_is_said_instead_of_a_prompt_count(case, tmp_path, c
         assert "prompt" in capsys.readouterr().err
 
 
-def test_open_file_handles_stay_closed(sealed):
+def test_verify_leaves_no_file_open(sealed):
     before = len(os.listdir("/proc/self/fd"))
     for _ in range(5):
         verify(sealed)
     assert len(os.listdir("/proc/self/fd")) <= before
-    assert _load_text(sealed.read_text(encoding="utf-8"))[0]["kind"] == "run"
-    assert resign  # the attacker's re-signing helper is shared with test_adversary
