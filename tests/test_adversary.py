@@ -25,7 +25,7 @@ from forensics.evidence import (
     verify,
 )
 from forensics.evidence.records import NoteRecord
-from forensics.evidence.seal import seal_payload
+from forensics.evidence.seal import signed_bytes
 from forensics.notebook.cases import DEMO_CASE_DIR
 
 
@@ -41,6 +41,25 @@ def rechain(records: list[dict]) -> str:
         prev = hashlib.sha256(_canonical(body).encode()).hexdigest()
         lines.append(_canonical(body | {"hash": prev}))
     return "\n".join(lines) + "\n"
+
+
+def resign(records: list[dict], key: Ed25519PrivateKey) -> str:
+    """The attacker's own code with a key of their own: rechain, then re-sign the last record (a seal)."""
+    *body, seal = _load_text(rechain(records))
+    hashes = [r["hash"] for r in body]
+    seal.update(
+        head=hashes[-1],
+        count=len(hashes),
+        hashes=hashes,
+        key_fingerprint=fingerprint(key.public_key()),
+        public_key=base64.b64encode(key.public_key().public_bytes_raw()).decode(),
+    )
+    seal["signature"] = base64.b64encode(key.sign(signed_bytes(seal))).decode()
+    return rechain([*body, seal])
+
+
+def _load_text(text: str) -> list[dict]:
+    return [json.loads(line) for line in text.split("\n") if line]
 
 
 def _load(path) -> list[dict]:
@@ -87,31 +106,20 @@ def test_stripped_seals_and_foreign_keys_fail_under_trust(sealed_log, tmp_path):
     _edit_answer(records, 2, "forged")
     stripped = tmp_path / "stripped.jsonl"
     stripped.write_text(rechain([r for r in records if r["kind"] != "seal"]), encoding="utf-8")
-    assert verify(stripped).ok and verify(stripped).seal_status() == "unsealed"  # a chain alone proves nothing
-    result = verify(stripped, {_trusted()})
+    assert "cut back: this machine sealed this log at 8 records" in verify(stripped).problem  # the ledger
+    unsealed = verify(stripped, use_ledger=False)  # on another machine, without the ledger
+    assert not unsealed.ok and "not covered by any seal" in unsealed.problem
+    assert verify(stripped, allow_unsealed=True, use_ledger=False).seal_status() == "unsealed"
+    result = verify(stripped, {_trusted()}, use_ledger=False)
     assert not result.ok and "not covered by any seal" in result.problem and result.first_bad_seq == 0
 
-    attacker = Ed25519PrivateKey.generate()
-    body = [r for r in records if r["kind"] != "seal"]
     resigned = tmp_path / "resigned.jsonl"
-    resigned.write_text(rechain(body), encoding="utf-8")
-    chained = _load(resigned)
-    hashes = [r["hash"] for r in chained]
-    seal = dict(records[-1])
-    seal.update(
-        head=hashes[-1],
-        count=len(hashes),
-        hashes=hashes,
-        key_fingerprint=fingerprint(attacker.public_key()),
-        public_key=base64.b64encode(attacker.public_key().public_bytes_raw()).decode(),
-        signature=base64.b64encode(
-            attacker.sign(seal_payload(seal["run_id"], hashes[-1], len(hashes), hashes))
-        ).decode(),
-    )
-    resigned.write_text(rechain([*chained, seal]), encoding="utf-8")
-    assert verify(resigned).ok  # a valid seal, but by whom?
-    result = verify(resigned, {_trusted()})
-    assert not result.ok and "untrusted key" in result.problem and result.first_bad_seq == len(hashes)
+    resigned.write_text(resign(records, Ed25519PrivateKey.generate()), encoding="utf-8")
+    assert "differs from the head this machine sealed" in verify(resigned).problem
+    assert verify(resigned, use_ledger=False).ok  # a valid seal, but by whom?
+    result = verify(resigned, {_trusted()}, use_ledger=False)
+    n = len(records) - 1
+    assert not result.ok and "untrusted key" in result.problem and result.first_bad_seq == n
 
 
 def test_log_cut_by_three_records_fails_expect_head(sealed_log, capsys):
@@ -119,7 +127,7 @@ def test_log_cut_by_three_records_fails_expect_head(sealed_log, capsys):
     assert main(["verify", str(sealed_log), "--expect-head", head]) == 0
     lines = sealed_log.read_text(encoding="utf-8").split("\n")[:-1]
     sealed_log.write_text("\n".join(lines[:-3]) + "\n", encoding="utf-8")
-    assert verify(sealed_log).ok  # the cut log is a valid chain on its own
+    assert verify(sealed_log, use_ledger=False, allow_unsealed=True).ok  # the cut log is a valid chain on its own
     capsys.readouterr()
     assert main(["verify", str(sealed_log), "--expect-head", head]) == 1
     assert f"FAIL expected head {head}" in capsys.readouterr().out
@@ -172,20 +180,23 @@ def test_records_of_a_future_schema_are_refused_clearly(sealed_log):
 def test_key_show_and_signed_case_manifest(sealed_log, tmp_path, capsys):
     assert main(["key", "show"]) == 0
     assert _trusted() in capsys.readouterr().out
-    out = tmp_path / "case" / "manifest.json"
+    out = tmp_path / "manifest.json"
     assert main(["case", "export", str(sealed_log), "--out", str(out)]) == 0
     manifest = json.loads(out.read_text(encoding="utf-8"))
     entry = manifest["manifest"]["logs"][0]
-    assert entry["path"] == "../evidence.jsonl" and entry["head"] == verify(sealed_log).head
+    assert entry["path"] == "evidence.jsonl" and entry["head"] == verify(sealed_log).head
     assert entry["seal_status"] == "sealed" and manifest["signature"]["key_fingerprint"] == _trusted()
-    assert check_manifest(out) == []
-    assert main(["case", "check", str(out)]) == 0
+    checked = check_manifest(out, {_trusted()})
+    assert checked.ok and checked.signer == _trusted() and checked.trusted
+    assert checked.logs[0]["head"] == entry["head"] and checked.logs[0]["seal_status"] == "sealed"
+    capsys.readouterr()
+    assert main(["case", "check", str(out), "--trust", _trusted()]) == 0
+    printed = capsys.readouterr().out
+    assert f"signed by {_trusted()} (trusted key)" in printed and entry["head"] in printed and "sealed" in printed
     with open(sealed_log, "ab") as fh:
         fh.write(b"\n")
     assert main(["case", "check", str(out)]) == 1
-    assert check_manifest(out) == [
-        f"{out.parent / '../evidence.jsonl'}: missing or changed since the manifest was signed"
-    ]
+    assert f"{sealed_log}: changed since the manifest was signed" in check_manifest(out).problems[0]
 
 
 def test_seal_summary_for_the_report(sealed_log):

@@ -72,6 +72,7 @@ def test_make_demo_table_verdicts_notebook_and_report_agree(tmp_path, capsys):
         assert row in outputs  # the notebook prints the very same table
     assert soup.select_one("#summary #heatmap img") and soup.select_one("#summary #efficiency img")
     assert "demo time:" in printed
+    assert f"verified {len(real.logs)} logs with --trust {real.sealed_by[0]} (the key CASE.md publishes)" in printed
     assert printed.rstrip().splitlines()[-2].startswith("evidence report:")
     assert {r["size"] for r in digest["efficiency"]} == {25, 50, 100, "all"}
     # the digest alone re-renders the same banners, with no evidence or analysis

@@ -28,14 +28,14 @@ def test_import_real_alpaca_eval_benchmark(shared_dev, tmp_path):
         return sum(1 for line in path.read_text(encoding="utf-8").split("\n") if line.strip())
 
     lines = {p.stem: n_lines(p) for p in files}
-    n_prompts = n_lines(shared_dev / "alpaca_eval" / "_prompts.jsonl")
-    assert len(per_model) == len(files)
-    assert sorted(per_model.values()) == sorted(lines.values())
+    prompts = shared_dev / "alpaca_eval" / "_prompts.jsonl"
+    assert dict(per_model) == lines
     assert all(r["source"]["format"] == "benchmark-jsonl" and r["source"]["line"] >= 1 for r in records)
     header = read_records(out)[0]
-    assert header["kind"] == "import" and len(header["files"]) == len(files)
+    assert header["kind"] == "import" and len(header["files"]) == len(files) + 1  # the prompts file too
+    assert header["files"][str(prompts)] == file_sha256(prompts)
     corpus = load_evidence([out])
-    assert len(corpus.models) == len(files) and len(corpus.prompts) == n_prompts
+    assert len(corpus.models) == len(files) and len(corpus.prompts) == n_lines(prompts)
 
 
 def test_import_keeps_xstest_human_labels(shared_dev, tmp_path):
@@ -136,8 +136,9 @@ def test_importing_the_same_file_twice_adds_nothing(tmp_path):
     assert [h["already_held"] for h in headers] == [0, 3]
     assert [r["kind"] for r in records].count("seal") == 2
     rows.append({"instruction": "Q3?", "output": "a3", "generator": "g"})
-    src.write_text(json.dumps(rows), encoding="utf-8")  # a changed file is a new source
-    assert import_alpaca_eval(src, out) == 4
+    src.write_text(json.dumps(rows), encoding="utf-8")  # a changed file is a new source...
+    assert import_alpaca_eval(src, out) == 1  # ...whose byte-identical answers are not recorded twice
+    assert read_records(out)[-3]["already_held"] == 3
 
 
 def test_hf_import_records_the_file_hash_and_never_guesses_the_hub(tmp_path):

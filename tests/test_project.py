@@ -134,6 +134,8 @@ def test_an_unpacked_wheel_finds_its_probe_sets_notebooks_and_case_outside_any_c
     site, work = tmp_path / "site", tmp_path / "work"
     zipfile.ZipFile(wheel).extractall(site)
     work.mkdir()
+    # the demo verifies a case folder with the key its CASE.md publishes before it runs the notebook
+    shutil.copytree(ROOT / "forensics" / "cases" / "alpaca_eval_distillation", work / "my case")
     env = {k: v for k, v in os.environ.items() if k not in ("FORENSICS_CACHE_DIR", "PYTHONPATH")}
     env["PYTHONPATH"] = str(site)
     run = functools.partial(subprocess.run, capture_output=True, text=True, timeout=300, cwd=work, env=env)

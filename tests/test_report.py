@@ -571,8 +571,13 @@ def test_digest_rerenders_the_same_report_and_carries_case_metadata_and_warnings
     assert str(folder) not in command and "--case-id" not in command  # paths relative to the case folder
     again = tmp_path / "again.html"
     assert main(["report", "--from-digest", str(digest_path), "--out", str(again)]) == 0
-    strip = lambda b: [x for x in b.decode().splitlines() if TIMESTAMP_ATTR not in x]  # noqa: E731
+    # the same page, but its first screen says where the numbers come from: a signed digest, not the evidence
+    strip = lambda b: [x for x in b.decode().splitlines() if TIMESTAMP_ATTR not in x and "subtitle" not in x]  # noqa: E731
     assert strip(again.read_bytes()) == strip(out.read_bytes())
+    subtitle = soup_of(again.read_bytes()).select_one(".subtitle").get_text(" ", strip=True)
+    digest_sha = hashlib.sha256(digest_path.read_bytes()).hexdigest()
+    assert f"Rendered from digest {digest_sha} , signed by ed25519:" in subtitle
+    assert "rebuilt from the verified evidence logs" not in subtitle
     digest_path.write_text("{}", encoding="utf-8")
     assert main(["report", "--from-digest", str(digest_path), "--out", str(tmp_path / "x.html")]) == 2
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from pathlib import Path
 
 
 def add_bench_parser(subparsers) -> argparse.ArgumentParser:
@@ -95,9 +94,12 @@ def _parse_sizes(text: str) -> list:
 def run_bench(args) -> int:
     """CLI entry: run the benchmark, print the tables, optionally write JSON. Returns an exit code."""
     from forensics.bench import format_results, run_lineage_benchmark  # see STARTUP in forensics/cli/main.py
+    from forensics.evidence import check_output_target, write_output_atomic
     from forensics.stats import jsonable
 
     try:
+        if getattr(args, "json", None):
+            check_output_target(args.json, suffixes=(".json",))  # before hours of benchmark, not after
         sizes = _parse_sizes(args.prompts)
         signals = [s.strip() for s in args.signals.split(",")] if getattr(args, "signals", None) else None
         results = run_lineage_benchmark(
@@ -118,7 +120,6 @@ def run_bench(args) -> int:
         return 2
     print(format_results(results))
     if getattr(args, "json", None):
-        Path(args.json).parent.mkdir(parents=True, exist_ok=True)
-        Path(args.json).write_text(json.dumps(jsonable(results), indent=1), encoding="utf-8")
+        write_output_atomic(args.json, json.dumps(jsonable(results), indent=1), suffixes=(".json",))
         print(f"wrote {args.json}")
     return 0

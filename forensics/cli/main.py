@@ -20,8 +20,11 @@ from forensics.cli.traffic import add_traffic_parser
 from forensics.evidence import (
     CorpusFormatError,
     EvidenceError,
+    PathError,
     RedactingStream,
+    check_input_file,
     check_manifest,
+    check_output_target,
     collect,
     export_manifest,
     file_sha256,
@@ -30,11 +33,14 @@ from forensics.evidence import (
     import_alpaca_eval,
     import_benchmark,
     import_hf_dataset,
+    is_evidence_log,
     iter_logs,
+    quarantine,
     repair,
     signing_key,
     trusted_fingerprints,
     verify,
+    visible,
 )
 from forensics.probes import ProbeSetError, load_probe_sets, select_probes
 from forensics.providers import PROVIDERS, Decoding
@@ -64,9 +70,13 @@ def _collect(args) -> int:
     sets = select_probes(load_probe_sets(args.probes or None), args.family, args.limit)
     if not sets:
         raise ValueError("no probes selected")
-    system = (
-        Path(args.system_prompt_file).read_text(encoding="utf-8") if args.system_prompt_file else args.system_prompt
-    )
+    system = args.system_prompt
+    if args.system_prompt_file:
+        data = check_input_file(args.system_prompt_file, "system prompt file", max_bytes=1 << 20).read_bytes()
+        try:
+            system = data.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise PathError(f"{args.system_prompt_file}: not UTF-8 ({exc.reason} at byte {exc.start})") from None
     decoding = Decoding(
         temperature=args.temperature,
         top_p=args.top_p,
@@ -75,7 +85,7 @@ def _collect(args) -> int:
         system_prompt=system,
         samples=args.samples,
     )
-    weights = file_sha256(Path(args.weights)) if args.weights else None
+    weights = file_sha256(check_input_file(args.weights, "weights file")) if args.weights else None
     summary = collect(
         args.model,
         sets,
@@ -92,6 +102,7 @@ def _collect(args) -> int:
         key_env=args.api_key_env,
         weights_sha256=weights,
         max_reply_chars=args.max_reply_chars,
+        accept_key_change=args.accept_key_change,
     )
     print(
         f"{summary.log}: {summary.succeeded} new responses, {summary.already_done} already recorded, "
@@ -106,9 +117,9 @@ def _collect(args) -> int:
 
 def _import(args) -> int:
     if args.format == "benchmark":
-        n = import_benchmark(args.source, args.out)
+        n = import_benchmark(args.source, args.out, accept_key_change=args.accept_key_change)
     elif args.format == "alpaca-eval":
-        n = import_alpaca_eval(args.source, args.out, model=args.model)
+        n = import_alpaca_eval(args.source, args.out, model=args.model, accept_key_change=args.accept_key_change)
     else:
         n = import_hf_dataset(
             args.source,
@@ -119,6 +130,7 @@ def _import(args) -> int:
             response_column=args.response_column,
             id_column=args.id_column,
             split=args.split,
+            accept_key_change=args.accept_key_change,
         )
     print(f"{args.out}: imported {n} responses from {args.source}")
     return EXIT_OK
@@ -128,19 +140,31 @@ def _verify(args) -> int:
     status = EXIT_OK
     logs = list(iter_logs(args.logs))
     if not logs:
-        raise FileNotFoundError(f"no evidence logs found in {' '.join(args.logs)}")
+        raise PathError(f"no evidence logs found in {' '.join(args.logs)}")
     trust = trusted_fingerprints(args.trust) if args.trust else None
+    for path in logs:
+        if path.stat().st_size and not is_evidence_log(path):
+            raise PathError(f"{path}: not an evidence log (its first line is no evidence record)")
     heads_seen: set[str] = set()
     for path in logs:
-        if not path.exists():
-            raise FileNotFoundError(f"{path}: no such evidence log")
-        result = verify(path, trust)
+        if args.quarantine:
+            side, moved = quarantine(path)
+            print(
+                f"{path}: {moved} records not written by this key moved to {side} (never trusted)"
+                if side
+                else f"{path}: nothing to quarantine (every unsealed record was written by this key)"
+            )
+        result = verify(
+            path, trust, allow_unsealed=args.allow_unsealed, keep_records=False, expect_heads=args.expect_head or ()
+        )
         if result.torn_tail and args.repair:
             side = repair(path)
             print(f"{path}: torn last line set aside in {side} (not trusted)")
-            result = verify(path, trust)
-        print(result.describe())
-        heads_seen |= result.hashes
+            result = verify(
+                path, trust, allow_unsealed=args.allow_unsealed, keep_records=False, expect_heads=args.expect_head or ()
+            )
+        print(visible(result.describe()))
+        heads_seen |= result.heads_found
         if not result.ok:
             status = EXIT_FOUND_PROBLEM
     for head in args.expect_head or ():
@@ -158,14 +182,28 @@ def _key(args) -> int:
 
 def _case(args) -> int:
     if args.action == "check":
-        problems = [p for manifest in args.paths for p in check_manifest(manifest)]
-        for line in problems:
-            print(f"FAIL {line}")
-        if not problems:
-            print(f"OK {' '.join(args.paths)}: signatures hold and every listed log is unchanged")
-        return EXIT_FOUND_PROBLEM if problems else EXIT_OK
+        trust = trusted_fingerprints(args.trust) if args.trust else None
+        status = EXIT_OK
+        for manifest in args.paths:
+            checked = check_manifest(manifest, trust)
+            vouch = "trusted key" if checked.trusted else ("NOT a trusted key" if trust else "not checked: no --trust")
+            print(f"{manifest}: signed by {checked.signer} ({vouch})")
+            for log in checked.logs:
+                print(
+                    f"  {log['path']}: {log['records']} records, head {log['head']}, {log['seal_status']} "
+                    f"({', '.join(log['key_fingerprints']) or 'no key'})"
+                )
+            for line in checked.problems:
+                print(f"FAIL {line}")
+            if checked.problems:
+                status = EXIT_FOUND_PROBLEM
+            else:
+                print(f"OK {manifest}: the signature holds and every listed log is unchanged")
+        return status
+    if args.trust:
+        raise PathError("case export signs with your own key: --trust belongs to case check")
     if not args.out:
-        raise ValueError("case export needs --out MANIFEST")
+        raise PathError("case export needs --out MANIFEST")
     manifest = export_manifest(args.paths, args.out)
     digest = hashlib.sha256(Path(args.out).read_bytes()).hexdigest()
     print(f"{args.out}: signed manifest of {len(manifest['manifest']['logs'])} logs, sha256 {digest}")
@@ -176,10 +214,28 @@ def _demo(args) -> int:
     from forensics.notebook import alpaca_case, load_case  # see STARTUP
     from forensics.report import read_digest
 
+    case_dir = Path(args.case_dir).absolute() if args.case_dir else None  # relative to where the command runs
+    if case_dir is not None and not (case_dir / "case.json").is_file():
+        raise PathError(f"{args.case_dir}: no case.json there, so it is not a case folder")
+    check_output_target(Path(args.out) / "report.html", suffixes=(".html",))  # before any work
+    directory = case_dir or alpaca_case.ALPACA_CASE_DIR
+    case = load_case(directory)
+    keys = case.sealed_by
+    if not keys:
+        raise EvidenceError(
+            f"{directory / 'CASE.md'}: publishes no sealing key ('sealed-by: ed25519:<sha256>'); refusing to "
+            "investigate evidence that no published key vouches for"
+        )
+    for log in case.logs:
+        result = verify(log, keys, keep_records=False)
+        if not result.ok:
+            raise EvidenceError(
+                f"the case does not verify with --trust {' '.join(keys)} (published in CASE.md): {result.describe()}"
+            )
+    print(f"verified {len(case.logs)} logs with --trust {' '.join(keys)} (the key CASE.md publishes)")
     started = time.monotonic()
-    notebook = alpaca_case.run_demo(args.out, case_dir=args.case_dir, seed=args.seed)
+    notebook = alpaca_case.run_demo(args.out, case_dir=case_dir, seed=args.seed)
     elapsed = time.monotonic() - started
-    case = load_case(args.case_dir or alpaca_case.ALPACA_CASE_DIR)
     digest = read_digest(notebook.parent / "digest.json")
     print(alpaca_case.format_table(alpaca_case.demo_rows(digest, case)))
     print(f"\ndemo time: {elapsed:.0f}s (verify, analyse, notebook, report; install time is printed by make)")
@@ -228,13 +284,23 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("--concurrency", type=positive_int, default=1, help="requests in flight at once")
     c.add_argument("--rate-limit", type=positive_float, help="at most this many requests started per second")
     c.add_argument("--max-attempts", type=positive_int, default=4, help="attempts per request before an error is final")
-    c.add_argument("--timeout", type=positive_float, default=120.0, help="seconds per request")
+    c.add_argument(
+        "--timeout",
+        type=positive_float,
+        default=120.0,
+        help="deadline in seconds for each whole request (sending, waiting and reading the reply)",
+    )
     c.add_argument(
         "--backoff", type=nonnegative_float, default=1.0, help="first retry delay in seconds (grows exponentially)"
     )
     c.add_argument("--no-progress", action="store_true", help="no progress bar")
     c.add_argument("--api-key-env", help="environment variable holding the API key (default: the provider's usual one)")
     c.add_argument("--weights", help="weights file of a model you serve yourself: its SHA-256 joins the identity")
+    c.add_argument(
+        "--accept-key-change",
+        action="store_true",
+        help="continue a log last sealed by another key (the seals then name both keys; verify says so)",
+    )
     c.add_argument(
         "--max-reply-chars",
         type=positive_int,
@@ -264,6 +330,11 @@ def build_parser() -> argparse.ArgumentParser:
     i.add_argument("--response-column", default="response")
     i.add_argument("--id-column")
     i.add_argument("--split", default="train")
+    i.add_argument(
+        "--accept-key-change",
+        action="store_true",
+        help="append to a log last sealed by another key (the seals then name both keys; verify says so)",
+    )
     i.set_defaults(func=_import)
 
     v = sub.add_parser(
@@ -272,7 +343,20 @@ def build_parser() -> argparse.ArgumentParser:
         description="Exit 0 when every chain checks out, 1 when one does not.",
     )
     v.add_argument("logs", nargs="+", help="evidence logs or folders of them")
-    v.add_argument("--repair", action="store_true", help="set a torn (half-written) last line aside")
+    v.add_argument(
+        "--repair", action="store_true", help="set a torn (half-written) last line aside (under the writer's lock)"
+    )
+    v.add_argument(
+        "--allow-unsealed",
+        action="store_true",
+        help="accept records after the last seal (a run killed before its seal); they are still named",
+    )
+    v.add_argument(
+        "--quarantine",
+        action="store_true",
+        help="move unsealed records this key did not write into <log>.quarantine-<time>, which nothing trusts "
+        "(under the writer's lock), then verify",
+    )
     v.add_argument(
         "--trust",
         action="append",
@@ -298,6 +382,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     cs.add_argument("paths", nargs="+", help="export: evidence logs or folders of them; check: manifest files")
     cs.add_argument("--out", help="manifest file (JSON) to write (export)")
+    cs.add_argument(
+        "--trust",
+        action="append",
+        help="check: key file (PEM) or ed25519:<sha256> fingerprint (repeatable) that must have signed the "
+        "manifest and sealed every listed log",
+    )
     cs.set_defaults(func=_case)
 
     p = sub.add_parser("probes", help="list, count or validate probe sets")
@@ -315,8 +405,8 @@ def build_parser() -> argparse.ArgumentParser:
     d.add_argument("--out", default="out/demo", help="output folder")
     d.add_argument(
         "--case-dir",
-        type=lambda path: Path(path).resolve(),  # relative to the current folder, as any path on a command line
-        help="evidence folder of the case (default: the one shipped in the package)",
+        type=lambda path: Path(path).absolute(),  # relative to the current folder, as any path on a command line
+        help="evidence folder of the case, relative to the current folder (default: the one shipped in the package)",
     )
     d.add_argument("--seed", type=int, default=0, help="seed of the resampling")
     d.set_defaults(func=_demo)
@@ -327,6 +417,11 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _one_line(exc: Exception) -> str:
+    """An error as one visible line: paths and labels given by the user pass the one label filter too."""
+    return visible(" ".join(str(exc).split("\n")))
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run one command with stdout and stderr redacted: no key a provider used is ever shown."""
     parser = build_parser()
@@ -335,16 +430,12 @@ def main(argv: list[str] | None = None) -> int:
     sys.stdout, sys.stderr = RedactingStream(sys.stdout), RedactingStream(sys.stderr)
     try:
         return args.func(args)
-    except (
-        ProbeSetError,
-        CorpusFormatError,
-        EvidenceError,
-        ValueError,
-        FileNotFoundError,
-        FileExistsError,
-        NotADirectoryError,
-    ) as exc:
-        print(f"forensics {args.command}: error: {exc}", file=sys.stderr)
+    except (ProbeSetError, CorpusFormatError, EvidenceError, ValueError, FileNotFoundError, FileExistsError) as exc:
+        print(f"forensics {args.command}: error: {_one_line(exc)}", file=sys.stderr)
+        return EXIT_USAGE
+    except OSError as exc:  # a path the checks above did not foresee: still one line naming it
+        where = exc.filename or "(unnamed path)"
+        print(f"forensics {args.command}: error: {visible(where)}: {exc.strerror or exc}", file=sys.stderr)
         return EXIT_USAGE
     except BrokenPipeError:
         sys.stderr.close()  # output piped into `head` and the like: nothing left to say

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from forensics.evidence import EvidenceError, check_output_file
+from forensics.evidence import EvidenceError, PathError, trusted_fingerprints, visible
 
 
 def add_report_parser(subparsers: argparse._SubParsersAction) -> None:
@@ -53,41 +53,68 @@ def add_report_parser(subparsers: argparse._SubParsersAction) -> None:
         action="store_true",
         help="let one label cover several subjects (model id, endpoint, decoding); the report says so",
     )
+    r.add_argument(
+        "--trust",
+        action="append",
+        help="key file (PEM) or ed25519:<sha256> fingerprint (repeatable): every log must be sealed by one of "
+        "them; with --from-digest, the digest must be signed by one of them",
+    )
     r.add_argument("--out", default="report.html", help="HTML file to write (default report.html)")
     r.set_defaults(func=run_report)
 
 
 def run_report(args: argparse.Namespace) -> int:
-    """Exit 0 with the report written; 2 with one line on stderr for a user error."""
-    from forensics.report import ReportError, build_report, read_digest, render_digest  # see STARTUP in cli/main.py
+    """Exit 0 with the report written; 2 with one line on stderr for a user error. Outputs are checked
+    before any analysis; what the analysis dropped or ignored is printed as notes."""
+    from forensics.report import (  # see STARTUP in cli/main.py
+        ReportError,
+        check_report_targets,
+        investigate,
+        read_digest,
+        render_digest,
+        write_digest,
+    )
 
     meta = {k: v for k in ("case_id", "investigator", "purpose", "title") if (v := getattr(args, k))}
     try:
-        check_output_file(args.out)
+        trust = sorted(trusted_fingerprints(args.trust)) if args.trust else None
+        check_report_targets(args.out, args.digest_out)
         if args.from_digest:
             if args.evidence or args.suspect or args.reference:
                 raise ReportError("--from-digest re-renders the digest alone: give no evidence, suspect or reference")
-            digest = read_digest(args.from_digest)
+            if args.digest_out:
+                raise ReportError("--from-digest writes no digest: drop --digest-out")
+            digest = read_digest(args.from_digest, trust)
             digest["meta"] = {**digest.get("meta", {}), **meta}
+            origin = digest["origin"]
+            signer = f"signed by {origin['signer']}" if origin["signer"] else f"UNSIGNED ({origin['problem']})"
+            print(f"note: rendered from digest {origin['sha256']}, {signer}", file=sys.stderr)
             out = render_digest(digest, args.out)
         else:
             if not args.evidence or not args.suspect:
                 raise ReportError("give evidence logs and at least one --suspect (or --from-digest DIGEST.json)")
-            out = build_report(
+            result = investigate(
                 args.evidence,
-                args.reference,
-                args.suspect,
+                reference=args.reference,
+                suspects=args.suspect,
                 panel=args.panel,
+                seed=args.seed,
                 out=args.out,
-                rng_seed=args.seed,
                 candidates=args.candidate,
                 replicates=args.replicate,
                 meta=meta,
-                digest_out=args.digest_out,
                 allow_mixed=args.allow_mixed,
+                trust=trust,
             )
-    except (ReportError, EvidenceError, FileNotFoundError, FileExistsError) as exc:
-        print(f"forensics report: error: {exc}", file=sys.stderr)
+            for line in result.digest.get("statements") or ():
+                print(f"note: {line}", file=sys.stderr)
+            for key in result.digest.get("signers") or ():
+                print(f"sealed by {key['key_fingerprint']}: {', '.join(key['logs'])}", file=sys.stderr)
+            if args.digest_out:
+                write_digest(result.digest, args.digest_out)
+            out = render_digest(result.digest, args.out)
+    except (ReportError, EvidenceError, PathError) as exc:
+        print(f"forensics report: error: {visible(' '.join(str(exc).splitlines()))}", file=sys.stderr)
         return 2
     print(f"{out}: report written ({out.stat().st_size:,} bytes)")
     return 0

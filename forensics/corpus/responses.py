@@ -31,6 +31,8 @@ class Corpus:
     responses: dict[str, dict[str, list[Response]]] = field(default_factory=dict)
     # Labels loaded with allow_mixed although they cover more than one subject identity.
     mixed: dict[str, list[dict]] = field(default_factory=dict)
+    # What loading had to say: duplicates loaded once, copies of one log.
+    notes: list[str] = field(default_factory=list)
 
     @property
     def models(self) -> list[str]:
@@ -68,6 +70,8 @@ class Corpus:
             self.name,
             {p: t for p, t in self.prompts.items() if p in keep},
             {p: m for p, m in self.meta.items() if p in keep},
+            mixed=dict(self.mixed),
+            notes=list(self.notes),
         )
         for model, by_prompt in self.responses.items():
             out.responses[model] = {p: list(s) for p, s in by_prompt.items() if p in keep}

@@ -30,7 +30,8 @@ with warnings.catch_warnings():  # in a Jupyter kernel without ipywidgets tqdm.a
     from tqdm.auto import tqdm
 
 from forensics.evidence.importers import file_sha256, folder_sha256
-from forensics.evidence.log import EvidenceLog, read_records, utc_now
+from forensics.evidence.inputs import PathError
+from forensics.evidence.labels import visible
 from forensics.evidence.records import (
     ErrorRecord,
     RecordError,
@@ -39,7 +40,11 @@ from forensics.evidence.records import (
     RunRecord,
     canonical_json,
     normalise_numbers,
+    utc_now,
 )
+from forensics.evidence.seal import signing_key
+from forensics.evidence.verifier import read_records
+from forensics.evidence.writer import EvidenceLog, check_log_target
 from forensics.probes import Probe, ProbeSet
 from forensics.providers import (
     Decoding,
@@ -110,10 +115,18 @@ MAX_REPLY_CHARS = 1_000_000
 
 
 def open_provider(spec: ModelSpec | str, key_env: str | None = None) -> ModelAPI:
-    """The adapter for ``spec``; a ``replay`` spec serves the records of its (verified) log."""
+    """The adapter for ``spec``; a ``replay`` spec serves the records of its (verified) log. A model
+    path that does not exist, or a model that cannot be loaded, is one line naming it."""
     spec = parse_spec(spec) if isinstance(spec, str) else spec
+    if spec.provider == "hf" and spec.name.startswith(("/", ".", "~")) and not Path(spec.name).expanduser().exists():
+        raise PathError(f"{spec.name}: no such model folder or file (hf:{spec.name})")
     records = read_records(Path(spec.base_url)) if spec.provider == "replay" else None
-    return make_provider(spec, records, key_env=key_env)
+    try:
+        return make_provider(spec, records, key_env=key_env)
+    except PermanentError as exc:
+        raise ValueError(f"model '{spec}': {exc}") from None
+    except OSError as exc:
+        raise ValueError(f"model '{spec}': cannot be loaded ({exc})") from None
 
 
 def _split(api: ModelAPI, request: dict) -> tuple[dict, dict]:
@@ -142,6 +155,28 @@ def _cap(text: str, raw, limit: int) -> tuple[str, object, dict | None]:
     )
 
 
+def send_within(api: ModelAPI, body: dict, timeout: float) -> dict:
+    """``api.send`` under a total deadline of ``timeout`` seconds for the whole request: a server that
+    drips bytes (each read within a per-read timeout) cannot stall a run. The late request is left
+    to its daemon thread, and its reply, if it ever comes, is not used."""
+    box: dict = {}
+
+    def work():
+        try:
+            box["raw"] = api.send(body, timeout)
+        except BaseException as exc:  # noqa: BLE001 - handed to the waiting thread as it is
+            box["error"] = exc
+
+    worker = threading.Thread(target=work, daemon=True, name="forensics-request")
+    worker.start()
+    worker.join(timeout)
+    if worker.is_alive():
+        raise TransientError("timeout", f"no complete reply within the {timeout:g} s deadline for the whole request")
+    if "error" in box:
+        raise box["error"]
+    return box["raw"]
+
+
 @dataclass
 class CollectionSummary:
     log: str
@@ -161,12 +196,50 @@ class CollectionSummary:
         return (self.succeeded + self.failed) / self.wall_s if self.wall_s else 0.0
 
 
-def completed_keys(log_path: Path) -> set[str]:
-    """Keys of the exchanges that already succeeded in a log; errors don't count as done."""
-    if not log_path.exists():
-        return set()
+@dataclass(frozen=True)
+class Settings:
+    """How requests are sent: retries, deadline, backoff, reply cap, concurrency, rate."""
+
+    concurrency: int = 1
+    rate_limit: float | None = None
+    max_attempts: int = 4
+    timeout: float = 120.0
+    backoff: float = 1.0
+    backoff_max: float = 30.0
+    max_reply_chars: int = MAX_REPLY_CHARS
+
+
+@dataclass
+class RunContext:
+    """Everything one collection run shares between its requests (no closures)."""
+
+    spec: ModelSpec
+    api: ModelAPI
+    log: EvidenceLog
+    decoding: Decoding
+    label: str
+    run_id: str
+    settings: Settings
+    summary: CollectionSummary
+    weights_sha256: str | None = None
+    limiter: RateLimiter = field(default_factory=lambda: RateLimiter(None))
+    unreachable: threading.Event = field(default_factory=threading.Event)
+    response_ids: dict[str, str] = field(default_factory=dict)
+    ids_lock: threading.Lock = field(default_factory=threading.Lock)
+
+
+@dataclass(frozen=True)
+class Task:
+    probe_set: ProbeSet
+    probe: Probe
+    digest: str
+    sample_index: int
+
+
+def completed_keys(records: Iterable[dict]) -> set[str]:
+    """Keys of the exchanges that already succeeded (or ended for good); errors don't count as done."""
     done = set()
-    for rec in read_records(log_path, check=False):
+    for rec in records:
         error = rec.get("error") or {}
         if rec["kind"] == "response" or (error.get("final") and error.get("kind") in FINAL_OUTCOMES):
             done.add(
@@ -175,6 +248,179 @@ def completed_keys(log_path: Path) -> set[str]:
                 )
             )
     return done
+
+
+def plan(probe_sets: list[ProbeSet], spec: ModelSpec, label: str, decoding: Decoding, done: set[str]) -> list[Task]:
+    """Every (probe, sample) not yet answered, in probe-set order."""
+    tasks = []
+    for pset in probe_sets:
+        for probe in pset.probes:
+            digest = probe_key(probe)
+            for s in range(decoding.samples):
+                if task_key(spec.id, label, digest, s, decoding) not in done:
+                    tasks.append(Task(pset, probe, digest, s))
+    return tasks
+
+
+def _base_fields(ctx: RunContext, task: Task) -> dict:
+    probe = task.probe
+    base = {
+        "run_id": ctx.run_id,
+        "model": ctx.spec.id,
+        "label": ctx.label,
+        "endpoint": ctx.spec.base_url,
+        "provider": ctx.spec.provider,
+        "probe_id": probe.id,
+        "probe_digest": task.digest,
+        "probe_set": task.probe_set.name,
+        "probe_set_version": task.probe_set.version,
+        "probe": {
+            "family": probe.family,
+            "language": probe.language,
+            "tags": list(probe.tags),
+            "answer": probe.answer.to_dict() if probe.answer else None,
+        },
+        "messages": list(probe.messages),
+        "prompt": probe.prompt,
+        "sample_index": task.sample_index,
+        "decoding": ctx.decoding.fingerprint(),
+    }
+    if ctx.weights_sha256:
+        base["weights_sha256"] = ctx.weights_sha256
+    return base
+
+
+def record_error(ctx: RunContext, fields: dict, exc: TransientError | PermanentError, attempt: int, raw) -> None:
+    """An error record for one failed attempt; a raw reply that cannot be stored is kept escaped."""
+    final = isinstance(exc, PermanentError) or attempt >= ctx.settings.max_attempts
+    error = {"kind": exc.kind, "message": str(exc)[:2000], "status": exc.status, "final": final}
+    try:
+        ctx.log.append(ErrorRecord({**fields, "error": {**error, "raw": raw}}))
+    except (UnicodeEncodeError, ValueError, RecursionError, TypeError, RecordError):
+        ctx.log.append(ErrorRecord({**fields, "error": {**error, "raw": _escaped(raw), "raw_escaped": True}}))
+    ctx.summary.error_records += 1
+
+
+def _duplicate_id(ctx: RunContext, raw, where: str) -> dict | None:
+    """The reply's own id (``id`` of OpenAI/Anthropic replies), if an earlier reply in this log had it."""
+    rid = raw.get("id") if isinstance(raw, dict) else None
+    if not isinstance(rid, str) or not rid:
+        return None
+    with ctx.ids_lock:
+        first = ctx.response_ids.setdefault(rid, where)
+    return None if first == where else {"id": rid, "first_seen": first}
+
+
+def attempt_once(ctx: RunContext, task: Task, base: dict, sent: dict, body: dict, attempt: int) -> None:
+    """Send one attempt and record its outcome; raises the error that decides whether to retry."""
+    if ctx.unreachable.is_set():
+        raise PermanentError("not_sent", f"not sent: {ctx.spec.base_url} could not be reached")
+    ctx.limiter.wait()
+    t0, sent_at, raw = time.monotonic(), utc_now(), None
+
+    def fields() -> dict:
+        return {
+            **base,
+            "attempt": attempt,
+            "request": sent,
+            "sent_at": sent_at,
+            "latency_s": round(time.monotonic() - t0, 4),
+        }
+
+    try:
+        raw, normalised = normalise_numbers(send_within(ctx.api, body, ctx.settings.timeout))
+        reply = ctx.api.parse(raw)
+        if reply.text is not None and not isinstance(reply.text, str):
+            raise PermanentError("unusable_reply", f"reply content is {type(reply.text).__name__}, not text")
+        if reply.text is None or not reply.text.strip():
+            raise TransientError("empty", "reply has no content (empty or null)")
+    except (TransientError, PermanentError) as exc:
+        if exc.kind == "unreachable":
+            ctx.unreachable.set()
+        record_error(ctx, fields(), exc, attempt, exc.raw if exc.raw is not None else raw)
+        raise
+    text, kept_raw, capped = _cap(reply.text, raw, ctx.settings.max_reply_chars)
+    response = {
+        "text": text,
+        "raw": kept_raw,
+        "model_reported": reply.model_reported,
+        "finish_reason": reply.finish_reason,
+    }
+    extra = {"normalised": normalised} if normalised else {}
+    if capped:
+        extra["capped"] = capped
+    duplicate = _duplicate_id(ctx, raw, f"{task.probe.id}#{task.sample_index}")
+    if duplicate:
+        extra["duplicate_response_id"] = duplicate
+    try:
+        ctx.log.append(ResponseRecord({**base, **extra, **fields(), "response": response, "usage": reply.usage}))
+    except (UnicodeEncodeError, ValueError, RecursionError, TypeError, RecordError) as exc:
+        bad = PermanentError(
+            "unusable_reply",
+            f"reply cannot be stored as strict UTF-8 JSON ({type(exc).__name__}: {str(exc)[:200]})",
+        )
+        record_error(ctx, fields(), bad, attempt, raw)
+        raise bad from None
+
+
+def run_task(ctx: RunContext, task: Task) -> tuple[str, str]:
+    """One (probe, sample): attempts with backoff until success or a final error; every attempt recorded."""
+    base = _base_fields(ctx, task)
+    body, not_sent = _split(ctx.api, ctx.api.build_request(list(task.probe.messages), ctx.decoding, task.sample_index))
+    sent = {
+        "method": "POST",
+        "endpoint": getattr(ctx.api, "endpoint", ""),
+        "base_url": ctx.spec.base_url,
+        "body": body,
+        "requested_not_sent": not_sent,
+    }
+    settings = ctx.settings
+    retrying = Retrying(
+        stop=stop_after_attempt(settings.max_attempts),
+        reraise=True,
+        wait=wait_exponential_jitter(multiplier=settings.backoff, max=settings.backoff_max, jitter=settings.backoff),
+        retry=retry_if_exception_type(TransientError),
+    )
+    try:
+        for attempt in retrying:
+            with attempt:
+                attempt_once(ctx, task, base, sent, body, attempt.retry_state.attempt_number)
+        return "ok", task.probe.id
+    except (TransientError, PermanentError) as exc:
+        outcome = "empty" if exc.kind == "empty" else "failed"
+        return outcome, f"{task.probe.id}#{task.sample_index}: {exc}"
+
+
+def _run_record(ctx: RunContext, probe_sets: list[ProbeSet], command: list[str] | None) -> RunRecord:
+    settings = ctx.settings
+    _, not_sent = _split(ctx.api, ctx.api.build_request([{"role": "user", "content": ""}], ctx.decoding, 0))
+    return RunRecord(
+        {
+            "run_id": ctx.run_id,
+            "model": ctx.spec.id,
+            "label": ctx.label,
+            "endpoint": ctx.spec.base_url,
+            "provider": ctx.spec.provider,
+            "decoding": ctx.decoding.fingerprint(),
+            "requested_not_sent": not_sent,
+            "weights_sha256": ctx.weights_sha256,
+            "max_reply_chars": settings.max_reply_chars,
+            "samples": ctx.decoding.samples,
+            "probe_sets": [
+                {"name": p.name, "version": p.version, "path": str(p.path), "probes": len(p.probes)} for p in probe_sets
+            ],
+            "planned": ctx.summary.planned,
+            "already_done": ctx.summary.already_done,
+            "concurrency": settings.concurrency,
+            "rate_limit": settings.rate_limit,
+            "max_attempts": settings.max_attempts,
+            "timeout_s": settings.timeout,
+            "versions": package_versions(),
+            "command": command,
+            "torn_tail_set_aside": str(ctx.log.torn_bytes_saved_to) if ctx.log.torn_bytes_saved_to else None,
+            "adopted_unsealed": ctx.log.adopted,
+        }
+    )
 
 
 def collect(
@@ -196,34 +442,31 @@ def collect(
     key_env: str | None = None,
     weights_sha256: str | None = None,
     max_reply_chars: int = MAX_REPLY_CHARS,
+    accept_key_change: bool = False,
 ) -> CollectionSummary:
     """Send every (probe, sample) not yet answered in ``log_path`` and record each exchange.
 
-    A rerun after a crash or kill repairs the log's torn tail, skips what already succeeded
-    (or ended for good: empty after every retry, or unusable), and retries only the rest.
-    A reply that cannot be stored becomes an error record and the run goes on; a host that
+    The log is opened (locked, key loaded, tail checked) before anything is sent. A rerun after a
+    crash or kill repairs the log's torn tail, adopts and seals the unsealed records this key wrote,
+    skips what already succeeded (or ended for good: empty after every retry, or unusable), and
+    retries only the rest. ``timeout`` is a deadline for each whole request. A reply that cannot be
+    stored, or whose content is not text, becomes an error record and the run goes on; a host that
     cannot be reached stops the run at once. The run ends with a seal.
     ``weights_sha256`` names the weights of a model the toolkit serves itself (a local server
     only echoes the name it was given).
     """
     spec = parse_spec(model) if isinstance(model, str) else model
+    check_log_target(log_path)
+    signing_key()  # a missing home or a corrupt key fails here, before any model is loaded or asked
     api = provider or open_provider(spec, key_env)
-    local = Path(spec.name)
-    if spec.provider == "hf" and weights_sha256 is None and local.exists():
-        weights_sha256 = folder_sha256(local) if local.is_dir() else file_sha256(local)
-    label = label or spec.id
-    probe_sets = list(probe_sets)
-    log_path = Path(log_path)
-    log = EvidenceLog(log_path)
+    log = EvidenceLog(log_path, accept_key_change=accept_key_change)
     try:
-        done = completed_keys(log_path)
-        tasks = []
-        for pset in probe_sets:
-            for probe in pset.probes:
-                digest = probe_key(probe)
-                for s in range(decoding.samples):
-                    if task_key(spec.id, label, digest, s, decoding) not in done:
-                        tasks.append((pset, probe, digest, s))
+        local = Path(spec.name)
+        if spec.provider == "hf" and weights_sha256 is None and local.exists():
+            weights_sha256 = folder_sha256(local) if local.is_dir() else file_sha256(local)
+        label = label or spec.id
+        probe_sets = list(probe_sets)
+        tasks = plan(probe_sets, spec, label, decoding, completed_keys(log.records))
         run_id = uuid.uuid4().hex
         summary = CollectionSummary(
             str(log_path),
@@ -231,154 +474,35 @@ def collect(
             planned=len(tasks),
             already_done=sum(len(p.probes) for p in probe_sets) * decoding.samples - len(tasks),
         )
-        _, not_sent = _split(api, api.build_request([{"role": "user", "content": ""}], decoding, 0))
-        log.append(
-            RunRecord(
-                {
-                    "run_id": run_id,
-                    "model": spec.id,
-                    "label": label,
-                    "endpoint": spec.base_url,
-                    "provider": spec.provider,
-                    "decoding": decoding.fingerprint(),
-                    "requested_not_sent": not_sent,
-                    "weights_sha256": weights_sha256,
-                    "max_reply_chars": max_reply_chars,
-                    "samples": decoding.samples,
-                    "probe_sets": [
-                        {"name": p.name, "version": p.version, "path": str(p.path), "probes": len(p.probes)}
-                        for p in probe_sets
-                    ],
-                    "planned": len(tasks),
-                    "already_done": summary.already_done,
-                    "concurrency": concurrency,
-                    "rate_limit": rate_limit,
-                    "max_attempts": max_attempts,
-                    "timeout_s": timeout,
-                    "versions": package_versions(),
-                    "command": command,
-                    "torn_tail_set_aside": str(log.torn_bytes_saved_to) if log.torn_bytes_saved_to else None,
-                }
-            )
+        settings = Settings(
+            concurrency=concurrency,
+            rate_limit=rate_limit,
+            max_attempts=max_attempts,
+            timeout=timeout,
+            backoff=backoff,
+            backoff_max=backoff_max,
+            max_reply_chars=max_reply_chars,
         )
-        limiter = RateLimiter(rate_limit)
-        unreachable = threading.Event()
+        ctx = RunContext(
+            spec=spec,
+            api=api,
+            log=log,
+            decoding=decoding,
+            label=label,
+            run_id=run_id,
+            settings=settings,
+            summary=summary,
+            weights_sha256=weights_sha256,
+            limiter=RateLimiter(rate_limit),
+        )
+        for rec in log.records:  # reply ids already in the log, for the duplicate-id note
+            if rec["kind"] == "response":
+                _duplicate_id(ctx, rec["response"].get("raw"), f"{rec['probe_id']}#{rec['sample_index']}")
+        log.append(_run_record(ctx, probe_sets, command))
         started = time.monotonic()
-
-        def run_one(task):
-            pset, probe, digest, sample_index = task
-            base = {
-                "run_id": run_id,
-                "model": spec.id,
-                "label": label,
-                "endpoint": spec.base_url,
-                "provider": spec.provider,
-                "probe_id": probe.id,
-                "probe_digest": digest,
-                "probe_set": pset.name,
-                "probe_set_version": pset.version,
-                "probe": {
-                    "family": probe.family,
-                    "language": probe.language,
-                    "tags": list(probe.tags),
-                    "answer": probe.answer.to_dict() if probe.answer else None,
-                },
-                "messages": list(probe.messages),
-                "prompt": probe.prompt,
-                "sample_index": sample_index,
-                "decoding": decoding.fingerprint(),
-            }
-            body, not_sent = _split(api, api.build_request(list(probe.messages), decoding, sample_index))
-            if weights_sha256:
-                base["weights_sha256"] = weights_sha256
-            sent = {
-                "method": "POST",
-                "endpoint": getattr(api, "endpoint", ""),
-                "base_url": spec.base_url,
-                "body": body,
-                "requested_not_sent": not_sent,
-            }
-            retrying = Retrying(
-                stop=stop_after_attempt(max_attempts),
-                reraise=True,
-                wait=wait_exponential_jitter(multiplier=backoff, max=backoff_max, jitter=backoff),
-                retry=retry_if_exception_type(TransientError),
-            )
-
-            def record_error(exc, n, sent_at, t0, raw) -> None:
-                final = isinstance(exc, PermanentError) or n >= max_attempts
-                error = {"kind": exc.kind, "message": str(exc)[:2000], "status": exc.status, "final": final}
-                fields = {
-                    **base,
-                    "attempt": n,
-                    "request": sent,
-                    "sent_at": sent_at,
-                    "latency_s": round(time.monotonic() - t0, 4),
-                }
-                try:
-                    log.append(ErrorRecord({**fields, "error": {**error, "raw": raw}}))
-                except (UnicodeEncodeError, ValueError, RecursionError, RecordError):
-                    log.append(ErrorRecord({**fields, "error": {**error, "raw": _escaped(raw), "raw_escaped": True}}))
-                summary.error_records += 1
-
-            try:
-                for attempt in retrying:
-                    with attempt:
-                        n = attempt.retry_state.attempt_number
-                        if unreachable.is_set():
-                            raise PermanentError("not_sent", f"not sent: {spec.base_url} could not be reached")
-                        limiter.wait()
-                        t0, sent_at, raw = time.monotonic(), utc_now(), None
-                        try:
-                            raw, normalised = normalise_numbers(api.send(body, timeout))
-                            reply = api.parse(raw)
-                            if reply.text is None or not reply.text.strip():
-                                raise TransientError("empty", "reply has no content (empty or null)")
-                        except (TransientError, PermanentError) as exc:
-                            if exc.kind == "unreachable":
-                                unreachable.set()
-                            record_error(exc, n, sent_at, t0, exc.raw if exc.raw is not None else raw)
-                            raise
-                        text, kept_raw, capped = _cap(reply.text, raw, max_reply_chars)
-                        response = {
-                            "text": text,
-                            "raw": kept_raw,
-                            "model_reported": reply.model_reported,
-                            "finish_reason": reply.finish_reason,
-                        }
-                        extra = {"normalised": normalised} if normalised else {}
-                        if capped:
-                            extra["capped"] = capped
-                        try:
-                            log.append(
-                                ResponseRecord(
-                                    {
-                                        **base,
-                                        **extra,
-                                        "attempt": n,
-                                        "request": sent,
-                                        "sent_at": sent_at,
-                                        "latency_s": round(time.monotonic() - t0, 4),
-                                        "response": response,
-                                        "usage": reply.usage,
-                                    }
-                                )
-                            )
-                        except (UnicodeEncodeError, ValueError, RecursionError) as exc:
-                            bad = PermanentError(
-                                "unusable_reply",
-                                f"reply cannot be stored as strict UTF-8 JSON ({type(exc).__name__}: {str(exc)[:200]})",
-                            )
-                            record_error(bad, n, sent_at, t0, raw)
-                            raise bad from None
-                return "ok", probe.id
-            except (TransientError, PermanentError) as exc:
-                outcome = "empty" if exc.kind == "empty" else "failed"
-                return outcome, f"{probe.id}#{sample_index}: {exc}"
-
-        bar = tqdm(total=len(tasks), desc=f"collect {label}", unit="req", disable=not progress)
+        bar = tqdm(total=len(tasks), desc=f"collect {visible(label)}", unit="req", disable=not progress)
         with ThreadPoolExecutor(max_workers=max(1, concurrency)) as pool:
-            for fut in as_completed([pool.submit(run_one, t) for t in tasks]):
+            for fut in as_completed([pool.submit(run_task, ctx, t) for t in tasks]):
                 outcome, info = fut.result()
                 if outcome == "ok":
                     summary.succeeded += 1

@@ -15,8 +15,8 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 from forensics.evidence.collection import package_versions
-from forensics.evidence.importers import file_sha256
-from forensics.evidence.log import VerifyResult, canonical_json, read_records
+from forensics.evidence.records import canonical_json
+from forensics.evidence.verifier import VerifiedLog
 
 
 def _decoding_text(decoding: Mapping | None) -> str:
@@ -69,8 +69,9 @@ def current_versions() -> dict[str, str]:
     return versions
 
 
-def collect_provenance(results: Sequence[VerifyResult]) -> dict:
-    """Where every response came from: per log, per model, probe sets, time range, versions."""
+def collect_provenance(results: Sequence[VerifiedLog]) -> dict:
+    """Where every response came from: per log, per model, probe sets, time range, versions; from the
+    records the verifier parsed (no log is read again)."""
     logs, probe_sets, imports, commands = [], {}, [], []
     models: dict[str, dict] = defaultdict(
         lambda: {
@@ -94,13 +95,13 @@ def collect_provenance(results: Sequence[VerifyResult]) -> dict:
     stamps: list[str] = []
     for result in results:
         path = Path(result.path)
-        records = read_records(path, check=False)  # verified just before
+        records = result.records
         kinds = Counter(r.get("kind", "?") for r in records)
         labels = sorted({r["label"] for r in records if r.get("label") and r.get("kind") in ("response", "imported")})
         logs.append(
             {
                 "path": str(path),
-                "sha256": file_sha256(path),
+                "sha256": result.sha256,
                 "head": result.head,
                 "n_records": result.n_records,
                 "ok": result.ok,

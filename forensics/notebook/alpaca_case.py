@@ -17,7 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
-from forensics.evidence import file_sha256, import_benchmark
+from forensics.evidence import check_output_target, file_sha256, import_benchmark, verify, write_output_atomic
 from forensics.features import Features
 from forensics.notebook.cases import Case, load_case
 from forensics.notebook.setup import rebuild_target, shipped_notebook
@@ -184,12 +184,25 @@ def write_case_md(case_dir: Path | str = ALPACA_CASE_DIR) -> Path:
         "- One answer per prompt, recorded by others with decoding settings that are not known here.",
         "- It says nothing about weights or training data; only about recorded behaviour.",
         "",
+        "## Who sealed the evidence",
+        "",
+        "Every log was sealed by the key with this fingerprint; `make demo` verifies each log with",
+        "`forensics verify --trust` it (read from the line below) and stops if any log fails:",
+        "",
+        *(f"sealed-by: {fp}" for fp in sealing_keys(case_dir, case)),
+        "",
         f"Rebuild the evidence: `{case['rebuild_command']}`. Run the investigation: `make demo`.",
         "",
     ]
-    out = case_dir / "CASE.md"
-    out.write_text("\n".join(lines), encoding="utf-8")
-    return out
+    return write_output_atomic(case_dir / "CASE.md", "\n".join(lines), suffixes=(".md",))
+
+
+def sealing_keys(case_dir: Path, case: Mapping) -> list[str]:
+    """The fingerprints of the keys whose seals the case's logs carry (the ones CASE.md publishes)."""
+    keys = set()
+    for subject in case["subjects"]:
+        keys.update(verify(case_dir / subject["log"], keep_records=False).key_fingerprints)
+    return sorted(keys)
 
 
 def run_investigation(
@@ -217,9 +230,12 @@ def run_investigation(
         out="report.html",
         meta={"case_id": case.directory.name, "purpose": QUESTION, "title": case.name},
         features=features,
+        trust=case.sealed_by or None,
     )
-    (out / "verdicts.json").write_text(
-        json.dumps([v.to_dict() for v in result.verdicts], indent=1, ensure_ascii=False) + "\n", encoding="utf-8"
+    write_output_atomic(
+        out / "verdicts.json",
+        json.dumps([v.to_dict() for v in result.verdicts], indent=1, ensure_ascii=False) + "\n",
+        suffixes=(".json",),
     )
     write_digest(result.digest, out / "digest.json")
     render_digest(result.digest, out / "report.html")
@@ -278,7 +294,7 @@ def run_demo(out_dir: Path | str = "out/demo", *, case_dir: Path | str | None = 
     out = Path(out_dir).resolve()
     out.mkdir(parents=True, exist_ok=True)
     notebook = shipped_notebook("01_quickstart.ipynb")
-    executed = out / notebook.name
+    executed = check_output_target(out / notebook.name, suffixes=(".ipynb",))
     papermill.execute_notebook(
         str(notebook),
         str(executed),

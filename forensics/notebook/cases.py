@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -15,6 +16,17 @@ from forensics.verdict import DISTILLED, SAME_MODEL
 
 DEMO_CASE_DIR = Path(__file__).resolve().parents[1] / "cases" / "smollm2_local"
 DERIVED = (SAME_MODEL, DISTILLED)  # verdicts that say a subject is derived from the reference
+# How CASE.md publishes the key that sealed a case's evidence: one line per key.
+SEALED_BY = re.compile(r"^sealed-by: (ed25519:[0-9a-f]{64})[ \t]*$", re.M)
+
+
+def published_keys(directory: str | os.PathLike) -> list[str]:
+    """The sealing-key fingerprints a case folder's ``CASE.md`` publishes (``sealed-by: ed25519:<sha256>``
+    lines); none when it has no CASE.md or publishes none."""
+    path = Path(directory) / "CASE.md"
+    if not path.is_file():
+        return []
+    return sorted(set(SEALED_BY.findall(path.read_text(encoding="utf-8"))))
 
 
 @dataclass
@@ -45,6 +57,11 @@ class Case:
     def truth(self, label: str) -> str:
         """The documented lineage of a subject, in words (empty when the case states none)."""
         return self.subject(label).get("truth") or self.expected(label) or ""
+
+    @property
+    def sealed_by(self) -> list[str]:
+        """Fingerprints of the keys that sealed the case, as its CASE.md publishes them."""
+        return published_keys(self.directory)
 
     @property
     def labels(self) -> list[str]:

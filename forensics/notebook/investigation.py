@@ -11,6 +11,7 @@ import pandas as pd
 
 from forensics.corpus import Corpus, load_evidence
 from forensics.evidence import EvidenceError, collect, iter_logs, verify
+from forensics.evidence.labels import file_label
 from forensics.features import Embedder, Features, quiet_embedder
 from forensics.notebook.cases import DEMO_CASE_DIR, Case, load_case
 from forensics.notebook.setup import resolve_path
@@ -18,17 +19,17 @@ from forensics.probes import load_probe_sets, select_probes
 from forensics.providers import Decoding
 
 
-def verify_table(paths: Iterable[str | os.PathLike]) -> pd.DataFrame:
-    """Verify every evidence log (folders expand to their logs) and return one row per log:
-    file name, records, chain head, seal status and the signing key's fingerprint. Raises
-    :class:`forensics.evidence.EvidenceError` naming the
+def verify_table(paths: Iterable[str | os.PathLike], trust: Sequence[str] | None = None) -> pd.DataFrame:
+    """Verify every evidence log (folders expand to their logs; with ``trust``, sealed by one of those
+    key fingerprints) and return one row per log: file name, records, chain head, seal status and the
+    signing key's fingerprint. Raises :class:`forensics.evidence.EvidenceError` naming the
     first log that fails, so nothing downstream runs on evidence that does not check out."""
     rows = []
     logs = list(iter_logs([Path(p) for p in paths]))
     if not logs:
         raise FileNotFoundError("no evidence logs found in " + ", ".join(map(str, paths)))
     for log in logs:
-        result = verify(log)
+        result = verify(log, trust, keep_records=False)
         if not result.ok:
             raise EvidenceError(result.describe())
         rows.append(
@@ -93,8 +94,7 @@ def open_investigation(
     failing log raises :class:`forensics.evidence.EvidenceError` and nothing is analysed."""
     case = load_case(case_dir) if evidence is None or case_dir is not None else None
     logs = list(iter_logs([resolve_path(p) for p in evidence])) if evidence is not None else list(case.logs)
-    verify_table(logs)
-    corpus = load_evidence(logs, name=case.name if case and evidence is None else "evidence")
+    corpus = load_evidence(logs, name=case.name if case and evidence is None else "evidence")  # verifies each once
     reference = reference or (case.reference if case else None)
     suspect = suspect or (case.suspects[0] if case and case.suspects else None)
     if reference is None or suspect is None:
@@ -159,7 +159,7 @@ def collect_subjects(
         summary = collect(
             spec,
             sets,
-            directory / f"{label}.jsonl",
+            directory / f"{file_label(label)}.jsonl",
             decoding or Decoding(),
             label=label,
             concurrency=concurrency,

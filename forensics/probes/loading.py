@@ -12,7 +12,9 @@ from __future__ import annotations
 import hashlib
 import json
 import math
+import os
 import re
+import stat
 from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
@@ -179,11 +181,21 @@ def _check_keys(path: Path, node: yaml.Node, parts: tuple = ()) -> None:
             _check_keys(path, item, parts + (index,))
 
 
+MAX_PROBE_FILE_BYTES = 64 << 20
+
+
 def _parse(path: Path) -> tuple[yaml.Node, dict]:
     try:
+        st = os.stat(path)
+        if not stat.S_ISREG(st.st_mode):  # a FIFO would block the read, /dev/zero would never end
+            raise ProbeSetError(path, 1, "<file>", "not a regular file (a folder, FIFO, device or socket)")
+        if st.st_size > MAX_PROBE_FILE_BYTES:
+            raise ProbeSetError(path, 1, "<file>", f"{st.st_size:,} bytes, more than a probe set may hold")
         text = path.read_text(encoding="utf-8")
     except UnicodeDecodeError as exc:
         raise ProbeSetError(path, 1, "<file>", f"not UTF-8 text ({exc.reason})") from None
+    except OSError as exc:
+        raise ProbeSetError(path, 1, "<file>", f"cannot be read ({exc.strerror})") from None
     loader = yaml.SafeLoader(text)
     try:
         root = loader.get_single_node()
@@ -351,6 +363,8 @@ def _expand(paths: list | str | Path | None) -> list[Path]:
             files.extend(found)
         elif entry.is_file():
             files.append(entry)
+        elif entry.exists():
+            raise FileNotFoundError(f"{entry}: not a regular file (a FIFO, device or socket), not a probe set")
         else:
             raise FileNotFoundError(f"no such probe-set file or directory: {entry}")
     unique = {f.resolve(): f for f in files}

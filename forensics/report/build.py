@@ -12,21 +12,20 @@ from pathlib import Path
 from typing import Any
 
 from forensics.corpus import Corpus, load_evidence
-from forensics.evidence import EvidenceError, VerifyResult, iter_logs, verify
+from forensics.evidence import EvidenceError, VerifiedLog, iter_logs, verify
 from forensics.report.digest import ReportError, build_digest, render_digest
 
 
-def verify_evidence(paths: Iterable[Path | str]) -> list[VerifyResult]:
-    """Expand folders, verify every log; refuse (naming the log) when any fails or is missing."""
+def verify_evidence(paths: Iterable[Path | str], trust: Iterable[str] | None = None) -> list[VerifiedLog]:
+    """Expand folders, verify every log once (with ``trust``: sealed by a trusted key); refuse, naming
+    the log, when any fails or is missing. The verified logs carry their records for the loader."""
     paths = list(paths)
     logs = list(iter_logs(paths))
     if not logs:
         raise ReportError(f"no evidence logs found in {' '.join(map(str, paths)) or '(nothing given)'}")
     results = []
     for log in logs:
-        if not log.is_file():
-            raise ReportError(f"{log}: no such evidence log")
-        result = verify(log)
+        result = verify(log, trust)
         if not result.ok:
             raise EvidenceError(f"refusing to report on evidence that fails verification: {result.describe()}")
         results.append(result)
@@ -51,6 +50,7 @@ def rebuild_command(
     *,
     case_dir: Path | str | None = None,
     allow_mixed: bool = False,
+    trust: Sequence[str] | None = None,
 ) -> str:
     """The exact command line that rebuilds this report from the same evidence; with ``case_dir``,
     evidence paths are written relative to it (run the command from that folder)."""
@@ -60,20 +60,26 @@ def rebuild_command(
             return str(p)
         return os.path.relpath(Path(p).resolve(), Path(case_dir).resolve())
 
-    parts = ["forensics", "report", *map(rel, evidence_paths)]
+    def option(flag: str, value: str) -> list[str]:
+        # a label that begins with '-' would be read as an option: it is joined to its flag
+        return [f"{flag}={value}"] if str(value).startswith("-") else [flag, str(value)]
+
+    parts = ["forensics", "report", *(f"./{p}" if p.startswith("-") else p for p in map(rel, evidence_paths))]
     if reference:
-        parts += ["--reference", reference]
+        parts += option("--reference", reference)
     for s in suspects:
-        parts += ["--suspect", s]
+        parts += option("--suspect", s)
     for p in panel or ():
-        parts += ["--panel", p]
+        parts += option("--panel", p)
     for r in replicates or ():
-        parts += ["--replicate", r]
+        parts += option("--replicate", r)
     for c in candidates or ():
-        parts += ["--candidate", c]
+        parts += option("--candidate", c)
+    for t in trust or ():
+        parts += option("--trust", t)
     if allow_mixed:
         parts += ["--allow-mixed"]
-    parts += ["--seed", str(seed), "--out", str(out)]
+    parts += ["--seed", str(seed), *option("--out", str(out))]
     return " ".join(shlex.quote(p) for p in parts)
 
 
@@ -130,12 +136,12 @@ def render_report(
     command: str | None = None,
     meta: Mapping | None = None,
     build_time: datetime | None = None,
-    verified: Sequence[VerifyResult] | None = None,
+    verified: Sequence[VerifiedLog] | None = None,
 ) -> Path:
     """Render verdicts computed elsewhere (a notebook) into ``out``: the evidence they came from is
     verified (unless ``verified`` is given) and quoted, nothing is recomputed."""
     results = list(verified) if verified is not None else verify_evidence(evidence_paths)
-    corpus = corpus if corpus is not None else load_evidence([r.path for r in results], check=False)
+    corpus = corpus if corpus is not None else load_evidence(results, check=False)
     if rng_seed is None:  # the seed the verdicts' generators were made from, when they share one
         seeds = {repr((v.test.rng_state or {}).get("seed_entropy")) for v in verdicts}
         rng_seed = (verdicts[0].test.rng_state or {}).get("seed_entropy") if len(seeds) == 1 else None
@@ -156,7 +162,7 @@ def render_report(
     return render_digest(digest, out, build_time=build_time)
 
 
-def _case_meta(evidence_paths: Sequence[Path | str], results: Sequence[VerifyResult]) -> dict:
+def _case_meta(evidence_paths: Sequence[Path | str], results: Sequence[VerifiedLog]) -> dict:
     case_dir = case_folder(evidence_paths)
     logs = [os.path.relpath(Path(r.path).resolve(), case_dir) for r in results]
     return {

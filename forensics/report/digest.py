@@ -8,6 +8,7 @@ evidence, the models or the analysis.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 from collections.abc import Mapping, Sequence
@@ -19,13 +20,23 @@ from typing import Any
 import jinja2
 
 from forensics.corpus import Corpus
-from forensics.evidence import VerifyResult, collect_provenance
+from forensics.evidence import (
+    VerifiedLog,
+    canonical_json,
+    check_bytes,
+    check_input_file,
+    check_output_target,
+    collect_provenance,
+    sign_bytes,
+    write_output_atomic,
+)
 from forensics.report import plots
 from forensics.report.views import (
     FILTERS,
     MAX_SHOWN_CHARS,
     add_figures,
     attribution_view,
+    finalize,
     pick_examples,
     signals_described,
     slugify,
@@ -94,9 +105,40 @@ def _warnings(verdicts: Sequence[Mapping], provenance: Mapping) -> list[str]:
     return out
 
 
+def signers(verified: Sequence[VerifiedLog]) -> list[dict]:
+    """Every key that sealed evidence the report used, with the logs it sealed."""
+    found: dict[str, list[str]] = {}
+    for r in verified:
+        for fp in r.key_fingerprints:
+            found.setdefault(fp, []).append(Path(r.path).name)
+    return [{"key_fingerprint": fp, "logs": sorted(logs)} for fp, logs in sorted(found.items())]
+
+
+def _evidence_warnings(verified: Sequence[VerifiedLog], keys: Sequence[Mapping]) -> list[str]:
+    out = []
+    if len(keys) > 1:
+        out.append(
+            f"The evidence was sealed by {len(keys)} different keys: "
+            + "; ".join(f"{k['key_fingerprint']} ({', '.join(k['logs'])})" for k in keys)
+            + ". Check that each key belongs to someone you trust (forensics report --trust KEY...)."
+        )
+    unsealed = sorted(Path(r.path).name for r in verified if not r.seals)
+    if unsealed:
+        out.append(f"Unsealed evidence (no key vouches for it): {', '.join(unsealed)}.")
+    loose = sorted(Path(r.path).name for r in verified if not r.anchored)
+    if loose:
+        out.append(
+            "Head not anchored: no heads-ledger entry on this machine and no --expect-head for "
+            + ", ".join(loose)
+            + "; a log cut back to an earlier seal would look the same. Compare the heads below with those "
+            "sent out of band."
+        )
+    return out
+
+
 def build_digest(
     verdicts: Sequence[Any],
-    verified: Sequence[VerifyResult],
+    verified: Sequence[VerifiedLog],
     corpus: Corpus,
     *,
     attributions: Sequence[Any] = (),
@@ -105,13 +147,16 @@ def build_digest(
     command: str | None = None,
     command_exact: bool = True,
     rng_seed: int | None = None,
+    statements: Sequence[str] = (),
 ) -> dict:
     """Everything the report shows, as plain data: verdicts (``to_dict(include_null=True)``),
-    attributions, the sample-efficiency rows, provenance, the quoted answers and case metadata."""
+    attributions, the sample-efficiency rows, provenance, the quoted answers, case metadata, every
+    key that sealed the evidence, and ``statements`` (what the pipeline dropped or ignored)."""
     data = [v.to_dict(include_null=True) if hasattr(v, "to_dict") else dict(v) for v in verdicts]
     if not data:
         raise ReportError("no verdicts to report")
     provenance = collect_provenance(list(verified))
+    keys = signers(verified)
     examples = {d["suspect"]: pick_examples(corpus, verdict_view(d)) for d in data}
     return {
         "format": DIGEST_FORMAT,
@@ -133,29 +178,51 @@ def build_digest(
                 "n_records": r.n_records,
                 "status": r.seal_status(),
                 "key_fingerprints": r.key_fingerprints,
+                "anchored": r.anchored,
             }
             for r in verified
         ],
-        "warnings": _warnings(data, provenance) + _mixed_warnings(getattr(corpus, "mixed", {})),
+        "signers": keys,
+        "warnings": [
+            *statements,
+            *_evidence_warnings(verified, keys),
+            *_warnings(data, provenance),
+            *_mixed_warnings(getattr(corpus, "mixed", {})),
+            *getattr(corpus, "notes", ()),
+        ],
     }
 
 
+def _signed_body(digest: Mapping) -> bytes:
+    return canonical_json({k: v for k, v in digest.items() if k not in ("signature", "origin")}).encode("utf-8")
+
+
 def write_digest(digest: Mapping, path: Path | str) -> Path:
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(digest, indent=1, ensure_ascii=False, allow_nan=False) + "\n", encoding="utf-8")
-    return path
+    """Write the digest, signed by the investigator's key, through the output guard."""
+    body = {k: v for k, v in digest.items() if k not in ("signature", "origin")}
+    signed = {**body, "signature": sign_bytes(_signed_body(body))}
+    text = json.dumps(signed, indent=1, ensure_ascii=False, allow_nan=False) + "\n"
+    return write_output_atomic(path, text, suffixes=(".json",))
 
 
-def read_digest(path: Path | str) -> dict:
-    """A digest written by :func:`write_digest`; refuses anything else, naming the file."""
+def read_digest(path: Path | str, trust: Sequence[str] | None = None) -> dict:
+    """A digest written by :func:`write_digest`, with its ``origin``: the file's SHA-256 and, when its
+    signature holds, the signer; refuses anything else, naming the file. With ``trust`` the digest
+    must be signed by a trusted key."""
     path = Path(path)
     try:
-        digest = json.loads(Path(path).read_text(encoding="utf-8"))
-    except (OSError, json.JSONDecodeError) as exc:
+        data = check_input_file(path, "report digest", max_bytes=1 << 30).read_bytes()
+        digest = json.loads(data.decode("utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise ReportError(f"{path}: not a readable report digest ({exc})") from None
     if not isinstance(digest, dict) or digest.get("format") != DIGEST_FORMAT:
         raise ReportError(f"{path}: not a report digest (expected format {DIGEST_FORMAT})")
+    problem = check_bytes(digest.get("signature"), _signed_body(digest))
+    signer = None if problem else digest["signature"]["key_fingerprint"]
+    if trust is not None and signer not in set(trust):
+        why = problem or f"signed by {signer}, which is not a trusted key"
+        raise ReportError(f"{path}: refusing to render this digest under --trust: {why}")
+    digest["origin"] = {"sha256": hashlib.sha256(data).hexdigest(), "signer": signer, "problem": problem}
     return digest
 
 
@@ -169,6 +236,7 @@ def _environment() -> jinja2.Environment:
         keep_trailing_newline=True,
     )
     env.filters.update(FILTERS)
+    env.finalize = finalize
     return env
 
 
@@ -233,6 +301,8 @@ def render_digest(digest: Mapping, out: Path | str = "report.html", *, build_tim
         "efficiency_plot": plots.data_uri(plots.efficiency_plot(efficiency)) if efficiency else None,
         "warnings": list(digest.get("warnings") or ()),
         "seals": list(digest.get("seals") or ()),
+        "signers": list(digest.get("signers") or ()),
+        "origin": digest.get("origin"),
         "corpus": {
             **digest["corpus"],
             "prompts_analysed": sorted({v["n_prompts"] for v in views if v["n_prompts"] is not None}),
@@ -250,9 +320,14 @@ def render_digest(digest: Mapping, out: Path | str = "report.html", *, build_tim
         "versions": _versions_table(provenance),
     }
     html = _environment().get_template(TEMPLATE).render(**context)
-    out = Path(out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out.with_name(out.name + ".partial")
-    tmp.write_text(html, encoding="utf-8")
-    os.replace(tmp, out)
-    return out
+    return write_output_atomic(out, html, suffixes=HTML_SUFFIXES)
+
+
+HTML_SUFFIXES = (".html", ".htm")
+
+
+def check_report_targets(out: Path | str, digest_out: Path | str | None = None) -> None:
+    """Fail before any analysis when the report or its digest could not or must not be written."""
+    check_output_target(out, suffixes=HTML_SUFFIXES)
+    if digest_out is not None:
+        check_output_target(digest_out, suffixes=(".json",))

@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 
 from forensics.corpus import Corpus, load_evidence
-from forensics.evidence import VerifyResult
+from forensics.evidence import VerifiedLog
 from forensics.features import Features
 from forensics.report.build import (
     _case_meta,
@@ -25,7 +25,7 @@ from forensics.report.build import (
     rebuild_command,
     verify_evidence,
 )
-from forensics.report.digest import ReportError, build_digest, render_digest, write_digest
+from forensics.report.digest import ReportError, build_digest, check_report_targets, render_digest, write_digest
 from forensics.verdict import Attribution, Verdict, analyse, attribute
 
 EFFICIENCY_SIZES = (25, 50, 100)  # plus "all": how many prompts the verdict needs
@@ -36,7 +36,7 @@ ATTRIBUTE_OPTIONS = set(inspect.signature(attribute).parameters)  # analyse opti
 class InvestigationResult:
     """What one run of the pipeline computed, and the digest the report is rendered from."""
 
-    verified: list[VerifyResult]
+    verified: list[VerifiedLog]
     corpus: Corpus
     features: Features
     verdicts: list[Verdict]
@@ -109,6 +109,7 @@ def investigate(
     features: Features | None = None,
     analyse_options: Mapping | None = None,
     allow_mixed: bool = False,
+    trust: Sequence[str] | None = None,
 ) -> InvestigationResult:
     """Verify ``evidence`` once, then for each suspect: the verdict against ``reference`` (or, with
     no reference, against the top-ranked of ``candidates``), the attribution among ``candidates``
@@ -118,13 +119,21 @@ def investigate(
     ``panel`` defaults, per suspect, to every other label in the evidence (not R, its
     ``replicates`` or candidates); ``families``: label -> family, so snapshots of one vendor line
     never calibrate each other. ``allow_mixed`` lets one label cover several subjects (model id,
-    endpoint, decoding, system prompt); the report then says which labels mix.
+    endpoint, decoding, system prompt); the report then says which labels mix. With ``trust`` (key
+    fingerprints) every log must be sealed by a trusted key. Each log is read once.
     """
     suspects = list(suspects)
-    verified = verify_evidence(evidence)
-    corpus = load_evidence([r.path for r in verified], check=False, allow_mixed=allow_mixed)  # verified just above
+    verified = verify_evidence(evidence, trust)
+    corpus = load_evidence(verified, check=False, allow_mixed=allow_mixed)  # the records verified just above
     replicates = list(replicates or ())
     candidates = list(candidates or ())
+    statements = []
+    if reference and reference in replicates:
+        replicates = [r for r in replicates if r != reference]
+        statements.append(
+            f"--replicate {reference} is the reference itself and was ignored: a replicate is R sampled again, "
+            "recorded under a label of its own."
+        )
     check_labels(corpus.models, reference, suspects, panel, candidates, replicates)
     options = dict(analyse_options or {})
     features = features or options.pop("features", None) or Features(corpus)
@@ -136,6 +145,8 @@ def investigate(
             if panel
             else default_panel(corpus.models, reference, suspect, replicates)
         )
+        if panel and suspect in panel:
+            statements.append(f"Panel member {suspect} is the suspect itself, so it was left out of its own panel.")
         if not members and not panel:
             raise ReportError(
                 f"no panel for '{suspect}': the evidence holds no model other than the reference "
@@ -168,6 +179,11 @@ def investigate(
         else:
             verdict = attribution.ranking[0].verdict
         verdicts.append(verdict)
+        if not corpus.common_prompts([verdict.reference, suspect]):
+            statements.append(
+                f"No prompt was answered by both {verdict.reference} and {suspect}: nothing was analysed for "
+                f"{suspect}, so its label only means that nothing could be compared."
+            )
         if efficiency_sizes:
             efficiency += efficiency_rows(
                 corpus, verdict, efficiency_sizes, features, seed=seed, panel_groups=groups or None
@@ -183,6 +199,7 @@ def investigate(
         replicates=replicates,
         case_dir=case_folder(evidence),
         allow_mixed=allow_mixed,
+        trust=trust,
     )
     digest = build_digest(
         verdicts,
@@ -194,7 +211,9 @@ def investigate(
         command=command,
         command_exact=not efficiency_sizes and not families,
         rng_seed=seed,
+        statements=statements,
     )
+    digest["statements"] = statements
     return InvestigationResult(verified, corpus, features, verdicts, attributions, efficiency, digest)
 
 
@@ -214,10 +233,13 @@ def build_report(
     analyse_options: Mapping | None = None,
     digest_out: Path | str | None = None,
     allow_mixed: bool = False,
+    trust: Sequence[str] | None = None,
 ) -> Path:
     """Verify, analyse each suspect (:func:`investigate`) and write the report ``out``; with
-    ``digest_out``, also the digest it was rendered from (``--from-digest`` re-renders it)."""
+    ``digest_out``, also the digest it was rendered from, signed (``--from-digest`` re-renders it).
+    Both outputs are checked before any analysis starts."""
     suspects = [suspects] if isinstance(suspects, str) else list(suspects)
+    check_report_targets(out, digest_out)
     result = investigate(
         evidence_paths,
         reference=reference,
@@ -230,6 +252,7 @@ def build_report(
         meta={**(meta or {}), **({"title": title} if title else {})},
         analyse_options=analyse_options,
         allow_mixed=allow_mixed,
+        trust=trust,
     )
     if digest_out is not None:
         write_digest(result.digest, digest_out)

@@ -22,6 +22,7 @@ import matplotlib.ticker
 import numpy as np
 from matplotlib.figure import Figure
 
+from forensics.evidence import visible
 from forensics.verdict import fmt_num
 
 # Applied while a figure is built and while it is saved, never globally.
@@ -64,8 +65,9 @@ def _get(obj: Any, *names: str, default=None):
 
 
 def plain(text: Any) -> str:
-    """Label text drawn literally: matplotlib would read ``$...$`` as mathtext."""
-    return str(text).replace("\\", "\\\\").replace("$", r"\$")
+    """Label text drawn literally and visibly: invisible and direction characters written out (the one
+    label filter, :func:`forensics.evidence.visible`), and ``$...$`` not read as mathtext."""
+    return visible(text).replace("\\", "\\\\").replace("$", r"\$")
 
 
 def _finite(values: Iterable) -> np.ndarray:

@@ -16,6 +16,7 @@ from typing import Any
 from markupsafe import Markup, escape
 
 from forensics.corpus import Corpus
+from forensics.evidence import visible
 from forensics.report import plots
 from forensics.signals import SIGNALS, signal_title
 from forensics.verdict import fmt_num, fmt_p
@@ -39,14 +40,6 @@ COMBINED_PLAIN = (
 def signal_plain(name: str) -> str:
     spec = SIGNALS.get(name)
     return spec.plain if spec else ""
-
-
-# Controls, zero-width and bidirectional-override characters could hide or reorder text on screen
-# (a "Trojan Source" display); they are shown as visible code points instead.
-_INVISIBLE = re.compile(
-    "[\u0000-\u0008\u000b\u000c\u000d\u000e-\u001f\u007f-\u009f\u00ad\u061c\u180e"
-    "\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u206f\ufeff\ufff9-\ufffb]"
-)
 
 
 def num(x: object) -> float | None:
@@ -202,13 +195,6 @@ def attribution_view(attribution: Mapping) -> dict:
     }
 
 
-def visible(text: Any) -> str:
-    """Text with every invisible or direction-changing character written as ⟨U+XXXX⟩."""
-    text = "" if text is None else str(text)
-    text = text.replace("\r\n", "\n")
-    return _INVISIBLE.sub(lambda m: f"⟨U+{ord(m.group()):04X}⟩", text)
-
-
 def _shown(text: str | None, limit: int = MAX_SHOWN_CHARS) -> dict:
     """Text to show, cut at ``limit`` characters (the template says so and cites the record)."""
     text = "" if text is None else text
@@ -333,6 +319,15 @@ def signals_described(views: Sequence[dict]) -> list[dict]:
         "description": COMBINED_PLAIN,
     }
     return list(seen.values())
+
+
+def finalize(value: Any) -> Any:
+    """Applied by jinja2 to every ``{{ ... }}`` output: plain text passes through :func:`visible`, so no
+    label, note or warning reaches the page raw, whatever the template forgets (markup built by
+    :func:`name` has been through it already)."""
+    if isinstance(value, Markup) or not isinstance(value, str):
+        return value
+    return visible(value)
 
 
 def name(text: Any) -> Markup:

@@ -20,7 +20,7 @@ import yaml
 from forensics.evidence import EvidenceError, read_records, verify
 from forensics.probes import load_probe_set
 from forensics.traffic.features import normalise
-from forensics.traffic.output import guarded_output
+from forensics.traffic.output import write_guarded
 
 # A rough language guess by script, enough for the probe format's two-letter code; Latin text is "en".
 _SCRIPTS = (
@@ -104,7 +104,6 @@ def export_probes(log: Path | str, out: Path | str, *, limit: int = 200, rng: np
         "x-prompt-sha256": hashes,
         "probes": probes,
     }
-    out = guarded_output(out, "yaml")
-    out.write_text(yaml.safe_dump(doc, allow_unicode=True, sort_keys=False, width=120), encoding="utf-8")
+    out = write_guarded(out, "yaml", yaml.safe_dump(doc, allow_unicode=True, sort_keys=False, width=120))
     load_probe_set(out)  # the file must load as a probe set, or the export failed
     return out

@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 
 from forensics.traffic.evidence import LIMITS, iso, supporting_requests
-from forensics.traffic.output import guarded_output
+from forensics.traffic.output import write_guarded
 from forensics.traffic.scan import Campaign, ScanResult
 from forensics.traffic.scoring import INDICATORS
 
@@ -157,6 +157,4 @@ def render_report(result: ScanResult, logs: list[Path], command: list[str] | Non
 
 
 def write_report(result: ScanResult, path: Path | str, logs: list[Path], command: list[str] | None = None) -> Path:
-    path = guarded_output(path, "html")
-    path.write_text(render_report(result, logs, command), encoding="utf-8")
-    return path
+    return write_guarded(path, "html", render_report(result, logs, command))

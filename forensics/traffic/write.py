@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 
 from forensics.traffic.evidence import write_campaign_logs
-from forensics.traffic.output import guarded_output
+from forensics.traffic.output import guarded_output, write_guarded
 from forensics.traffic.report import write_report
 from forensics.traffic.scan import ScanResult
 
@@ -67,7 +67,7 @@ def write_scan(result: ScanResult, out_dir: Path | str, command: list[str] | Non
         "report": guarded_output(out_dir / "report.html", "html"),
     }
     logs = write_campaign_logs(result, out_dir / "campaigns", command)
-    paths["detections"].write_text(json.dumps(result.detections(), indent=1) + "\n", encoding="utf-8")
-    paths["summary"].write_text(json.dumps(scan_summary(result, logs), indent=1) + "\n", encoding="utf-8")
+    write_guarded(paths["detections"], "json", json.dumps(result.detections(), indent=1) + "\n")
+    write_guarded(paths["summary"], "json", json.dumps(scan_summary(result, logs), indent=1) + "\n")
     write_report(result, paths["report"], logs, command)
     return paths | {f"campaign {c.id}": log for c, log in zip(result.campaigns, logs)}
