@@ -2,44 +2,53 @@
 
 Runs the protocol of ``shared/benchmarks/README.md`` on any folder in that layout
 (``lineage.json`` + one sub-folder per corpus); how pairs and panels are built is in
-``docs/methods.md``.
+``docs/methods.md``. The engine and every peer are scored on the same pairs, panels and prompts,
+from one :class:`forensics.signals.ClosenessStore` per corpus. The engine's learned parameters
+are refitted without the suspect being scored whenever the shipped ones saw its corpus.
 """
 
 from __future__ import annotations
 
 import sys
 import time
-from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
+from collections import Counter
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
+from sklearn.metrics import roc_auc_score
 
-from forensics.bench.peers import PEERS, raw_closeness
+from forensics.bench.fit import data_digest, pair_contrasts, params_for
+from forensics.bench.peers import PEERS, PeerContext, raw_closeness
 from forensics.corpus import load_benchmark_corpus, load_lineage
 from forensics.features import Features
-from forensics.signals import signal_names
-from forensics.stats import holm
-from forensics.verdict import analyse
+from forensics.signals import ClosenessStore, signal_names
+from forensics.verdict import AnalysisSettings, EngineParams, analyse, attribute, vendor_of
+
+METHODS = ("engine", "raw", "panelz", "classifier", "lexcontrast")
+ENGINE_THRESHOLD = "contrast test p < {alpha}"
+STRESS_PROMPTS = 160  # the size of the held-out multi-turn corpus
 
 
 def auc_score(pos: Sequence[float], neg: Sequence[float]) -> float | None:
-    """P(score of a positive > score of a negative), ties counting one half; None if a side is empty."""
-    pos = np.asarray([x if np.isfinite(x) else -np.inf for x in pos], dtype=float)
-    neg = np.asarray([x if np.isfinite(x) else -np.inf for x in neg], dtype=float)
-    if pos.size == 0 or neg.size == 0:
+    """ROC AUC of positives against negatives (scikit-learn; ties count one half); undefined scores
+    rank below every defined one; None if a side is empty."""
+    if len(pos) == 0 or len(neg) == 0:
         return None
-    gt = (pos[:, None] > neg[None, :]).sum()
-    eq = (pos[:, None] == neg[None, :]).sum()
-    return float((gt + 0.5 * eq) / (pos.size * neg.size))
+    x = np.asarray(list(pos) + list(neg), dtype=float)
+    finite = x[np.isfinite(x)]
+    floor = (finite.min() - 1.0) if finite.size else 0.0
+    x = np.where(np.isfinite(x), x, floor)
+    return float(roc_auc_score(np.r_[np.ones(len(pos)), np.zeros(len(neg))], x))
 
 
 def lineage_pairs(lineage: dict) -> dict:
     """Pairs, panels and attribution tasks of one corpus, from its lineage.json entry.
 
     Returns {"references", "families", "pairs": [(R, S, kind)], "panels": {(R, S): [...]},
-    "students": {S: teacher_family}} with kind in {"positive", "family", "negative", "other"}
-    ("other": S distilled from another family; used only for attribution).
+    "students": {S: teacher_family}, "independents"} with kind in {"positive", "family",
+    "negative", "other"} ("other": S distilled from another family; used only for attribution).
     """
     refs = sorted(m for m, info in lineage.items() if info.get("role") == "reference")
     families = {m: lineage[m].get("family") or m for m in refs}
@@ -72,125 +81,395 @@ def lineage_pairs(lineage: dict) -> dict:
     }
 
 
-METHODS = ("engine", "raw", "panelz", "classifier")
-ENGINE_THRESHOLD = "combined Monte Carlo p < {alpha}"
-STRESS_PROMPTS = 160  # the size of the held-out multi-turn corpus
+@dataclass(frozen=True)
+class PairResult:
+    """One scored pair: every method's score and decision; the engine's verdict when kept."""
+
+    reference: str
+    suspect: str
+    kind: str
+    panel: tuple[str, ...]
+    scores: Mapping[str, float]
+    declared: Mapping[str, bool]
+    p_value: float = float("nan")
+    undefined: bool = False
+    verdict: object = None  # forensics.verdict.Verdict of the engine (all-prompt run only)
+    refitted: bool = False
+
+    def to_dict(self) -> dict:
+        v = self.verdict
+        return {
+            "reference": self.reference,
+            "suspect": self.suspect,
+            "kind": self.kind,
+            "panel": list(self.panel),
+            "score": self.scores.get("engine"),
+            "statistic": v.statistic if v is not None else None,
+            "p_value": self.p_value,
+            "label": str(v.label) if v is not None else None,
+            "effect_size": v.effect_size if v is not None else None,
+            "units": list(v.units) if v is not None else None,
+            "signals": {f.signal: {"statistic": f.statistic, "p_value": f.p_value} for f in v.findings}
+            if v is not None
+            else {},
+            "same_model_share": v.same_model.share if v is not None else None,
+            "peers": {m: s for m, s in self.scores.items() if m != "engine"},
+            "refitted": self.refitted,
+        }
 
 
-def _evaluate(results: dict, spec: dict, method: str, alpha: float) -> dict:
-    """Metrics of one method in one run: results[(R, S)][method] = {"score", "declared", "attr", "p"}."""
+@dataclass(frozen=True)
+class AttributionDetail:
+    """One student's top-ranked reference under one method."""
+
+    student: str
+    teacher_family: str
+    top: str | None
+    top_family: str | None
+    correct: bool
+    vendor_correct: bool
+    answer: str | None = None  # the engine's one answer
+    kind: str | None = None
+
+    def to_dict(self) -> dict:
+        return {k: getattr(self, k) for k in self.__dataclass_fields__}
+
+
+@dataclass(frozen=True)
+class MethodResult:
+    """The figures of one method in one run (or their mean over seeds: counts become mean counts)."""
+
+    auc: float | None
+    family_auc: float | None
+    tpr: float | None
+    fpr: float | None
+    n_true_positives: float
+    n_false_positives: float
+    n_undefined: float
+    correct: float
+    vendor_correct: float
+    total: int
+    details: tuple[AttributionDetail, ...] = ()
+    n_runs: int = 1
+
+    def to_dict(self) -> dict:
+        return {
+            "auc": self.auc,
+            "family_auc": self.family_auc,
+            "tpr": self.tpr,
+            "fpr": self.fpr,
+            "n_true_positives": self.n_true_positives,
+            "n_false_positives": self.n_false_positives,
+            "n_undefined": self.n_undefined,
+            "attribution": {
+                "correct": self.correct,
+                "vendor_correct": self.vendor_correct,
+                "total": self.total,
+                "details": [d.to_dict() for d in self.details],
+            },
+            "n_runs": self.n_runs,
+        }
+
+    @classmethod
+    def mean(cls, runs: Sequence[MethodResult]) -> MethodResult:
+        def avg(key):
+            xs = [getattr(r, key) for r in runs if getattr(r, key) is not None and np.isfinite(getattr(r, key))]
+            return float(np.mean(xs)) if xs else None
+
+        return cls(
+            avg("auc"),
+            avg("family_auc"),
+            avg("tpr"),
+            avg("fpr"),
+            avg("n_true_positives") or 0.0,
+            avg("n_false_positives") or 0.0,
+            avg("n_undefined") or 0.0,
+            avg("correct") or 0.0,
+            avg("vendor_correct") or 0.0,
+            runs[0].total,
+            runs[0].details if len(runs) == 1 else (),
+            len(runs),
+        )
+
+
+@dataclass
+class CorpusResult:
+    """One corpus (or stress variant) of a benchmark run: every method side by side."""
+
+    corpus: str
+    variant: str | None
+    n_prompts: int
+    n_pos: int
+    n_neg: int
+    n_family_pos: int
+    alpha: float
+    methods: dict[str, MethodResult]
+    by_prompts: dict[str, dict[str | int, MethodResult]]
+    thresholds: dict[str, str]
+    pairs: list[PairResult] = field(default_factory=list)
+    answers: dict[str, dict[str, int]] = field(default_factory=dict)
+    learned: str = ""
+    signals: list[str] = field(default_factory=list)
+    n_resamples: int = 0
+    seeds: int = 0
+    rng_seed: int = 0
+    timing: dict[str, float] = field(default_factory=dict)
+    seconds: float = 0.0
+
+    @property
+    def label(self) -> str:
+        return self.corpus if self.variant is None else f"{self.corpus} [{self.variant}]"
+
+    @property
+    def engine(self) -> MethodResult:
+        return self.methods.get("engine") or next(iter(self.methods.values()))
+
+    def to_dict(self) -> dict:
+        """The JSON shape ``forensics bench lineage --json`` writes (readers rely on its keys)."""
+        main = self.engine.to_dict()
+        return {
+            "corpus": self.corpus,
+            "variant": self.variant,
+            "label": self.label,
+            "n_prompts": self.n_prompts,
+            "n_pos": self.n_pos,
+            "n_neg": self.n_neg,
+            "n_family_pos": self.n_family_pos,
+            **{k: main[k] for k in ("auc", "family_auc", "tpr", "fpr", "n_true_positives", "n_false_positives")},
+            "n_undefined": main["n_undefined"],
+            "threshold": self.thresholds.get("engine", next(iter(self.thresholds.values()), "")),
+            "alpha": self.alpha,
+            "attribution": main["attribution"],
+            "by_prompts": {str(k): m.to_dict() for k, m in self.by_prompts.get("engine", {}).items()},
+            "methods": {name: m.to_dict() for name, m in self.methods.items()},
+            "by_prompts_methods": {
+                name: {str(k): m.to_dict() for k, m in sizes.items()} for name, sizes in self.by_prompts.items()
+            },
+            "thresholds": dict(self.thresholds),
+            "pairs": [p.to_dict() for p in self.pairs],
+            "answers": self.answers,
+            "learned": self.learned,
+            "signals": self.signals,
+            "n_resamples": self.n_resamples,
+            "seeds": self.seeds,
+            "rng_seed": self.rng_seed,
+            "timing": self.timing,
+            "seconds": self.seconds,
+        }
+
+
+@dataclass(frozen=True)
+class _Run:
+    """What every corpus of one benchmark call shares."""
+
+    seeds: int
+    rng_seed: int
+    methods: tuple[str, ...]
+    settings: AnalysisSettings
+    log: Callable[[str], None]
+
+
+@dataclass
+class _Prepared:
+    """One corpus, loaded and measured, before any pair is scored."""
+
+    name: str
+    index: int
+    corpus: object
+    spec: dict
+    store: ClosenessStore
+    all_pids: list[str]
+    embed_s: float
+    digest: str
+
+
+def _evaluate(results: dict, spec: dict, method: str) -> MethodResult:
+    """Figures of one method from results[(R, S)] = PairResult."""
     kinds = {(r, s): k for r, s, k in spec["pairs"]}
-    score = {p: results[p][method]["score"] for p in kinds}
-    declared = {p: results[p][method]["declared"] for p in kinds}
+    score = {p: results[p].scores[method] for p in kinds}
+    declared = {p: results[p].declared[method] for p in kinds}
     pos = [p for p, k in kinds.items() if k == "positive"]
     neg = [p for p, k in kinds.items() if k == "negative"]
     fam = [p for p, k in kinds.items() if k in ("positive", "family")]
     details = []
     for s, tf in sorted(spec["students"].items()):
-        attr = {r: results[(r, s)][method]["attr"] for r in spec["references"]}
-        ranked = sorted(spec["references"], key=lambda r: (-(attr[r] if np.isfinite(attr[r]) else -np.inf), r))
-        top = ranked[0] if ranked else None
-        row = {
-            "student": s,
-            "teacher_family": tf,
-            "top": top,
-            "top_family": spec["families"].get(top),
-            "correct": bool(top is not None and spec["families"].get(top) == tf),
-            "ranking": [{"reference": r, "score": attr[r]} for r in ranked],
-        }
-        if method == "engine":
-            ps = [results[(r, s)]["engine"]["p"] for r in ranked]
-            adj = holm(ps)
-            row["supported"] = bool(len(adj) and np.isfinite(adj[0]) and adj[0] < alpha)
-            for entry, p_raw, a in zip(row["ranking"], ps, adj):
-                entry.update(p_value=p_raw, p_holm=float(a))
-        details.append(row)
-    out = {
-        "auc": auc_score([score[p] for p in pos], [score[p] for p in neg]),
-        "family_auc": auc_score([score[p] for p in fam], [score[p] for p in neg]),
-        "tpr": float(np.mean([declared[p] for p in pos])) if pos else None,
-        "fpr": float(np.mean([declared[p] for p in neg])) if neg else None,
-        "n_true_positives": int(sum(declared[p] for p in pos)),
-        "n_false_positives": int(sum(declared[p] for p in neg)),
-        "attribution": {"correct": int(sum(d["correct"] for d in details)), "total": len(details), "details": details},
-    }
-    if method == "engine":
-        out["n_undefined"] = int(sum(not np.isfinite(results[p]["engine"]["p"]) for p in pos + neg))
-    return out
+        top = _top(results, spec, s, method)
+        details.append(
+            AttributionDetail(
+                s,
+                tf,
+                top,
+                spec["families"].get(top),
+                bool(top is not None and spec["families"].get(top) == tf),
+                bool(top is not None and tf and vendor_of(spec["families"][top]) == vendor_of(tf)),
+            )
+        )
+    return MethodResult(
+        auc=auc_score([score[p] for p in pos], [score[p] for p in neg]),
+        family_auc=auc_score([score[p] for p in fam], [score[p] for p in neg]),
+        tpr=float(np.mean([declared[p] for p in pos])) if pos else None,
+        fpr=float(np.mean([declared[p] for p in neg])) if neg else None,
+        n_true_positives=float(sum(declared[p] for p in pos)),
+        n_false_positives=float(sum(declared[p] for p in neg)),
+        n_undefined=float(sum(results[p].undefined for p in pos + neg)) if method == "engine" else 0.0,
+        correct=float(sum(d.correct for d in details)),
+        vendor_correct=float(sum(d.vendor_correct for d in details)),
+        total=len(details),
+        details=tuple(details),
+    )
 
 
-def _run_config(
-    corpus, spec, features, prompt_ids, rng, signals, alpha, n_resamples, methods, keep_verdicts, timing
-) -> dict:
+def _top(results: dict, spec: dict, suspect: str, method: str) -> str | None:
+    scored = {r: results[(r, suspect)].scores[method] for r in spec["references"] if (r, suspect) in results}
+    scored = {r: v for r, v in scored.items() if np.isfinite(v)}
+    return max(sorted(scored), key=lambda r: scored[r]) if scored else None
+
+
+def _params(prep: _Prepared, suspect: str, run: _Run, pcs_all, digests) -> tuple[EngineParams, bool]:
+    shipped = run.settings.engine
+    if not pcs_all:
+        return shipped, False
+    return params_for(pcs_all, suspect, shipped, digests, run.settings.alpha)
+
+
+def _score_config(prep: _Prepared, spec: dict, pids: list[str], rng_seed, run: _Run, params, keep: bool, timing):
     """Every method on every pair of one configuration (the same prompts, panels and pairs for all)."""
     results: dict = {}
-    for r, s, _kind in spec["pairs"]:
+    families = spec["families"]
+    for r, s, kind in spec["pairs"]:
         pan = spec["panels"][(r, s)]
-        row = {}
-        if "engine" in methods:
+        scores, declared, p, undefined, verdict, refit = {}, {}, float("nan"), False, None, False
+        if "engine" in run.methods:
             t0 = time.perf_counter()
-            groups = {m: spec["families"][m] for m in pan if m in spec["families"]}
+            engine_params, refit = params[s]
             v = analyse(
-                corpus,
+                prep.corpus,
                 r,
                 s,
                 pan,
-                rng=rng,
-                signals=signals,
-                alpha=alpha,
-                n_resamples=n_resamples,
-                features=features,
-                panel_groups=groups,
-                prompt_ids=prompt_ids,
+                rng=np.random.default_rng(rng_seed),
+                settings=replace(run.settings, params=engine_params),
+                families={m: families[m] for m in [r, *pan] if m in families},
+                prompt_ids=pids,
+                store=prep.store,
             )
-            row["engine"] = {
-                "score": v.statistic,
-                "p": v.p_value,
-                "declared": bool(np.isfinite(v.p_value) and v.p_value < alpha),
-                "attr": v.closeness_margin,
-                "verdict": v if keep_verdicts else None,
-            }
+            scores["engine"], p, undefined = v.score, v.p_value, not v.test.defined
+            declared["engine"] = bool(np.isfinite(v.p_value) and v.p_value < run.settings.alpha)
+            verdict = v if keep else None
             timing["analysis"] += time.perf_counter() - t0
         t0 = time.perf_counter()
-        context = {}
-        if "raw" in methods:  # the raw peer declares against the panel's closest member
-            panel_raw = [raw_closeness(features, r, m, prompt_ids) for m in pan]
-            context["panel_max"] = max((x for x in panel_raw if np.isfinite(x)), default=np.inf)
-        for name in methods:
+        for name in run.methods:
             if name == "engine":
                 continue
-            peer = PEERS[name]
-            peer_rng = np.random.default_rng(0)  # the README baselines' split
-            sc = peer.score(features, r, s, pan, prompt_ids, peer_rng)
-            row[name] = {"score": sc, "p": None, "declared": peer.threshold(sc, context), "attr": sc}
+            ctx = PeerContext(prep.store, r, s, pan, families, pids, np.random.default_rng(0))
+            scores[name], declared[name] = PEERS[name].run(ctx)
         timing["peers"] += time.perf_counter() - t0
-        results[(r, s)] = row
+        results[(r, s)] = PairResult(r, s, kind, tuple(pan), scores, declared, p, undefined, verdict, refit)
     return results
 
 
-def _mean(xs):
-    xs = [x for x in xs if x is not None and np.isfinite(x)]
-    return float(np.mean(xs)) if xs else None
+def _answers(prep: _Prepared, spec: dict, results: dict, run: _Run, params, timing) -> dict[str, dict[str, int]]:
+    """The engine's one answer for every student and every independent model (counts per answer)."""
+    t0 = time.perf_counter()
+    out = {"students": Counter(), "independents": Counter()}
+    details = {}
+    for s in sorted(spec["students"]) + spec["independents"]:
+        verdicts = {r: results[(r, s)].verdict for r in spec["references"] if results[(r, s)].verdict is not None}
+        a = attribute(
+            prep.corpus,
+            s,
+            spec["references"],
+            [m for m in spec["independents"] if m != s],
+            rng=np.random.default_rng(run.rng_seed),
+            families=spec["families"],
+            settings=replace(run.settings, params=params[s][0]),
+            prompt_ids=prep.all_pids,
+            store=prep.store,
+            verdicts=verdicts,
+        )
+        out["students" if s in spec["students"] else "independents"][str(a.kind)] += 1
+        details[s] = a
+    timing["attribution"] = time.perf_counter() - t0
+    return {k: dict(v) for k, v in out.items()}, details
 
 
-def _average(runs: list[dict]) -> dict:
-    """Mean of several runs' metrics (counts become mean counts)."""
-    out = {k: _mean([m[k] for m in runs]) for k in ("auc", "family_auc", "tpr", "fpr")}
-    for k in ("n_true_positives", "n_false_positives"):
-        out[k] = float(np.mean([m[k] for m in runs]))
-    out["attribution"] = {
-        "correct": float(np.mean([m["attribution"]["correct"] for m in runs])),
-        "total": runs[0]["attribution"]["total"],
-        "details": runs[0]["attribution"]["details"] if len(runs) == 1 else [],
+def _variant(prep: _Prepared, variant, spec, sizes_wanted, run: _Run, params, learned: str) -> CorpusResult:
+    t_start = time.time()
+    timing = {"embedding": 0.0, "analysis": 0.0, "peers": 0.0}
+    all_pids = prep.all_pids
+    sizes: list = []
+    for size in sizes_wanted:
+        key = "all" if (size == "all" or int(size) >= len(all_pids)) else int(size)
+        if key not in sizes:
+            sizes.append(key)
+    if variant is None and "all" not in sizes:
+        sizes.append("all")
+    by_prompts: dict = {m: {} for m in run.methods}
+    headline, pairs, answers = None, [], {}
+    label = prep.name if variant is None else f"{prep.name} [{variant}]"
+    for size in sizes:
+        runs: dict = {m: [] for m in run.methods}
+        reps = 1 if size == "all" else max(1, int(run.seeds))
+        for rep in range(reps):
+            ss = np.random.SeedSequence([run.rng_seed, prep.index, 0 if size == "all" else int(size), rep])
+            rng = np.random.default_rng(ss)
+            pids = all_pids if size == "all" else sorted(rng.choice(all_pids, size=int(size), replace=False).tolist())
+            keep = size == "all"
+            results = _score_config(prep, spec, pids, ss.generate_state(1)[0], run, params, keep, timing)
+            for m in run.methods:
+                runs[m].append(_evaluate(results, spec, m))
+            if keep:
+                pairs = list(results.values())
+                if "engine" in run.methods and variant is None:
+                    answers, details = _answers(prep, spec, results, run, params, timing)
+                    eng = runs["engine"][-1]
+                    runs["engine"][-1] = replace(
+                        eng,
+                        details=tuple(
+                            replace(d, answer=details[d.student].answer, kind=str(details[d.student].kind))
+                            for d in eng.details
+                        ),
+                    )
+        for m in run.methods:
+            by_prompts[m][size] = runs[m][0] if len(runs[m]) == 1 else MethodResult.mean(runs[m])
+        headline = {m: by_prompts[m][size] for m in run.methods}
+        run.log(
+            f"[{label}] prompts={size}: "
+            + "  ".join(f"{m} AUC={_fmt(by_prompts[m][size].auc)}" for m in run.methods)
+            + f" ({time.time() - t_start:.0f}s)"
+        )
+    alpha = run.settings.alpha
+    thresholds = {
+        m: ENGINE_THRESHOLD.format(alpha=alpha) if m == "engine" else PEERS[m].threshold_text for m in run.methods
     }
-    out["n_runs"] = len(runs)
-    return out
+    kinds = Counter(k for *_, k in spec["pairs"])
+    return CorpusResult(
+        corpus=prep.name,
+        variant=variant,
+        n_prompts=len(all_pids) if sizes[-1] == "all" else int(sizes[-1]),
+        n_pos=kinds["positive"],
+        n_neg=kinds["negative"],
+        n_family_pos=kinds["positive"] + kinds["family"],
+        alpha=alpha,
+        methods=headline,
+        by_prompts=by_prompts,
+        thresholds=thresholds,
+        pairs=pairs,
+        answers=answers,
+        learned=learned,
+        signals=list(run.settings.signals or signal_names(default_only=True)),
+        n_resamples=run.settings.n_resamples,
+        seeds=run.seeds,
+        rng_seed=run.rng_seed,
+        timing=timing,
+        seconds=time.time() - t_start,
+    )
 
 
-def weakest_independents(spec: dict, features: Features, prompt_ids: Sequence[str], k: int = 2) -> list[str]:
+def weakest_independents(spec: dict, store: ClosenessStore, prompt_ids: Sequence[str], k: int = 2) -> list[str]:
     """The k independents least close to the references on average (raw cosine): the weak-panel stress."""
     closeness = {
-        m: np.nanmean([raw_closeness(features, r, m, prompt_ids) for r in spec["references"]])
+        m: np.nanmean([raw_closeness(store, r, m, prompt_ids) for r in spec["references"]])
         for m in spec["independents"]
     }
     return sorted(closeness, key=lambda m: (closeness[m], m))[:k]
@@ -210,29 +489,26 @@ def run_lineage_benchmark(
     prompts: Sequence[int | str] = (25, 50, 100, 200, "all"),
     seeds: int = 3,
     rng_seed: int = 20240601,
-    alpha: float = 0.05,
-    n_resamples: int = 999,
-    signals: Iterable[str] | None = None,
+    settings: AnalysisSettings | None = None,
     embedder=None,
     progress: bool = True,
     log=None,
     max_prompts: int | None = None,
     methods: Sequence[str] = METHODS,
     stress: bool = False,
-) -> list[dict]:
+) -> list[CorpusResult]:
     """Run the lineage benchmark on every corpus of ``data_dir`` (or the named ``corpora``).
 
     Every method in ``methods`` (the engine and the peers of :mod:`forensics.bench.peers`) is
     scored on exactly the same pairs, panels and prompts. ``prompts``: subsample sizes for the
-    sample-efficiency table ("all" = every prompt; sizes at or above a corpus's prompt count run
-    as "all"); each size below "all" is averaged over ``seeds`` random subsets. The headline
-    figures are those of the "all" run. With ``stress``, alpaca_eval is also run on 160-prompt
-    subsets and with the panel cut to its two weakest independent models plus other-family
-    references (see docs/methods.md). Returns one dict per run with keys ``corpus, variant,
-    n_pos, n_neg, n_family_pos, auc, family_auc, tpr, fpr, threshold, alpha, attribution,
-    by_prompts, methods, by_prompts_methods, pairs, n_prompts, timing, seconds`` (the un-prefixed
-    metrics are the engine's). ``max_prompts`` first restricts every corpus to a random subset
-    of that many prompts (a quick smoke run).
+    sample-efficiency table ("all" = every prompt); each size below "all" is averaged over
+    ``seeds`` random subsets. The headline figures are those of the "all" run. ``settings``: the
+    engine's settings (default :class:`forensics.verdict.AnalysisSettings`); when its learned
+    parameters were fitted on a corpus of this run, each suspect is scored with parameters refitted
+    on the other suspects' pairs (``CorpusResult.learned`` says which). With ``stress``,
+    alpaca_eval is also run on 160-prompt subsets and with the panel cut to its two weakest
+    independent models (docs/methods.md). ``max_prompts`` first restricts every corpus to a random
+    subset of that many prompts (a quick smoke run).
     """
     data_dir = Path(data_dir)
     lineage_all = load_lineage(data_dir)
@@ -243,12 +519,11 @@ def run_lineage_benchmark(
     unknown = [m for m in methods if m not in METHODS]
     if unknown:
         raise ValueError(f"unknown method(s) {unknown}; known: {list(METHODS)}")
-    methods = list(dict.fromkeys(methods))
-    signals = list(signals) if signals is not None else signal_names(default_only=True)
     if log is None:
         log = (lambda msg: print(msg, file=sys.stderr, flush=True)) if progress else (lambda msg: None)
-    settings = _Settings(seeds, rng_seed, alpha, n_resamples, signals, methods, log)
-    out = []
+    settings = settings or AnalysisSettings(n_resamples=999)
+    run = _Run(seeds, rng_seed, tuple(dict.fromkeys(methods)), settings, log)
+    prepared = []
     for ci, name in enumerate(names):
         corpus = load_benchmark_corpus(data_dir / name)
         if max_prompts is not None and max_prompts < len(corpus.prompts):
@@ -257,143 +532,57 @@ def run_lineage_benchmark(
             )
             corpus = corpus.subset(keep.tolist())
         spec = lineage_pairs({m: info for m, info in lineage_all[name].items() if m in corpus.responses})
-        features = Features(corpus, embedder=embedder)
         needed = sorted(set(spec["references"]) | set(spec["students"]) | set(spec["independents"]))
+        features = Features(corpus, embedder=embedder)
         all_pids = sorted(corpus.prompts)
         log(f"[{name}] {len(all_pids)} prompts, {len(needed)} scored models; embedding responses")
         t0 = time.perf_counter()
         if needed:
             features.precompute(needed, all_pids)
         embed_s = time.perf_counter() - t0
-        variants = [(None, spec, list(prompts))]
-        if stress and name == "alpaca_eval":
-            variants.append((f"{min(STRESS_PROMPTS, len(all_pids))} prompts", spec, [STRESS_PROMPTS]))
-            weak = weakest_independents(spec, features, all_pids)
+        digest = data_digest(data_dir / name) if max_prompts is None else "subset"
+        prepared.append(
+            _Prepared(name, ci, corpus, spec, ClosenessStore(corpus, features, needed), all_pids, embed_s, digest)
+        )
+    shipped = settings.engine
+    digests = {p.name: p.digest for p in prepared}
+    seen = [p.name for p in prepared if shipped.fitted_on.get(p.name) == p.digest]
+    pcs_all = []
+    if seen and "engine" in run.methods:
+        log(f"the shipped engine parameters were fitted on {', '.join(seen)}: refitting without each scored suspect")
+        t0 = time.perf_counter()
+        for p in prepared:
+            pairs = [
+                (r, s, k, p.spec["panels"][(r, s)]) for r, s, k in p.spec["pairs"] if k in ("positive", "negative")
+            ]
+            pcs_all += pair_contrasts(p.name, p.store, pairs, p.spec["families"], list(shipped.weights), p.all_pids)
+        fit_s = time.perf_counter() - t0
+    out = []
+    for p in prepared:
+        suspects = sorted(set(p.spec["students"]) | set(p.spec["independents"]))
+        t0 = time.perf_counter()
+        params = {s: _params(p, s, run, pcs_all, digests) for s in suspects}
+        refit_s = time.perf_counter() - t0
+        learned = (
+            "cross-validated: each suspect scored with parameters refitted on the other suspects' pairs of this run"
+            if any(r for _, r in params.values())
+            else f"shipped parameters ({shipped.note or 'fitted on ' + ', '.join(shipped.fitted_on) or 'unfitted'})"
+        )
+        variants = [(None, p.spec, list(prompts))]
+        if stress and p.name == "alpaca_eval":
+            variants.append((f"{min(STRESS_PROMPTS, len(p.all_pids))} prompts", p.spec, [STRESS_PROMPTS]))
+            weak = weakest_independents(p.spec, p.store, p.all_pids)
             variants.append(
-                (f"weak panel: {', '.join(weak)} + other-family references", _with_weak_panel(spec, weak), ["all"])
+                (f"weak panel: {', '.join(weak)} + other-family references", _with_weak_panel(p.spec, weak), ["all"])
             )
         for variant, vspec, sizes_wanted in variants:
-            out.append(_run_variant(name, ci, variant, corpus, vspec, features, all_pids, sizes_wanted, settings))
+            res = _variant(p, variant, vspec, sizes_wanted, run, params, learned)
             if variant is None:
-                out[-1]["timing"]["embedding"] = embed_s
-                out[-1]["seconds"] += embed_s
+                res.timing["embedding"] = p.embed_s
+                res.timing["refit"] = refit_s + (fit_s / len(prepared) if pcs_all else 0.0)
+                res.seconds += p.embed_s + res.timing["refit"]
+            out.append(res)
     return out
-
-
-@dataclass(frozen=True)
-class _Settings:
-    """What every run of one benchmark call shares."""
-
-    seeds: int
-    rng_seed: int
-    alpha: float
-    n_resamples: int
-    signals: list[str]
-    methods: list[str]
-    log: Callable[[str], None]
-
-
-def _run_variant(name, ci, variant, corpus, spec, features, all_pids, sizes_wanted, settings: _Settings) -> dict:
-    seeds, rng_seed, alpha = settings.seeds, settings.rng_seed, settings.alpha
-    n_resamples, signals, methods, log = settings.n_resamples, settings.signals, settings.methods, settings.log
-    t_start = time.time()
-    timing = {"embedding": 0.0, "analysis": 0.0, "peers": 0.0}
-    n_pos = sum(k == "positive" for *_, k in spec["pairs"])
-    n_neg = sum(k == "negative" for *_, k in spec["pairs"])
-    n_fam = sum(k in ("positive", "family") for *_, k in spec["pairs"])
-    sizes = []
-    for size in sizes_wanted:
-        key = "all" if (size == "all" or int(size) >= len(all_pids)) else int(size)
-        if key not in sizes:
-            sizes.append(key)
-    if variant is None and "all" not in sizes:
-        sizes.append("all")
-    by_prompts = {m: {} for m in methods}
-    headline = None
-    pair_rows = []
-    label = name if variant is None else f"{name} [{variant}]"
-    for size in sizes:
-        runs = {m: [] for m in methods}
-        reps = 1 if size == "all" else max(1, int(seeds))
-        for rep in range(reps):
-            ss = np.random.SeedSequence([rng_seed, ci, 0 if size == "all" else int(size), rep])
-            rng = np.random.default_rng(ss)
-            pids = all_pids if size == "all" else sorted(rng.choice(all_pids, size=int(size), replace=False).tolist())
-            keep = size == "all" and variant is None
-            results = _run_config(corpus, spec, features, pids, rng, signals, alpha, n_resamples, methods, keep, timing)
-            for m in methods:
-                runs[m].append(_evaluate(results, spec, m, alpha))
-            if keep:
-                pair_rows = _pair_rows(results, spec, methods)
-        for m in methods:
-            by_prompts[m][size] = _average(runs[m])
-        if size == sizes[-1] or size == "all":
-            headline = {m: (runs[m][0] if len(runs[m]) == 1 else _average(runs[m])) for m in methods}
-        log(
-            f"[{label}] prompts={size}: "
-            + "  ".join(f"{m} AUC={_fmt(by_prompts[m][size]['auc'])}" for m in methods)
-            + f" ({time.time() - t_start:.0f}s)"
-        )
-    main = methods[0]
-    h = headline[main]
-    return {
-        "corpus": name,
-        "variant": variant,
-        "label": label,
-        "n_prompts": len(all_pids) if sizes[-1] == "all" else int(sizes[-1]),
-        "n_pos": n_pos,
-        "n_neg": n_neg,
-        "n_family_pos": n_fam,
-        "auc": h["auc"],
-        "family_auc": h["family_auc"],
-        "tpr": h["tpr"],
-        "fpr": h["fpr"],
-        "n_true_positives": h["n_true_positives"],
-        "n_false_positives": h["n_false_positives"],
-        "n_undefined": h.get("n_undefined", 0),
-        "threshold": ENGINE_THRESHOLD.format(alpha=alpha) if main == "engine" else PEERS[main].threshold_text,
-        "alpha": alpha,
-        "attribution": h["attribution"],
-        "by_prompts": by_prompts[main],
-        "methods": headline,
-        "by_prompts_methods": by_prompts,
-        "thresholds": {
-            m: ENGINE_THRESHOLD.format(alpha=alpha) if m == "engine" else PEERS[m].threshold_text for m in methods
-        },
-        "pairs": pair_rows,
-        "signals": signals,
-        "n_resamples": n_resamples,
-        "seeds": seeds,
-        "rng_seed": rng_seed,
-        "timing": timing,
-        "seconds": time.time() - t_start,
-    }
-
-
-def _pair_rows(results: dict, spec: dict, methods: Sequence[str]) -> list[dict]:
-    rows = []
-    for r, s, kind in spec["pairs"]:
-        res = results[(r, s)]
-        v = res.get("engine", {}).get("verdict")
-        rows.append(
-            {
-                "reference": r,
-                "suspect": s,
-                "kind": kind,
-                "statistic": v.statistic if v else None,
-                "p_value": v.p_value if v else None,
-                "label": v.label if v else None,
-                "effect_size": v.effect_size if v else None,
-                "closeness_margin": v.closeness_margin if v else None,
-                "signals": {f.signal: {"statistic": f.statistic, "p_value": f.p_value} for f in v.findings}
-                if v
-                else {},
-                "panel": v.panel if v else spec["panels"][(r, s)],
-                "same_model_share": v.same_model.share if v else None,
-                "peers": {m: res[m]["score"] for m in methods if m != "engine"},
-            }
-        )
-    return rows
 
 
 def _fmt(x, digits: int = 3) -> str:
@@ -407,62 +596,66 @@ def _num(x: float) -> str:
     return f"{x:.0f}" if float(x).is_integer() else f"{x:.1f}"
 
 
-def _count(m: dict, key: str, n: int) -> str:
-    return f"{_num(m[key])}/{n}" if n else "0/0"
-
-
-def format_results(results: list[dict]) -> str:
-    """Readable tables: per run, the methods side by side, the engine's margin over the best peer,
-    attribution details, sample efficiency and the time of each stage."""
+def format_results(results: Sequence[CorpusResult]) -> str:
+    """Readable tables: per run, the methods side by side, the engine's margin over each peer,
+    attribution (family and vendor), the engine's one answers, sample efficiency and timings."""
     lines = []
     for r in results:
-        lines.append(f"== {r.get('label', r['corpus'])} ({r['n_prompts']} prompts) ==")
-        lines.append(f"  pairs: {r['n_pos']} positive, {r['n_neg']} negative, {r['n_family_pos']} family-positive")
-        methods = r.get("methods") or {"engine": r}
+        lines.append(f"== {r.label} ({r.n_prompts} prompts) ==")
+        lines.append(f"  pairs: {r.n_pos} positive, {r.n_neg} negative, {r.n_family_pos} family-positive")
+        if r.learned:
+            lines.append(f"  engine parameters: {r.learned}")
         lines.append(
-            f"    {'method':<11s} {'AUC':>6s} {'famAUC':>7s} {'TPR':>12s} {'FPR':>12s} {'top-1':>8s}  threshold"
+            f"    {'method':<12s} {'AUC':>6s} {'famAUC':>7s} {'TPR':>13s} {'FPR':>13s} {'top-1 fam':>10s} "
+            f"{'vendor':>7s}  threshold"
         )
-        for name, m in methods.items():
-            att = m["attribution"]
+        for name, m in r.methods.items():
             lines.append(
-                f"    {name:<11s} {_fmt(m['auc']):>6s} {_fmt(m['family_auc']):>7s} "
-                f"{_fmt(m['tpr'], 2) + ' (' + _count(m, 'n_true_positives', r['n_pos']) + ')':>12s} "
-                f"{_fmt(m['fpr'], 2) + ' (' + _count(m, 'n_false_positives', r['n_neg']) + ')':>12s} "
-                f"{_num(att['correct']) + '/' + str(att['total']):>8s}  "
-                f"{r.get('thresholds', {}).get(name, r['threshold'])}"
+                f"    {name:<12s} {_fmt(m.auc):>6s} {_fmt(m.family_auc):>7s} "
+                f"{_fmt(m.tpr, 2) + ' (' + _num(m.n_true_positives) + '/' + str(r.n_pos) + ')':>13s} "
+                f"{_fmt(m.fpr, 2) + ' (' + _num(m.n_false_positives) + '/' + str(r.n_neg) + ')':>13s} "
+                f"{_num(m.correct) + '/' + str(m.total):>10s} {_num(m.vendor_correct) + '/' + str(m.total):>7s}  "
+                f"{r.thresholds.get(name, '')}"
             )
-        peers = {k: v for k, v in methods.items() if k != "engine" and v["auc"] is not None}
-        if "engine" in methods and peers and methods["engine"]["auc"] is not None:
-            best = max(peers, key=lambda k: peers[k]["auc"])
+        eng = r.methods.get("engine")
+        if eng is not None and eng.auc is not None:
+            margins = [
+                f"{name} {eng.auc - m.auc:+.3f}"
+                for name, m in r.methods.items()
+                if name != "engine" and m.auc is not None
+            ]
+            if margins:
+                lines.append("  engine AUC margin over each peer: " + ", ".join(margins))
+        if eng is not None and eng.n_undefined:
             lines.append(
-                f"  engine AUC margin over the best peer ({best}): {methods['engine']['auc'] - peers[best]['auc']:+.3f}"
+                f"  {_num(eng.n_undefined)} scored pair(s) could not be tested (fewer than two independent "
+                "models in the panel): counted as not rejected"
             )
-        if r.get("n_undefined"):
-            lines.append(
-                f"  {r['n_undefined']} scored pair(s) could not be tested (panel of fewer than two "
-                f"independent units): counted as not rejected"
-            )
-        att = r["attribution"]
-        for d in att.get("details", []):
-            lines.append(
-                f"    {d['student']:28s} teacher family {str(d['teacher_family']):18s} top: "
-                f"{str(d['top']):22s} {'ok' if d['correct'] else 'WRONG'}"
-                f"{'  (Holm-supported)' if d.get('supported') else ''}"
-            )
-        if len(r["by_prompts"]) > 1:
-            lines.append("  sample efficiency, AUC / top-1 (mean over seeds):")
-            by = r.get("by_prompts_methods") or {"engine": r["by_prompts"]}
-            lines.append(f"    {'prompts':>8s} " + " ".join(f"{name:>17s}" for name in by))
-            for size in r["by_prompts"]:
-                cells = []
-                for name in by:
-                    m = by[name][size]
-                    cells.append(f"{_fmt(m['auc'])} / {m['attribution']['correct']:.1f}")
+        if r.answers:
+            for who, counts in r.answers.items():
+                lines.append(
+                    f"  engine's one answer, {who}: " + ", ".join(f"{k} {v}" for k, v in sorted(counts.items()))
+                )
+        if eng is not None:
+            for d in eng.details:
+                lines.append(
+                    f"    {d.student:28s} teacher family {str(d.teacher_family):18s} top: {str(d.top):24s} "
+                    f"{'ok' if d.correct else ('vendor ok' if d.vendor_correct else 'WRONG'):9s}"
+                    + (f" {d.answer}" if d.answer else "")
+                )
+        sizes = r.by_prompts.get("engine") or next(iter(r.by_prompts.values()), {})
+        if len(sizes) > 1:
+            lines.append("  sample efficiency, AUC / top-1 family (mean over seeds):")
+            lines.append(f"    {'prompts':>8s} " + " ".join(f"{name:>17s}" for name in r.by_prompts))
+            for size in sizes:
+                cells = [
+                    f"{_fmt(r.by_prompts[name][size].auc)} / {r.by_prompts[name][size].correct:.1f}"
+                    for name in r.by_prompts
+                ]
                 lines.append(f"    {str(size):>8s} " + " ".join(f"{c:>17s}" for c in cells))
-        t = r.get("timing")
+        t = r.timing
         if t:
             lines.append(
-                f"  time: embedding {t['embedding']:.0f} s, engine analysis {t['analysis']:.0f} s, "
-                f"peers {t['peers']:.0f} s ({r['seconds']:.0f} s in all)"
+                "  time: " + ", ".join(f"{k} {v:.0f} s" for k, v in t.items()) + f" ({r.seconds:.0f} s in all)"
             )
     return "\n".join(lines)

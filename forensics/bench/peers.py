@@ -1,36 +1,52 @@
 """Published-style peer methods, computed on exactly the benchmark's pairs so the engine is compared fairly.
 
-Each peer scores one (R, S) pair from response embeddings alone and declares its own decision
-threshold; none of them has a calibrated error rate, which is what the engine adds.
+Each peer scores one (R, S) pair and declares its own decision threshold. Closeness comes from the
+same :class:`forensics.signals.ClosenessStore` the engine reads, so every mean cosine of a corpus
+is computed once, whoever asks for it.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
+from scipy import stats
 from sklearn.linear_model import LogisticRegression
 
-from forensics.features import Features
+from forensics.signals import ClosenessStore
 
-__all__ = ["PEERS", "Peer", "raw_closeness", "panel_z", "classifier_score"]
+__all__ = ["PEERS", "Peer", "PeerContext", "raw_closeness", "panel_z", "classifier_score", "lexical_contrast"]
 
 
-def raw_closeness(features: Features, reference: str, model: str, prompt_ids: Sequence[str]) -> float:
+@dataclass(frozen=True)
+class PeerContext:
+    """What a peer may see of one pair: the store, the pair, its panel and who in it is a reference."""
+
+    store: ClosenessStore
+    reference: str
+    suspect: str
+    panel: Sequence[str]
+    families: Mapping[str, str]
+    prompt_ids: Sequence[str]
+    rng: np.random.Generator
+
+    @property
+    def independents(self) -> list[str]:
+        return [m for m in self.panel if m not in self.families]
+
+
+def raw_closeness(store: ClosenessStore, reference: str, model: str, prompt_ids: Sequence[str]) -> float:
     """Mean per-prompt cosine of the two models' response embeddings (prompts both answered)."""
-    both = features.present(reference, prompt_ids) & features.present(model, prompt_ids)
-    if not both.any():
-        return float("nan")
-    a = features.embeddings(reference, prompt_ids)[both]
-    b = features.embeddings(model, prompt_ids)[both]
-    return float(np.mean(np.sum(a * b, axis=1)))
+    return store.mean("embedding", reference, model, prompt_ids)
 
 
-def panel_z(features: Features, reference: str, suspect: str, panel: Sequence[str], prompt_ids: Sequence[str]) -> float:
+def panel_z(
+    store: ClosenessStore, reference: str, suspect: str, panel: Sequence[str], prompt_ids: Sequence[str]
+) -> float:
     """Raw closeness of S to R as a z-score against the panel members' closeness to R."""
-    x = raw_closeness(features, reference, suspect, prompt_ids)
-    k = np.array([raw_closeness(features, reference, m, prompt_ids) for m in panel])
+    x = raw_closeness(store, reference, suspect, prompt_ids)
+    k = np.array([raw_closeness(store, reference, m, prompt_ids) for m in panel])
     k = k[np.isfinite(k)]
     if k.size < 2 or not np.isfinite(x) or k.std(ddof=1) == 0:
         return float("nan")
@@ -38,7 +54,7 @@ def panel_z(features: Features, reference: str, suspect: str, panel: Sequence[st
 
 
 def classifier_score(
-    features: Features,
+    store: ClosenessStore,
     reference: str,
     suspect: str,
     panel: Sequence[str],
@@ -51,6 +67,7 @@ def classifier_score(
     The split is a random permutation of the prompts drawn from ``rng`` (default: seed 0, the
     setting that reproduces the baseline figures of the shared benchmark README).
     """
+    features = store.features
     rng = np.random.default_rng(0) if rng is None else rng
     pids = list(prompt_ids)
     perm = rng.permutation(len(pids))
@@ -71,37 +88,63 @@ def classifier_score(
     return float(clf.predict_proba(scored)[:, 1].mean())
 
 
+def lexical_contrast(store: ClosenessStore, reference: str, model: str, others: Sequence[str], prompt_ids) -> float:
+    """Mean TF-IDF word 1-2-gram cosine to R minus the mean over ``others`` (references of other families)."""
+    x = store.mean("lexical", reference, model, prompt_ids)
+    rest = [store.mean("lexical", o, model, prompt_ids) for o in others if o != model]
+    rest = [v for v in rest if np.isfinite(v)]
+    return float(x - np.mean(rest)) if rest and np.isfinite(x) else float("nan")
+
+
+def _lexical_contrast_score(ctx: PeerContext) -> tuple[float, bool]:
+    """The lexical-contrast peer: its score, declared when a one-draw t-test against the panel's
+    independent models' contrasts (K - 1 df) gives p < 0.05."""
+    fam = ctx.families.get(ctx.reference, ctx.reference)
+    others = [m for m in ctx.panel if m in ctx.families and ctx.families[m] != fam]
+    score = lexical_contrast(ctx.store, ctx.reference, ctx.suspect, others, ctx.prompt_ids)
+    k = np.array([lexical_contrast(ctx.store, ctx.reference, m, others, ctx.prompt_ids) for m in ctx.independents])
+    k = k[np.isfinite(k)]
+    if k.size < 2 or not np.isfinite(score) or k.std(ddof=1) == 0:
+        return score, False
+    t = (score - k.mean()) / (k.std(ddof=1) * np.sqrt(1 + 1 / k.size))
+    return score, bool(stats.t.sf(t, k.size - 1) < 0.05)
+
+
+def _raw(ctx: PeerContext) -> tuple[float, bool]:
+    score = raw_closeness(ctx.store, ctx.reference, ctx.suspect, ctx.prompt_ids)
+    panel = [raw_closeness(ctx.store, ctx.reference, m, ctx.prompt_ids) for m in ctx.panel]
+    top = max((x for x in panel if np.isfinite(x)), default=np.inf)
+    return score, bool(np.isfinite(score) and score > top)
+
+
+def _panelz(ctx: PeerContext) -> tuple[float, bool]:
+    score = panel_z(ctx.store, ctx.reference, ctx.suspect, ctx.panel, ctx.prompt_ids)
+    return score, bool(np.isfinite(score) and score > 1.6449)
+
+
+def _classifier(ctx: PeerContext) -> tuple[float, bool]:
+    score = classifier_score(ctx.store, ctx.reference, ctx.suspect, ctx.panel, ctx.prompt_ids, rng=ctx.rng)
+    return score, bool(np.isfinite(score) and score > 0.5)
+
+
 @dataclass(frozen=True)
 class Peer:
-    """A peer method: its score for a pair, and the threshold at which it declares "distilled"."""
+    """A peer method: (score, declares "distilled") for a pair, and its threshold in words."""
 
     name: str
     title: str
-    score: Callable[..., float]
-    threshold: Callable[[float, dict], bool]  # (score, context with "panel_max") -> declares "distilled"
+    run: Callable[[PeerContext], tuple[float, bool]]
     threshold_text: str
 
 
 PEERS: dict[str, Peer] = {
-    "raw": Peer(
-        "raw",
-        "raw mean cosine",
-        lambda f, r, s, panel, pids, rng: raw_closeness(f, r, s, pids),
-        lambda score, ctx: bool(np.isfinite(score) and score > ctx["panel_max"]),
-        "closer to R than every panel member",
-    ),
-    "panelz": Peer(
-        "panelz",
-        "panel z-score",
-        lambda f, r, s, panel, pids, rng: panel_z(f, r, s, panel, pids),
-        lambda score, ctx: bool(np.isfinite(score) and score > 1.6449),
-        "z > 1.645 (one-sided 5% under a normal panel)",
-    ),
-    "classifier": Peer(
-        "classifier",
-        "idiosyncrasies classifier",
-        lambda f, r, s, panel, pids, rng: classifier_score(f, r, s, panel, pids, rng=rng),
-        lambda score, ctx: bool(np.isfinite(score) and score > 0.5),
-        "mean P(R) > 0.5",
+    "raw": Peer("raw", "raw mean cosine", _raw, "closer to R than every panel member"),
+    "panelz": Peer("panelz", "panel z-score", _panelz, "z > 1.645 (one-sided 5% under a normal panel)"),
+    "classifier": Peer("classifier", "idiosyncrasies classifier", _classifier, "mean P(R) > 0.5"),
+    "lexcontrast": Peer(
+        "lexcontrast",
+        "lexical contrast",
+        _lexical_contrast_score,
+        "one-draw t-test against the independent models, p < 0.05",
     ),
 }

@@ -12,7 +12,7 @@ from sklearn.metrics import roc_auc_score, roc_curve
 from forensics.corpus import load_benchmark_corpus, load_lineage
 from forensics.features import Features, quiet_embedder
 from forensics.verdict import fmt_num, fmt_p
-from forensics.verdict.summaries import is_finite
+from forensics.verdict.format import is_finite
 
 BENCH_ROLES = ("reference", "distilled", "independent")  # the models the lineage benchmark scores
 

@@ -6,7 +6,7 @@ from collections.abc import Iterable, Sequence
 
 import numpy as np
 from scipy import sparse
-from sklearn.feature_extraction.text import TfidfVectorizer
+from sklearn.feature_extraction.text import CountVectorizer, TfidfVectorizer
 
 from forensics.corpus import Corpus
 from forensics.features.embeddings import get_embedder
@@ -17,6 +17,33 @@ from forensics.features.style import STYLE_FEATURES, style_vector, word_ngrams
 
 def nonempty(text: str | None) -> bool:
     return bool(text and text.strip())
+
+
+HABIT_PROMPT_SHARE = 0.02  # an n-gram is a habit when answers to at least this share of prompts use it
+_HABIT_TOKENS = r"(?u)\b\w+\b|[^\w\s]"  # words, and every punctuation or markdown character on its own
+
+
+def habit_matrix(texts: Sequence[str], n_prompts: int) -> sparse.csr_matrix:
+    """Unit-norm IDF-weighted binary habit vectors of ``texts``, laid out model-major: text ``i``
+    answers prompt ``i % n_prompts`` (see :meth:`Features.habits`)."""
+    vectorizer = CountVectorizer(
+        ngram_range=(1, 3), min_df=3, binary=True, token_pattern=_HABIT_TOKENS, dtype=np.float32
+    )
+    try:
+        D = vectorizer.fit_transform(texts).tocsr()
+    except ValueError:  # nothing occurs three times: no habits
+        return sparse.csr_matrix((len(texts), 1), dtype=np.float32)
+    prompt_of = np.arange(len(texts)) % n_prompts
+    by_prompt = sparse.csr_matrix(
+        (np.ones(len(texts)), (prompt_of, np.arange(len(texts)))), shape=(n_prompts, len(texts))
+    )
+    spread = np.asarray(((by_prompt @ D) > 0).sum(axis=0)).ravel()
+    keep = np.flatnonzero(spread >= max(3, HABIT_PROMPT_SHARE * n_prompts))
+    D = D[:, keep]
+    df = np.asarray(D.sum(axis=0)).ravel()
+    D = D @ sparse.diags(np.log((1.0 + D.shape[0]) / (1.0 + df)) + 1.0)
+    norms = np.sqrt(np.asarray(D.multiply(D).sum(axis=1)).ravel())
+    return (sparse.diags(1.0 / np.where(norms > 0, norms, 1.0)) @ D).tocsr().astype(np.float32)
 
 
 class Features:
@@ -44,6 +71,8 @@ class Features:
         self._ngrams: dict | None = None
         self._tfidf: dict | None = None
         self._lexical: dict[tuple[str, str], np.ndarray] = {}
+        self._habits: dict | None = None
+        self._habit_cos: dict[tuple[str, str], np.ndarray] = {}
         self._index: dict[tuple[str, ...], np.ndarray] = {}
         self._dim: int | None = None
 
@@ -221,6 +250,32 @@ class Features:
         if row is None:
             return sparse.csr_matrix((len(prompt_ids), self._tfidf["matrix"].shape[1]))
         return self._tfidf["matrix"][row * len(self._pids) + self.index(prompt_ids)]
+
+    def habits(self, model: str, prompt_ids: Sequence[str]) -> sparse.csr_matrix:
+        """Unit-norm vectors of each response's *habits*: the word and punctuation 1-3-grams that recur
+        across many prompts of the corpus (at least ``HABIT_PROMPT_SHARE`` of them, and 3), so that the
+        topic of a prompt, which every answer to it shares, carries no weight, and stock phrasing,
+        openers, closers and formatting do. Presence is binary and weighted by IDF over the corpus's
+        responses; fitted once per corpus on every response, so no role enters the fit."""
+        if self._habits is None:
+            models = sorted(self.corpus.responses)
+            texts = [self.corpus.text(m, p) or "" for m in models for p in self._pids]
+            self._habits = {
+                "models": {m: i for i, m in enumerate(models)},
+                "matrix": habit_matrix(texts, len(self._pids)),
+            }
+        row = self._habits["models"].get(model)
+        if row is None:
+            return sparse.csr_matrix((len(prompt_ids), self._habits["matrix"].shape[1]))
+        return self._habits["matrix"][row * len(self._pids) + self.index(prompt_ids)]
+
+    def habit_cosines(self, reference: str, model: str, prompt_ids: Sequence[str]) -> np.ndarray:
+        """Per prompt, the cosine of the two models' habit vectors (once per pair of models)."""
+        key = (reference, model) if reference <= model else (model, reference)
+        if key not in self._habit_cos:
+            a, b = self.habits(key[0], self._pids), self.habits(key[1], self._pids)
+            self._habit_cos[key] = np.asarray(a.multiply(b).sum(axis=1)).ravel()
+        return self._habit_cos[key][self.index(prompt_ids)]
 
     def lexical_cosines(self, reference: str, model: str, prompt_ids: Sequence[str]) -> np.ndarray:
         """Per prompt, the cosine of the two models' TF-IDF vectors; computed once per pair of models

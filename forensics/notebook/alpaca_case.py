@@ -18,11 +18,10 @@ from pathlib import Path
 import numpy as np
 
 from forensics.evidence import check_output_target, file_sha256, import_benchmark, verify, write_output_atomic
-from forensics.features import Features
 from forensics.notebook.cases import Case, load_case
 from forensics.notebook.setup import rebuild_target, shipped_notebook
 from forensics.report import EFFICIENCY_SIZES, InvestigationResult, investigate, render_digest, write_digest
-from forensics.verdict import fmt_p
+from forensics.verdict import AnalysisSettings, Answer, vendor_of
 
 CASE_NAME = "alpaca_eval_distillation"
 ALPACA_CASE_DIR = Path(__file__).resolve().parents[1] / "cases" / CASE_NAME
@@ -33,15 +32,7 @@ QUESTION = (
     "Which of these public models were trained on a proprietary API model's answers, and on whose? "
     "Each suspect is tested against each of six candidate references, calibrated by models trained on human data."
 )
-TABLE_COLUMNS = (
-    "suspect",
-    "attributed teacher",
-    "label vs top candidate",
-    "p",
-    "Holm p",
-    "documented teacher",
-    "engine right?",
-)
+TABLE_COLUMNS = ("suspect", "engine's answer", "documented teacher", "engine right?")
 DRAW_SEED = 11  # the issue number; fixed before any answer was read
 N_PROMPTS = 220
 
@@ -211,7 +202,7 @@ def run_investigation(
     *,
     seed: int = 0,
     sizes: Sequence[int] = EFFICIENCY_SIZES,
-    features: Features | None = None,
+    settings: AnalysisSettings | None = None,
 ) -> InvestigationResult:
     """The whole investigation of the real case: verify once, attribute every suspect among the six
     references (each candidate's calibrated verdict included), the verdict on fewer prompts, and
@@ -229,49 +220,65 @@ def run_investigation(
         seed=seed,
         out="report.html",
         meta={"case_id": case.directory.name, "purpose": QUESTION, "title": case.name},
-        features=features,
+        settings=settings,
         trust=case.sealed_by or None,
     )
-    write_output_atomic(
-        out / "verdicts.json",
-        json.dumps([v.to_dict() for v in result.verdicts], indent=1, ensure_ascii=False) + "\n",
-        suffixes=(".json",),
-    )
+    write_output_atomic(out / "verdicts.json", verdicts_json(result), suffixes=(".json",))
     write_digest(result.digest, out / "digest.json")
     render_digest(result.digest, out / "report.html")
     return result
 
 
+def verdicts_json(result: InvestigationResult) -> str:
+    """``verdicts.json``: per suspect the one answer (the words every output uses), the attribution
+    behind it, and the verdict against the top-ranked candidate."""
+    attributions = {a.suspect: a for a in result.attributions}
+    rows = []
+    for v in result.verdicts:
+        a = attributions.get(v.suspect)
+        rows.append(
+            {
+                "suspect": v.suspect,
+                "answer": a.answer if a is not None else str(v.label),
+                "kind": str(a.kind) if a is not None else None,
+                "attribution": a.to_dict() if a is not None else None,
+                "verdict": v.to_dict(),
+            }
+        )
+    return json.dumps(rows, indent=1, ensure_ascii=False) + "\n"
+
+
 def demo_rows(digest: Mapping, case: Case) -> list[dict]:
-    """One row per suspect from a report digest: the attributed teacher, the label and p-value of the
-    verdict against the top-ranked candidate with its Holm-adjusted p, the documented teacher, and
-    whether the engine agrees (a snapshot of the documented teacher's vendor line counts as right)."""
+    """One row per suspect from a report digest: the engine's one answer beside the documented
+    teacher, and whether they agree. A named teacher is right when it is of the documented
+    teacher's vendor line; a named vendor when it is the documented teacher's vendor; for a control,
+    any answer that names no teacher and no vendor is right."""
     attributions = {a["suspect"]: a for a in digest["attributions"]}
     families = case.families
     rows = []
     for v in digest["verdicts"]:
         a = attributions.get(v["suspect"], {})
-        answer, top = a.get("answer", "none"), a.get("top")
+        kind, answer = a.get("kind"), a.get("answer", v["label"])
         lineage = case.subject(v["suspect"]).get("lineage") or {}
-        truth_family = lineage.get("teacher_family")
-        holm = next((c["p_holm"] for c in a.get("ranking", ()) if c["candidate"] == top), None)
-        if truth_family is None:
-            agrees = "yes" if answer == "none" else "NO: attributed a teacher to an independent model"
-        elif answer != "none" and families.get(answer) == truth_family:
-            agrees = "yes"
-        elif answer == "none" and families.get(top) == truth_family:
-            agrees = "NO: right teacher ranked first, not significant after Holm"
+        truth = lineage.get("teacher_family")
+        named = a.get("teacher") if kind == str(Answer.TEACHER) else None
+        vendor = a.get("vendor") if kind in (str(Answer.TEACHER), str(Answer.VENDOR)) else None
+        if truth is None:
+            agrees = "yes" if vendor is None else "NO: named a teacher for an independent model"
+        elif named is not None:
+            agrees = "yes" if families.get(named) == truth else "NO: wrong teacher"
+        elif vendor is not None:
+            agrees = "yes (vendor)" if vendor == vendor_of(truth) else "NO: wrong vendor"
+        elif families.get(a.get("top")) == truth:
+            agrees = "not shown: right teacher ranked first, not significant"
         else:
-            agrees = "NO: wrong teacher" if answer != "none" else "NO: wrong teacher ranked first"
+            agrees = "NO: missed"
         closest = case.subject(v["suspect"]).get("closest_ref")
         rows.append(
             {
                 "suspect": v["suspect"],
-                "attributed teacher": answer if answer != "none" else f"none (top: {top})",
-                "label vs top candidate": v["label"],
-                "p": v["p_value"],
-                "Holm p": holm,
-                "documented teacher": f"{lineage.get('teacher')} ({closest})" if truth_family else "none",
+                "engine's answer": answer,
+                "documented teacher": f"{lineage.get('teacher')} ({closest})" if truth else "none (human data)",
                 "engine right?": agrees,
             }
         )
@@ -280,7 +287,7 @@ def demo_rows(digest: Mapping, case: Case) -> list[dict]:
 
 def format_table(rows: Sequence[Mapping]) -> str:
     """The rows as a fixed-width table a terminal shows without wrapping tricks."""
-    cells = [[fmt_p(r[k]) if k in ("p", "Holm p") else str(r[k]) for k in TABLE_COLUMNS] for r in rows]
+    cells = [[str(r[k]) for k in TABLE_COLUMNS] for r in rows]
     widths = [max(len(c), *(len(row[i]) for row in cells)) for i, c in enumerate(TABLE_COLUMNS)]
     line = lambda items: "  ".join(x.ljust(w) for x, w in zip(items, widths)).rstrip()  # noqa: E731
     return "\n".join([line(TABLE_COLUMNS), line("-" * w for w in widths), *(line(row) for row in cells)])

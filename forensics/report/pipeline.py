@@ -6,7 +6,6 @@ The CLI (``forensics report``), ``forensics demo`` and the quickstart notebook a
 
 from __future__ import annotations
 
-import inspect
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -16,7 +15,6 @@ import numpy as np
 
 from forensics.corpus import Corpus, load_evidence
 from forensics.evidence import VerifiedLog
-from forensics.features import Features
 from forensics.report.build import (
     _case_meta,
     case_folder,
@@ -26,10 +24,10 @@ from forensics.report.build import (
     verify_evidence,
 )
 from forensics.report.digest import ReportError, build_digest, check_report_targets, render_digest, write_digest
-from forensics.verdict import Attribution, Verdict, analyse, attribute
+from forensics.signals import ClosenessStore
+from forensics.verdict import AnalysisSettings, Attribution, Verdict, analyse, attribute
 
 EFFICIENCY_SIZES = (25, 50, 100)  # plus "all": how many prompts the verdict needs
-ATTRIBUTE_OPTIONS = set(inspect.signature(attribute).parameters)  # analyse options attribute() also takes
 
 
 @dataclass
@@ -38,7 +36,7 @@ class InvestigationResult:
 
     verified: list[VerifiedLog]
     corpus: Corpus
-    features: Features
+    store: ClosenessStore
     verdicts: list[Verdict]
     attributions: list[Attribution]
     efficiency: list[dict]
@@ -52,11 +50,12 @@ def efficiency_rows(
     corpus: Corpus,
     verdict: Verdict,
     sizes: Sequence[int],
-    features: Features,
+    store: ClosenessStore,
     *,
     rng: np.random.Generator | None = None,
     seed: int = 0,
-    panel_groups: Mapping[str, str] | None = None,
+    families: Mapping[str, str] | None = None,
+    settings: AnalysisSettings | None = None,
 ) -> list[dict]:
     """The verdict again on random subsets of ``sizes`` prompts (drawn with ``rng``), then on all."""
     rng = rng if rng is not None else np.random.default_rng(seed)
@@ -72,9 +71,10 @@ def efficiency_rows(
             verdict.suspect,
             verdict.panel,
             rng=np.random.default_rng(seed),
-            features=features,
+            settings=settings,
+            families=families,
             prompt_ids=subset,
-            panel_groups=panel_groups,
+            store=store,
         )
         rows.append(_row(v, n))
     rows.append(_row(verdict, "all"))
@@ -106,8 +106,8 @@ def investigate(
     seed: int = 0,
     out: Path | str = "report.html",
     meta: Mapping | None = None,
-    features: Features | None = None,
-    analyse_options: Mapping | None = None,
+    settings: AnalysisSettings | None = None,
+    store: ClosenessStore | None = None,
     allow_mixed: bool = False,
     trust: Sequence[str] | None = None,
 ) -> InvestigationResult:
@@ -117,8 +117,10 @@ def investigate(
     ``numpy.random.default_rng(seed)``, so its numbers do not depend on the other suspects.
 
     ``panel`` defaults, per suspect, to every other label in the evidence (not R, its
-    ``replicates`` or candidates); ``families``: label -> family, so snapshots of one vendor line
-    never calibrate each other. ``allow_mixed`` lets one label cover several subjects (model id,
+    ``replicates`` or candidates); ``families``: label -> vendor-line family ("openai-gpt4") of
+    every reference: labelled panel members anchor the contrast, the others calibrate it
+    (docs/methods.md). ``settings``: the engine's settings; ``store``: a closeness store of the
+    same evidence to reuse. ``allow_mixed`` lets one label cover several subjects (model id,
     endpoint, decoding, system prompt); the report then says which labels mix. With ``trust`` (key
     fingerprints) every log must be sealed by a trusted key. Each log is read once.
     """
@@ -135,8 +137,8 @@ def investigate(
             "recorded under a label of its own."
         )
     check_labels(corpus.models, reference, suspects, panel, candidates, replicates)
-    options = dict(analyse_options or {})
-    features = features or options.pop("features", None) or Features(corpus)
+    settings = settings or AnalysisSettings()
+    store = store if store is not None and store.corpus is corpus else ClosenessStore(corpus)
     groups = {m: f for m, f in (families or {}).items() if m in corpus.models}
     verdicts, attributions, efficiency = [], [], []
     for suspect in suspects:
@@ -160,9 +162,9 @@ def investigate(
                 candidates,
                 [m for m in members if m not in candidates],
                 rng=np.random.default_rng(seed),
-                features=features,
                 families=groups or None,
-                **{k: v for k, v in options.items() if k in ATTRIBUTE_OPTIONS},
+                settings=settings,
+                store=store,
             )
             attributions.append(attribution)
         if reference:
@@ -172,9 +174,10 @@ def investigate(
                 suspect,
                 members,
                 rng=np.random.default_rng(seed),
+                settings=settings,
+                families=groups,
                 replicates=replicates,
-                features=features,
-                **options,
+                store=store,
             )
         else:
             verdict = attribution.ranking[0].verdict
@@ -186,7 +189,7 @@ def investigate(
             )
         if efficiency_sizes:
             efficiency += efficiency_rows(
-                corpus, verdict, efficiency_sizes, features, seed=seed, panel_groups=groups or None
+                corpus, verdict, efficiency_sizes, store, seed=seed, families=groups, settings=settings
             )
     command = rebuild_command(
         evidence,
@@ -214,7 +217,7 @@ def investigate(
         statements=statements,
     )
     digest["statements"] = statements
-    return InvestigationResult(verified, corpus, features, verdicts, attributions, efficiency, digest)
+    return InvestigationResult(verified, corpus, store, verdicts, attributions, efficiency, digest)
 
 
 def build_report(
@@ -230,7 +233,7 @@ def build_report(
     title: str | None = None,
     meta: Mapping | None = None,
     build_time: datetime | None = None,
-    analyse_options: Mapping | None = None,
+    settings: AnalysisSettings | None = None,
     digest_out: Path | str | None = None,
     allow_mixed: bool = False,
     trust: Sequence[str] | None = None,
@@ -250,7 +253,7 @@ def build_report(
         seed=rng_seed,
         out=out,
         meta={**(meta or {}), **({"title": title} if title else {})},
-        analyse_options=analyse_options,
+        settings=settings,
         allow_mixed=allow_mixed,
         trust=trust,
     )

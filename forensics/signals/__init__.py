@@ -19,6 +19,7 @@ from forensics.signals.registry import (
     signal_title,
 )
 from forensics.signals.scores import SignalScores
+from forensics.signals.store import ClosenessStore
 
 for _module in pkgutil.iter_modules(__path__):
     importlib.import_module(f"{__name__}.{_module.name}")
@@ -33,6 +34,7 @@ from forensics.signals.refusal import refusal_signal  # noqa: E402
 from forensics.signals.style import style_signal  # noqa: E402
 
 __all__ = [
+    "ClosenessStore",
     "SIGNALS",
     "SignalScores",
     "SignalSpec",

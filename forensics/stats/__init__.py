@@ -4,6 +4,7 @@ H0 is "S is no closer to R than an independent model is"; the control panel's mo
 of replication. The method, its assumptions and its calibration are in ``docs/methods.md``.
 """
 
+from forensics.stats.contrast import MIN_CONTRAST_PROMPTS, ContrastTest, contrast_test, prior_variance
 from forensics.stats.multiple_testing import holm
 from forensics.stats.panel import MIN_DEFINED_PROMPTS, CombinedTest, SignalTest, panel_test, prompt_matrix
 from forensics.stats.power import PanelPower, minimum_detectable_effect, panel_power, prediction_power
@@ -12,6 +13,10 @@ from forensics.stats.resampling import bootstrap_counts, rng_description
 from forensics.stats.serialise import jsonable
 
 __all__ = [
+    "MIN_CONTRAST_PROMPTS",
+    "ContrastTest",
+    "contrast_test",
+    "prior_variance",
     "MIN_DEFINED_PROMPTS",
     "MIN_REPLICATE_PROMPTS",
     "CombinedTest",

@@ -1,13 +1,15 @@
 """Verdicts: was the suspect distilled from the reference, is it the same model, or neither?
 
-``analyse(corpus, reference, suspect, panel, rng=...)`` runs every signal, the panel-calibrated
-combined test and the same-model check, and returns a :class:`Verdict`.
-The labels, the replicate test and the strength words are explained in ``docs/methods.md``.
+``analyse(corpus, reference, suspect, panel, rng=...)`` measures every signal once (through a
+:class:`forensics.signals.ClosenessStore`), runs the contrast test of each and of their learned
+combination against the panel's independent models, and the same-model check, and returns a
+:class:`Verdict`. The labels, the tests and the strength words are explained in ``docs/methods.md``.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+import warnings
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import partial
 
@@ -16,18 +18,19 @@ from threadpoolctl import threadpool_limits
 
 from forensics.corpus import Corpus
 from forensics.features import Features
-from forensics.signals import SignalScores, compute_signals, embedding_signal, signal_names
+from forensics.signals import SIGNALS, ClosenessStore, embedding_signal, signal_names
 from forensics.stats import (
-    CombinedTest,
+    ContrastTest,
     PanelPower,
     ReplicateTest,
-    SignalTest,
+    contrast_test,
     jsonable,
     panel_power,
-    panel_test,
     replicate_test,
 )
-from forensics.verdict.summaries import fmt_num
+from forensics.verdict.design import contrasts, pair_design
+from forensics.verdict.format import fmt_num
+from forensics.verdict.settings import AnalysisSettings
 from forensics.verdict.types import ConfidenceInterval, Label, SameModelCheck
 
 __all__ = [
@@ -40,6 +43,7 @@ __all__ = [
     "same_model_check",
     "replicate_check",
     "strength_words",
+    "as_generator",
 ]
 
 SAME_MODEL = Label.SAME_MODEL
@@ -76,18 +80,19 @@ class Finding:
     note: str = ""
 
     @classmethod
-    def from_test(cls, test: SignalTest, alpha: float) -> Finding:
+    def from_test(cls, test: ContrastTest, alpha: float, prompts: list[str], records: list) -> Finding:
         supports = bool(test.defined and np.isfinite(test.p_value) and test.p_value < alpha)
+        spec = SIGNALS.get(test.name)
         return cls(
             test.name,
-            test.description,
+            spec.description if spec else test.name,
             test.statistic,
             test.effect_size,
             ConfidenceInterval.of(test.ci),
             test.p_value,
             supports,
-            list(test.top_prompts),
-            list(test.top_records),
+            prompts,
+            records,
             test.defined,
             test.note,
         )
@@ -104,9 +109,11 @@ class Verdict:
     """The answer for one (reference, suspect) pair.
 
     ``p_value``, ``statistic``, ``effect_size`` and ``ci`` are those of the test the label rests
-    on (``basis``): the combined panel test (effect in panel SDs), or the replicate test (effect =
+    on (``basis``): the combined contrast test (effect in panel SDs), or the replicate test (effect =
     relative closeness, 0 = the controls, 1 = R's own resample). Both tests stay available as
-    ``test`` and ``replicate``.
+    ``test`` and ``replicate``. ``score``: the suspect's combined contrast towards R minus the
+    independent models' mean (or its own contrast when no independent model was given), which
+    ranks candidate teachers and is what a benchmark's AUC reads.
     """
 
     label: Label
@@ -121,12 +128,14 @@ class Verdict:
     alpha: float
     findings: list[Finding]
     same_model: SameModelCheck
-    test: CombinedTest
+    test: ContrastTest
     n_prompts: int
     notes: list[str] = field(default_factory=list)
     replicate: ReplicateTest | None = None
     basis: str = "panel"  # which test the label and its strength rest on: "panel" or "replicate"
-    closeness_margin: float = float("nan")  # S's mean cosine to R minus the panel's: ranks candidate teachers
+    score: float = float("nan")
+    units: list[str] = field(default_factory=list)  # the independent models the test is calibrated on
+    anchors: list[str] = field(default_factory=list)  # the other vendors' references R is contrasted with
     power: PanelPower | None = None  # what this panel can detect
 
     @property
@@ -152,7 +161,9 @@ class Verdict:
             + (f" ({self.strength} evidence)" if self.strength != "none" else "")
             + (" [on the replicate test]" if self.basis == "replicate" else ""),
             f"  combined p = {sig3(t.p_value)}, effect = {sig3(t.effect_size)} panel SD "
-            f"[{sig3(t.ci[0])}, {sig3(t.ci[1])}], {self.n_prompts} prompts, panel of {len(self.panel)}",
+            f"[{sig3(t.ci[0])}, {sig3(t.ci[1])}], {self.n_prompts} prompts, "
+            f"{len(self.units)} independent model{'s' if len(self.units) != 1 else ''}, "
+            f"contrasted with {', '.join(self.anchors) or 'no other vendor'}",
         ]
         for f in self.findings:
             if not f.defined:
@@ -188,6 +199,8 @@ class Verdict:
                 "reference": self.reference,
                 "suspect": self.suspect,
                 "panel": self.panel,
+                "units": self.units,
+                "anchors": self.anchors,
                 "strength": self.strength,
                 "p_value": self.p_value,
                 "statistic": self.statistic,
@@ -200,7 +213,7 @@ class Verdict:
                 "notes": self.notes,
                 "records": self.records,
                 "basis": self.basis,
-                "closeness_margin": self.closeness_margin,
+                "score": self.score,
                 "power": {**self.power.to_dict(), "sentence": self.power.sentence()}
                 if self.power is not None
                 else None,
@@ -208,29 +221,6 @@ class Verdict:
                 "replicate": self.replicate.to_dict(include_null) if self.replicate is not None else None,
             }
         )
-
-
-def closeness_margin(
-    scores: Sequence[SignalScores],
-    suspect: str,
-    panel: Sequence[str],
-    corpus: Corpus,
-    reference: str,
-    features: Features,
-    prompt_ids: Sequence[str],
-) -> float:
-    """S's mean embedding cosine to R minus the panel members' mean: closeness with R's centrality removed.
-
-    A reference that every model resembles (a strong, much-imitated one) gets no credit for that,
-    so candidate teachers compare fairly; used to rank candidates (docs/methods.md)."""
-    emb = next((sc for sc in scores if sc.name == "embedding"), None)
-    if emb is None:
-        emb = embedding_signal(corpus, reference, [suspect, *panel], features, prompt_ids)
-    means = emb.model_means()
-    others = [means[m] for m in panel if np.isfinite(means.get(m, np.nan))]
-    if not others or not np.isfinite(means.get(suspect, np.nan)):
-        return float("nan")
-    return float(means[suspect] - np.mean(others))
 
 
 def as_generator(rng: np.random.Generator | int | None) -> np.random.Generator:
@@ -338,6 +328,22 @@ def replicate_check(
     )
 
 
+TOP_PROMPTS = 5  # prompts cited per finding: where the suspect's contrast exceeds the independent models' most
+
+
+def _top_prompts(D: np.ndarray, pids: Sequence[str], store: ClosenessStore, suspect: str, reference: str):
+    """The prompts where the suspect's contrast towards R (column 0) exceeds the units' mean most, with
+    the (suspect record, reference record) hashes behind each: what a reader checks by hand."""
+    with np.errstate(all="ignore"), warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        excess = D[0, 0] - (np.nanmean(D[1:, 0], axis=0) if D.shape[0] > 1 else 0.0)
+    order = [i for i in np.argsort(-np.nan_to_num(excess, nan=-np.inf)) if np.isfinite(excess[i])][:TOP_PROMPTS]
+    chosen = [pids[i] for i in order]
+    rec_s = store.features.records(suspect, chosen)
+    rec_r = store.features.records(reference, chosen)
+    return chosen, list(zip(rec_s, rec_r))
+
+
 def analyse(
     corpus: Corpus,
     reference: str,
@@ -345,24 +351,23 @@ def analyse(
     panel: Sequence[str],
     *,
     rng: np.random.Generator | int | None = None,
-    signals: Iterable[str] | None = None,
-    alpha: float = 0.05,
-    n_resamples: int = 1999,
-    features: Features | None = None,
-    panel_groups: Mapping[str, str] | None = None,
+    settings: AnalysisSettings | None = None,
+    families: Mapping[str, str] | None = None,
     prompt_ids: Sequence[str] | None = None,
-    weights: Mapping[str, float] | None = None,
     replicates: Sequence[str] = (),
+    store: ClosenessStore | None = None,
 ) -> Verdict:
-    """Was ``suspect`` distilled from ``reference``? Calibrated against the control ``panel``.
+    """Was ``suspect`` distilled from ``reference``? Calibrated against the panel's independent models.
 
-    ``panel``: models independent of the reference (never the suspect or the reference).
-    ``rng``: a ``numpy.random.Generator`` (or a seed); its state is recorded in the result.
-    ``signals``: names from :data:`forensics.signals.SIGNALS` (default: all).
-    ``panel_groups``: optional model -> group label; panel members sharing a label (e.g. two
-    snapshots of one vendor line) count as one independent draw. ``prompt_ids``: restrict to these
-    prompts (default: every prompt the reference answered). ``features``: a shared
-    :class:`forensics.features.Features` cache (the benchmark passes one per corpus).
+    ``panel``: the control models (never the suspect or the reference). Those that ``families``
+    labels (model -> vendor-line family such as "openai-gpt4") are references of other vendor
+    lines: R's closeness is contrasted with theirs; the others are the independent models the
+    test is calibrated on (docs/methods.md). A panel reference of R's own family is dropped, and
+    the verdict says so. ``rng``: a ``numpy.random.Generator`` (or a seed); its state is recorded.
+    ``settings``: signals, alpha, resamples and the learned parameters (default
+    :class:`AnalysisSettings`). ``prompt_ids``: restrict to these prompts (default: every prompt
+    the reference answered). ``store``: a shared :class:`ClosenessStore` of the corpus (a
+    benchmark or an attribution passes one, so each closeness is computed once).
     ``replicates``: labels of R sampled again (docs/methods.md); never panel members.
     """
     # the linear algebra here is small: one BLAS thread is faster, and immune to the
@@ -373,53 +378,80 @@ def analyse(
             reference,
             suspect,
             panel,
-            rng,
-            signals,
-            alpha,
-            n_resamples,
-            features,
-            panel_groups,
+            as_generator(rng),
+            settings or AnalysisSettings(),
+            dict(families or {}),
             prompt_ids,
-            weights,
-            replicates,
+            list(replicates),
+            store,
         )
 
 
 def _analyse(
-    corpus,
-    reference,
-    suspect,
-    panel,
-    rng,
-    signals,
-    alpha,
-    n_resamples,
-    features,
-    panel_groups,
-    prompt_ids,
-    weights,
-    replicates,
+    corpus: Corpus,
+    reference: str,
+    suspect: str,
+    panel: Sequence[str],
+    rng: np.random.Generator,
+    settings: AnalysisSettings,
+    families: dict[str, str],
+    prompt_ids: Sequence[str] | None,
+    replicates: list[str],
+    store: ClosenessStore | None,
 ) -> Verdict:
-    rng = as_generator(rng)
     replicates = [m for m in dict.fromkeys(replicates) if m != reference]
     if suspect in replicates:
         raise ValueError(f"{suspect!r} is both the suspect and a replicate of the reference")
-    panel = [m for m in dict.fromkeys(panel) if m not in (suspect, reference, *replicates)]
+    notes = []
+    given = list(dict.fromkeys(panel))
+    panel = [m for m in given if m not in (suspect, reference, *replicates)]
+    if len(panel) < len(given):
+        left = [m for m in given if m not in panel]
+        notes.append(f"left out of the panel: {', '.join(left)} (the suspect, the reference or a replicate)")
     for m in [reference, suspect, *panel, *replicates]:
         if m not in corpus.responses:
             raise ValueError(f"model {m!r} has no responses in corpus {corpus.name!r}")
-    features = features or Features(corpus)
-    names = list(signals) if signals is not None else signal_names(default_only=True)
-    scores = compute_signals(corpus, reference, [suspect, *panel], names, features=features, prompt_ids=prompt_ids)
-    pids = scores[0].prompt_ids
-    test = panel_test(scores, suspect, panel, rng, n_resamples=n_resamples, weights=weights, groups=panel_groups)
-    notes = []
-    findings = [Finding.from_test(t, alpha) for t in test.signals]
-    sm = same_model_check(corpus, reference, suspect, panel, features, pids, panel_groups)
+    store = store or ClosenessStore(corpus)
+    features: Features = store.features
+    names = list(settings.signals) if settings.signals is not None else signal_names(default_only=True)
+    unknown = [g for g in names if g not in SIGNALS]
+    if unknown:
+        raise ValueError(f"unknown signal(s) {unknown}; known: {sorted(SIGNALS)}")
+    params = settings.engine
+    pids = list(prompt_ids) if prompt_ids is not None else sorted(corpus.common_prompts([reference]))
+    design, dropped = pair_design(reference, suspect, panel, families)
+    if dropped:
+        notes.append(
+            f"left out of the panel: {', '.join(dropped)} (of {reference}'s own family, so neither a control "
+            "nor a contrast)"
+        )
+    D = contrasts(store, design, names, pids)
+    weights = {g: float(params.weights.get(g, 0.0)) for g in names}
+    test = contrast_test(
+        D,
+        suspect,
+        design.units,
+        rng,
+        weights=weights,
+        kappa=params.kappa,
+        n_resamples=settings.n_resamples,
+        ci_level=settings.ci_level,
+    )
+    alpha = settings.alpha
+    findings = [
+        Finding.from_test(t, alpha, *_top_prompts(D[t.name], pids, store, suspect, reference)) for t in test.signals
+    ]
+    sm = same_model_check(corpus, reference, suspect, panel, features, pids, families)
     if not test.defined:
         notes.append(
             "the combined test is undefined: "
-            + ("the panel has fewer than two independent members" if test.n_panel < 2 else "too few usable prompts")
+            + (
+                f"the panel has {len(design.units)} independent model{'s' if len(design.units) != 1 else ''} "
+                "(references of other vendors anchor the contrast but cannot calibrate it; at least two "
+                "independent models are needed)"
+                if len(design.units) < 2
+                else "too few usable prompts"
+            )
         )
     significant = bool(test.defined and np.isfinite(test.p_value) and test.p_value < alpha)
     rep = (
@@ -428,12 +460,11 @@ def _analyse(
             reference,
             suspect,
             replicates,
-            panel,
+            list(design.units),
             features,
             pids,
             rng=rng,
-            n_resamples=n_resamples,
-            groups=panel_groups,
+            n_resamples=settings.n_resamples,
         )
         if replicates
         else None
@@ -448,8 +479,8 @@ def _analyse(
         label, basis = SAME_MODEL, "replicate"
         notes.append(
             f"'same model or direct derivative' rests on the replicate test alone: {suspect} is nearer to "
-            f"{reference}'s own resample than to the {len(panel)} control model"
-            f"{'s' if len(panel) != 1 else ''}; with so few controls the test cannot show how close other "
+            f"{reference}'s own resample than to the {len(design.units)} control model"
+            f"{'s' if len(design.units) != 1 else ''}; with so few controls the test cannot show how close other "
             "independent models could come, and whether a non-copy was distilled from R cannot be tested"
         )
     else:
@@ -462,7 +493,8 @@ def _analyse(
     if rep is not None and not rep.defined:
         notes.append(f"the replicate test is undefined: {rep.note}")
     headline = rep if basis == "replicate" else test
-    power = panel_power(test.n_panel, test.effect_size, alpha) if test.n_panel >= 1 else None
+    K = len(design.units)
+    power = panel_power(K, test.effect_size, alpha) if K >= 1 else None
     return Verdict(
         label=label,
         reference=reference,
@@ -481,6 +513,8 @@ def _analyse(
         notes=notes,
         replicate=rep,
         basis=basis,
-        closeness_margin=closeness_margin(scores, suspect, panel, corpus, reference, features, pids),
+        score=test.excess,
+        units=list(design.units),
+        anchors=list(design.columns[0].anchors),
         power=power,
     )

@@ -1,75 +1,21 @@
-"""Verdicts for people: one-line summaries, rounded tables and caveats in words.
-
-The figures an nbval-checked notebook cell prints must not change in the last digit between
-machines, so they are rounded coarsely here.
-"""
+"""Verdicts for people: one-line summaries, rounded tables and caveats in words."""
 
 from __future__ import annotations
 
-import math
-from typing import TYPE_CHECKING
-
 import pandas as pd
 
-if TYPE_CHECKING:  # engine imports this module for its number formats
-    from forensics.verdict.engine import Verdict
+from forensics.verdict.engine import Verdict
+from forensics.verdict.format import fmt_num, fmt_p
 
 SMALL_PANEL = 3  # fewer independent panel members than this: the calibration is thin
-
-
-def is_finite(x: object) -> bool:
-    """A number that is neither NaN nor infinite (None and non-numbers are not)."""
-    try:
-        return x is not None and math.isfinite(float(x))
-    except (TypeError, ValueError):
-        return False
-
-
-def fmt_p(p: float | None, *, precise: bool = False) -> str:
-    """A p-value for people. By default at a resolution that does not flicker between machines
-    ('<0.001', '0.004', '0.23'); ``precise`` (the evidence report): '0 (below resolution)',
-    '3.2e-04', '0.231'. 'n/a' when undefined."""
-    if not is_finite(p):
-        return "n/a"
-    p = float(p)
-    if precise:
-        if p == 0:
-            return "0 (below resolution)"
-        return f"{p:.1e}" if p < 1e-3 else f"{p:.3f}"
-    if p < 0.001:
-        return "<0.001"
-    if p < 0.01:
-        return f"{p:.3f}"
-    return f"{p:.2f}"
-
-
-def fmt_num(x: float | None, digits: int = 1, *, significant: bool = False) -> str:
-    """A number for people: ``digits`` decimals (no "-0.0"), or with ``significant`` that many
-    significant digits (e-notation when tiny or huge); '+inf'/'-inf', and 'n/a' for NaN or None."""
-    if x is None:
-        return "n/a"
-    try:
-        x = float(x)
-    except (TypeError, ValueError):
-        return "n/a"
-    if math.isnan(x):
-        return "n/a"
-    if math.isinf(x):
-        return "+inf" if x > 0 else "-inf"
-    if significant:
-        if x != 0 and (abs(x) < 1e-3 or abs(x) >= 1e5):
-            return f"{x:.2e}"
-        return f"{x:.{digits}g}" if abs(x) < 1 else f"{x:.{digits}f}".rstrip("0").rstrip(".")
-    out = f"{x:.{digits}f}"
-    return "0." + "0" * digits if out.lstrip("-") == "0." + "0" * digits else out  # no "-0.0"
 
 
 def verdict_line(verdict: Verdict) -> str:
     """One plain line: the label, its strength, the test it rests on (the combined panel test's
     p-value and effect size, or the replicate test's), the panel."""
     ci = tuple(verdict.ci or (None, None))
-    units = getattr(verdict.test, "n_panel", len(verdict.panel))
-    if getattr(verdict, "basis", "panel") == "replicate":
+    units = len(verdict.units)
+    if verdict.basis == "replicate":
         evidence = (
             f"replicate test p {fmt_p(verdict.p_value)}, relative closeness {fmt_num(verdict.effect_size, 2)} "
             f"[{fmt_num(ci[0], 2)}, {fmt_num(ci[1], 2)}] (0 = controls, 1 = R resampled)"
@@ -82,7 +28,7 @@ def verdict_line(verdict: Verdict) -> str:
     return (
         f"{verdict.suspect} vs {verdict.reference}: {verdict.label} (strength: {verdict.strength}); "
         f"{evidence}; {verdict.n_prompts} prompts; "
-        f"panel of {len(verdict.panel)} ({units} independent unit{'s' if units != 1 else ''})"
+        f"panel of {len(verdict.panel)} ({units} independent model{'s' if units != 1 else ''})"
     )
 
 
@@ -113,7 +59,7 @@ def findings_table(verdict: Verdict) -> pd.DataFrame:
     """Per-signal findings of a :class:`forensics.verdict.Verdict`, rounded: effect size in panel
     SDs with its CI, p-value, whether the signal alone supports distillation, its weight in the
     combined test, and why it is undefined when it is."""
-    weights = dict(getattr(verdict.test, "weights", {}) or {})
+    weights = dict(verdict.test.weights)
     rows = []
     for f in verdict.findings:
         ci = tuple(f.ci or (None, None))
@@ -136,17 +82,22 @@ def caveats(verdict: Verdict, small_panel: int = SMALL_PANEL) -> list[str]:
     """What limits this verdict, in words: the engine's own notes, a thin or missing panel,
     undefined signals, and a same-model check that could not run."""
     out = list(verdict.notes or ())
-    units = getattr(verdict.test, "n_panel", len(verdict.panel))
+    units = len(verdict.units)
     if units < 2:
         out.append(
-            f"the panel has {units} independent member{'s' if units != 1 else ''}: at least 2 are needed "
+            f"the panel has {units} independent model{'s' if units != 1 else ''}: at least 2 are needed "
             "to calibrate the distillation test at all, so 'distilled from R' cannot be reached whatever "
             "the suspect did; record more independent models on the same probes"
         )
     elif units < small_panel:
         out.append(
-            f"the panel is thin ({units} independent members): the test is calibrated but has little "
+            f"the panel is thin ({units} independent models): the test is calibrated but has little "
             f"power, and p-values cannot go far below what {units} controls allow"
+        )
+    if not verdict.anchors:
+        out.append(
+            "no reference of another vendor anchors the contrast, so the test compares plain closeness to R, "
+            "which a reference that every model resembles inflates; add other vendors' references to the panel"
         )
     undefined = [f.signal for f in verdict.findings if not f.defined]
     if undefined and units >= 2:
