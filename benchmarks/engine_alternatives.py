@@ -1,22 +1,25 @@
-"""Engine variants that were tried and not kept, measured on the benchmark's own pairs and panels.
+"""Engine variants tried for v3 and not kept, measured on the benchmark's own pairs and panels.
 
-    .venv/bin/python benchmarks/engine_alternatives.py [--data ../shared/benchmarks/dev] [--corpus NAME]
+    .venv/bin/python benchmarks/engine_alternatives.py [--data ../shared/benchmarks/dev] [--corpus alpaca_eval]
 
-Each variant scores every (R, S) pair of the lineage protocol from the per-prompt embedding and
-TF-IDF cosines of the package's feature cache, with a p-value where it has one:
+Every variant changes one part of the shipped engine (docs/methods.md) and scores the protocol's
+positive and negative pairs of the corpus through the engine's own design and contrast code:
 
-* ``lexical-raw``: mean TF-IDF cosine of R and S (no panel).
-* ``pooled-additive``: mean closeness of every pair of models in {R, S} + panel fitted as
-  alpha_a + alpha_b (model effects, "strength") on all pairs but (R, S) and same-family pairs;
-  S's residual against the prediction interval, t with (pairs - models) df. The null pooled over
-  every reference x independent pair.
-* ``strength-ancova``: closeness to R regressed on closeness to the other-family references over
-  the panel; S's prediction t with K - 2 df (capability as a covariate).
-* ``robust-z``: (closeness - panel median) / (1.4826 MAD) with an exact Monte Carlo null under
-  Gaussian panel units (robust to a vendor sibling of R in the panel).
+* ``shipped``: the habits contrast against other vendors' references, calibrated on the independent
+  models, moderated variance capped at K - 1 lent df, kappa from ``engine_params.json``;
+* ``v2-panel``: the same contrast, but the panel's other-family references count as null units
+  (v2's panel); ``plain-closeness``: no anchors (closeness to R itself, v2's signal values);
+  ``family-anchors``: anchors are the other *families* (gpt-4 anchors gpt-3.5);
+* ``unmoderated`` (df = K - 1) and ``uncapped`` (the other columns lend all their df);
+* ``kappa-1``: the nominal Student t;
+* ``<signal>-only``: one other signal instead of habits;
+* ``excess-score``: ranking by contrast minus the independent models' mean (the shipped score is the
+  suspect's own contrast).
 
-Prints AUC, TP and FP at p < 0.05 and top-1 attribution for each, beside the shipped engine's
-inputs (run ``forensics bench lineage`` for the engine itself).
+For each: AUC of the score, TPR and FPR at p < 0.05 with the variant's own kappa fitted like the
+shipped one (dev FPR at most alpha / 2; in-sample, so an upper bound on transfer) and at kappa 1,
+and top-1 family attribution by score. The shipped engine's cross-validated figures come from
+``forensics bench lineage``.
 """
 
 from __future__ import annotations
@@ -27,143 +30,120 @@ from pathlib import Path
 
 import numpy as np
 from scipy import stats
+from sklearn.metrics import roc_auc_score
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from forensics.bench import auc_score, lineage_pairs  # noqa: E402
-from forensics.bench.peers import raw_closeness  # noqa: E402
+from forensics.bench import lineage_pairs  # noqa: E402
+from forensics.bench.fit import choose_kappa  # noqa: E402
 from forensics.corpus import load_benchmark_corpus, load_lineage  # noqa: E402
-from forensics.features import Features  # noqa: E402
+from forensics.signals import ClosenessStore  # noqa: E402
+from forensics.stats import prior_variance  # noqa: E402
+from forensics.verdict import shipped_params  # noqa: E402
+from forensics.verdict.design import Column, Design, contrasts, pair_design  # noqa: E402
 
 
-def _closeness(features: Features, kind: str, a: str, b: str, pids: list[str]) -> float:
-    if kind == "embedding":
-        return raw_closeness(features, a, b, pids)
-    both = features.present(a, pids) & features.present(b, pids)
-    return float(np.mean(features.lexical_cosines(a, b, pids)[both])) if both.any() else float("nan")
+def design_for(variant: str, r: str, s: str, panel: list[str], families: dict) -> Design:
+    design, _ = pair_design(r, s, panel, families)
+    if variant == "v2-panel":
+        refs = [m for m in panel if m in families and families[m] != families[r]]
+        return Design(s, (*design.units, *refs), design.columns[:1])
+    if variant == "plain-closeness":
+        return Design(s, design.units, tuple(Column(c.label, c.targets, ()) for c in design.columns))
+    if variant == "family-anchors":
+        visible = [c.label for c in design.columns]
+        anchors = lambda c: tuple(q for q in visible if q != c and families[q] != families[c])  # noqa: E731
+        return Design(s, design.units, tuple(Column(c, (c,), anchors(c)) for c in visible))
+    return design
 
 
-def pooled_additive(D: np.ndarray, excluded: set[tuple[int, int]]) -> tuple[float, float]:
-    """t and p of pair (0, 1) against a model-effects fit on every other allowed pair."""
-    m = D.shape[0]
-    rows, y = [], []
-    for a in range(m):
-        for b in range(a + 1, m):
-            if (a, b) in excluded or (a, b) == (0, 1):
-                continue
-            x = np.zeros(m)
-            x[[a, b]] = 1
-            rows.append(x)
-            y.append(D[a, b])
-    X, y = np.array(rows), np.array(y)
-    beta, *_ = np.linalg.lstsq(X, y, rcond=None)
-    df = len(y) - np.linalg.matrix_rank(X)
-    sigma = np.sqrt(np.sum((y - X @ beta) ** 2) / df)
-    x0 = np.zeros(m)
-    x0[[0, 1]] = 1
-    h = float(x0 @ np.linalg.pinv(X.T @ X) @ x0)
-    t = (D[0, 1] - x0 @ beta) / (sigma * np.sqrt(1 + h))
-    return float(t), float(stats.t.sf(t, df))
+def statistic(T: np.ndarray, moderation: str) -> tuple[float, float, float, float]:
+    """(score, excess, t, df) of a [1 + K, C] contrast matrix (row 0 the suspect, column 0 R)."""
+    K = T.shape[0] - 1
+    if K < 2:
+        return float(T[0, 0]), float("nan"), float("nan"), float("nan")
+    v = T[1:].var(axis=0, ddof=1)
+    C = T.shape[1]
+    d0, s02 = prior_variance(v[1:], K - 1) if (C > 1 and moderation != "none") else (0.0, float("nan"))
+    d0 = min(d0, float((K - 1) * (C - 1)))
+    if moderation == "capped":
+        d0 = min(d0, float(K - 1))
+    s2 = (d0 * s02 + (K - 1) * v[0]) / (d0 + K - 1) if d0 > 0 else v[0]
+    excess = float(T[0, 0] - T[1:, 0].mean())
+    return float(T[0, 0]), excess, excess / np.sqrt((1 + 1 / K) * s2), float(d0 + K - 1)
 
 
-def strength_ancova(y: np.ndarray, x: np.ndarray) -> tuple[float, float]:
-    X = np.c_[np.ones(len(x) - 1), x[1:]]
-    beta, *_ = np.linalg.lstsq(X, y[1:], rcond=None)
-    df = len(x) - 1 - 2
-    s2 = np.sum((y[1:] - X @ beta) ** 2) / df
-    x0 = np.array([1.0, x[0]])
-    t = (y[0] - x0 @ beta) / np.sqrt(s2 * (1 + x0 @ np.linalg.inv(X.T @ X) @ x0))
-    return float(t), float(stats.t.sf(t, df))
-
-
-_ROBUST_NULL: dict[int, np.ndarray] = {}
-
-
-def robust_z(x: float, panel: np.ndarray, *, rng: np.random.Generator) -> tuple[float, float]:
-    def stat(s, u):
-        med = np.median(u, axis=-1)
-        return (s - med) / np.maximum(1.4826 * np.median(np.abs(u - med[..., None]), axis=-1), 1e-12)
-
-    k = len(panel)
-    if k not in _ROBUST_NULL:
-        z = rng.standard_normal((20000, k + 1))
-        _ROBUST_NULL[k] = np.sort(stat(z[:, 0], z[:, 1:]))
-    t = float(stat(np.asarray(x), panel))
-    null = _ROBUST_NULL[k]
-    return t, (1 + len(null) - np.searchsorted(null, t)) / (len(null) + 1)
-
-
-def run(data: Path, name: str, *, rng: np.random.Generator) -> None:
-    corpus = load_benchmark_corpus(data / name)
-    spec = lineage_pairs({m: i for m, i in load_lineage(data)[name].items() if m in corpus.responses})
-    features = Features(corpus)
-    pids = sorted(corpus.prompts)
-    models = sorted(set(spec["references"]) | set(spec["students"]) | set(spec["independents"]))
-    features.precompute(models, pids)
-    fam = lambda m: spec["families"].get(m, m)  # noqa: E731
-    cache: dict = {}
-
-    def close(kind, a, b):
-        key = (kind, *sorted((a, b)))
-        if key not in cache:
-            cache[key] = _closeness(features, kind, a, b, pids)
-        return cache[key]
-
-    results: dict[str, dict] = {}
-    for r, s, _ in spec["pairs"]:
-        panel = spec["panels"][(r, s)]
-        row = {"lexical-raw": (close("lexical", r, s), np.nan)}
-        names = [r, s, *panel]
-        D = np.array([[close("embedding", a, b) if a != b else np.nan for b in names] for a in names])
-        excluded = {
-            (i, j) for i in range(len(names)) for j in range(i + 1, len(names)) if fam(names[i]) == fam(names[j])
-        }
-        row["pooled-additive"] = pooled_additive(D, excluded)
-        others = [m for m in spec["references"] if fam(m) != fam(r)]
-        unit = [s, *panel]
-        y = np.array([close("embedding", r, m) for m in unit])
-        x = np.array([np.mean([close("embedding", o, m) for o in others if o != m]) for m in unit])
-        row["strength-ancova"] = strength_ancova(y, x)
-        groups: dict[str, list[str]] = {}
-        for m in panel:
-            groups.setdefault(fam(m), []).append(m)
-        units = np.array([np.mean([close("embedding", r, m) for m in g]) for g in groups.values()])
-        row["robust-z"] = robust_z(close("embedding", r, s), units, rng=rng)
-        results[(r, s)] = row
-    kinds = {(r, s): k for r, s, k in spec["pairs"]}
-    pos = [p for p, k in kinds.items() if k == "positive"]
-    neg = [p for p, k in kinds.items() if k == "negative"]
-    print(f"== {name}: {len(pos)} positive, {len(neg)} negative pairs, {len(spec['students'])} students")
-    for method in ("lexical-raw", "pooled-additive", "strength-ancova", "robust-z"):
-        score = {p: results[p][method][0] for p in kinds}
-        pval = {p: results[p][method][1] for p in kinds}
-        top1 = sum(
-            fam(max(spec["references"], key=lambda r, s=s: score[(r, s)])) == tf for s, tf in spec["students"].items()
-        )
-        tp = sum(bool(pval[p] < 0.05) for p in pos)
-        fp = sum(bool(pval[p] < 0.05) for p in neg)
-        has_p = not np.isnan(pval[pos[0]]) if pos else False
-        counts = f"TP {tp}/{len(pos)}  FP {fp}/{len(neg)}" if has_p else "(no p-value)"
-        print(
-            f"  {method:16s} AUC {auc_score([score[p] for p in pos], [score[p] for p in neg]):.3f}  "
-            f"{counts:22s} top-1 {top1}/{len(spec['students'])}"
-        )
+def _counts(rows, kappa: float) -> tuple[int, int]:
+    """True and false positives at p < 0.05 over (kind, score, t, df) rows."""
+    rej = [(k, bool(np.isfinite(t) and stats.t.sf(t / kappa, df) < 0.05)) for k, _, t, df in rows]
+    return sum(r for k, r in rej if k == "positive"), sum(r for k, r in rej if k == "negative")
 
 
 def main(argv=None) -> int:
-    ap = argparse.ArgumentParser(prog="benchmarks/engine_alternatives.py")
+    ap = argparse.ArgumentParser()
     ap.add_argument("--data", default=str(ROOT.parent / "shared" / "benchmarks" / "dev"))
-    ap.add_argument("--corpus", action="append", default=None)
+    ap.add_argument("--corpus", default="alpaca_eval")
     args = ap.parse_args(argv)
     data = Path(args.data)
-    if not (data / "lineage.json").is_file():
-        print(f"benchmark data not found at {data}", file=sys.stderr)
-        return 2
-    for name in args.corpus or ["alpaca_eval", "arena_bench_v1"]:
-        run(data, name, rng=np.random.default_rng(12345))
+    corpus = load_benchmark_corpus(data / args.corpus)
+    spec = lineage_pairs({m: i for m, i in load_lineage(data)[args.corpus].items() if m in corpus.responses})
+    needed = sorted(set(spec["references"]) | set(spec["students"]) | set(spec["independents"]))
+    store = ClosenessStore(corpus, models=needed)
+    pids = sorted(corpus.prompts)
+    families = spec["families"]
+    shipped = shipped_params()
+    variants = {
+        "shipped": ("habits", "design", "capped"),
+        "v2-panel": ("habits", "v2-panel", "capped"),
+        "plain-closeness": ("habits", "plain-closeness", "capped"),
+        "family-anchors": ("habits", "family-anchors", "capped"),
+        "unmoderated": ("habits", "design", "none"),
+        "uncapped": ("habits", "design", "full"),
+        "kappa-1": ("habits", "design", "capped"),
+        "lexical-only": ("lexical", "design", "capped"),
+        "style-only": ("style", "design", "capped"),
+        "idiosyncratic-only": ("idiosyncratic", "design", "capped"),
+        "embedding-only": ("embedding", "design", "capped"),
+        "excess-score": ("habits", "design", "capped"),
+    }
+    print(
+        f"{args.corpus}: {sum(k == 'positive' for *_, k in spec['pairs'])} positive and "
+        f"{sum(k == 'negative' for *_, k in spec['pairs'])} negative pairs; shipped kappa {shipped.kappa}"
+    )
+    print(f"  {'variant':20s} {'AUC':>6s}  {'kappa':>5s} {'TPR':>7s} {'FPR':>8s}   {'at kappa 1':>15s}  top-1 fam")
+    for name, (signal, layout, moderation) in variants.items():
+        rows = []
+        for r, s, kind in spec["pairs"]:
+            if kind not in ("positive", "negative", "family", "other"):
+                continue
+            design = design_for(layout, r, s, spec["panels"][(r, s)], families)
+            D = contrasts(store, design, [signal], pids)[signal]
+            with np.errstate(all="ignore"):
+                spread = np.nanstd(D)
+                T = np.nanmean(D / spread, axis=-1)
+            score, excess, t, df = statistic(T, moderation)
+            rows.append((kind, excess if name == "excess-score" else score, t, df, r, s))
+        test_rows = [(k, sc, t, df) for k, sc, t, df, *_ in rows if k in ("positive", "negative")]
+        kappa = 1.0 if name == "kappa-1" else choose_kappa(test_rows, 0.05)
+        y = [k == "positive" for k, *_ in test_rows]
+        auc = roc_auc_score(y, [sc if np.isfinite(sc) else -1e9 for _, sc, *_ in test_rows])
+
+        tp, fp = _counts(test_rows, kappa)
+        tp1, fp1 = _counts(test_rows, 1.0)
+        correct = 0
+        for student, tf in spec["students"].items():
+            cand = [(sc, r) for k, sc, _, _, r, s in rows if s == student and np.isfinite(sc)]
+            if cand and families[max(cand)[1]] == tf:
+                correct += 1
+        n_pos, n_neg = sum(y), len(y) - sum(y)
+        print(
+            f"  {name:20s} {auc:6.3f}  {kappa:5.2f} {tp:3d}/{n_pos:<3d} {fp:3d}/{n_neg:<4d}   "
+            f"{tp1:3d}/{n_pos} {fp1:3d}/{n_neg}  {correct}/{len(spec['students'])}",
+            flush=True,
+        )
     return 0
 
 
 if __name__ == "__main__":
-    raise SystemExit(main())
+    sys.exit(main())

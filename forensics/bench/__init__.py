@@ -1,6 +1,14 @@
 """The lineage benchmark on real models, and its tables for people."""
 
-from forensics.bench.lineage import auc_score, format_results, lineage_pairs, run_lineage_benchmark
+from forensics.bench.lineage import (
+    CorpusResult,
+    MethodResult,
+    PairResult,
+    auc_score,
+    format_results,
+    lineage_pairs,
+    run_lineage_benchmark,
+)
 from forensics.bench.tables import (
     BENCH_ROLES,
     benchmark_available,
@@ -11,6 +19,9 @@ from forensics.bench.tables import (
 )
 
 __all__ = [
+    "CorpusResult",
+    "MethodResult",
+    "PairResult",
     "BENCH_ROLES",
     "auc_score",
     "benchmark_available",

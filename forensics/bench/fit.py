@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import hashlib
 import itertools
-import json
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,8 +23,8 @@ from forensics.stats import prior_variance
 from forensics.verdict import EngineParams
 from forensics.verdict.design import contrasts, pair_design
 
-FIT_SIGNALS = ("habits", "lexical", "embedding", "idiosyncratic", "style")  # the signals the grid may weigh
-WEIGHT_GRID = (0.0, 0.5, 1.0)
+FIT_SIGNALS = ("habits", "lexical", "style", "idiosyncratic")  # the signals the grid may weigh
+WEIGHT_GRID = (0.0, 1.0)  # each in or out: few enough choices that 21 students can settle them
 KAPPA_GRID = tuple(np.round(np.arange(1.0, 3.01, 0.05), 2))
 FPR_TARGET = 0.5  # kappa keeps the dev negatives' rejection rate at or below this share of alpha
 
@@ -176,9 +175,3 @@ def params_for(
     train = [pc for pc in pcs_all if pc.suspect != held_out]
     weights, kappa = fit_params(train, alpha)
     return EngineParams(weights, kappa, note=f"refitted without {held_out}"), True
-
-
-def write_params(path: Path | str, params: EngineParams) -> Path:
-    path = Path(path)
-    path.write_text(json.dumps(params.to_dict(), indent=2, sort_keys=True) + "\n", encoding="utf-8")
-    return path

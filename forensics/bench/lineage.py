@@ -19,7 +19,7 @@ from pathlib import Path
 import numpy as np
 from sklearn.metrics import roc_auc_score
 
-from forensics.bench.fit import data_digest, pair_contrasts, params_for
+from forensics.bench.fit import FIT_SIGNALS, data_digest, pair_contrasts, params_for
 from forensics.bench.peers import PEERS, PeerContext, raw_closeness
 from forensics.corpus import load_benchmark_corpus, load_lineage
 from forensics.features import Features
@@ -280,6 +280,7 @@ class _Prepared:
     store: ClosenessStore
     all_pids: list[str]
     embed_s: float
+    closeness_s: float
     digest: str
 
 
@@ -336,6 +337,7 @@ def _score_config(prep: _Prepared, spec: dict, pids: list[str], rng_seed, run: _
     """Every method on every pair of one configuration (the same prompts, panels and pairs for all)."""
     results: dict = {}
     families = spec["families"]
+    peer_cache: dict = {}
     for r, s, kind in spec["pairs"]:
         pan = spec["panels"][(r, s)]
         scores, declared, p, undefined, verdict, refit = {}, {}, float("nan"), False, None, False
@@ -361,7 +363,7 @@ def _score_config(prep: _Prepared, spec: dict, pids: list[str], rng_seed, run: _
         for name in run.methods:
             if name == "engine":
                 continue
-            ctx = PeerContext(prep.store, r, s, pan, families, pids, np.random.default_rng(0))
+            ctx = PeerContext(prep.store, r, s, pan, families, pids, np.random.default_rng(0), peer_cache)
             scores[name], declared[name] = PEERS[name].run(ctx)
         timing["peers"] += time.perf_counter() - t0
         results[(r, s)] = PairResult(r, s, kind, tuple(pan), scores, declared, p, undefined, verdict, refit)
@@ -496,6 +498,7 @@ def run_lineage_benchmark(
     max_prompts: int | None = None,
     methods: Sequence[str] = METHODS,
     stress: bool = False,
+    workers: int | None = None,
 ) -> list[CorpusResult]:
     """Run the lineage benchmark on every corpus of ``data_dir`` (or the named ``corpora``).
 
@@ -508,7 +511,8 @@ def run_lineage_benchmark(
     on the other suspects' pairs (``CorpusResult.learned`` says which). With ``stress``,
     alpaca_eval is also run on 160-prompt subsets and with the panel cut to its two weakest
     independent models (docs/methods.md). ``max_prompts`` first restricts every corpus to a random
-    subset of that many prompts (a quick smoke run).
+    subset of that many prompts (a quick smoke run). ``workers``: processes the closeness columns
+    are computed in (default: the CPU count).
     """
     data_dir = Path(data_dir)
     lineage_all = load_lineage(data_dir)
@@ -541,9 +545,12 @@ def run_lineage_benchmark(
             features.precompute(needed, all_pids)
         embed_s = time.perf_counter() - t0
         digest = data_digest(data_dir / name) if max_prompts is None else "subset"
-        prepared.append(
-            _Prepared(name, ci, corpus, spec, ClosenessStore(corpus, features, needed), all_pids, embed_s, digest)
-        )
+        store = ClosenessStore(corpus, features, needed)
+        t0 = time.perf_counter()
+        store.precompute(run.settings.signals or signal_names(default_only=True), spec["references"], workers)
+        closeness_s = time.perf_counter() - t0
+        log(f"[{name}] every signal's closeness to {len(spec['references'])} references: {closeness_s:.0f} s")
+        prepared.append(_Prepared(name, ci, corpus, spec, store, all_pids, embed_s, closeness_s, digest))
     shipped = settings.engine
     digests = {p.name: p.digest for p in prepared}
     seen = [p.name for p in prepared if shipped.fitted_on.get(p.name) == p.digest]
@@ -555,7 +562,7 @@ def run_lineage_benchmark(
             pairs = [
                 (r, s, k, p.spec["panels"][(r, s)]) for r, s, k in p.spec["pairs"] if k in ("positive", "negative")
             ]
-            pcs_all += pair_contrasts(p.name, p.store, pairs, p.spec["families"], list(shipped.weights), p.all_pids)
+            pcs_all += pair_contrasts(p.name, p.store, pairs, p.spec["families"], FIT_SIGNALS, p.all_pids)
         fit_s = time.perf_counter() - t0
     out = []
     for p in prepared:
@@ -579,8 +586,9 @@ def run_lineage_benchmark(
             res = _variant(p, variant, vspec, sizes_wanted, run, params, learned)
             if variant is None:
                 res.timing["embedding"] = p.embed_s
+                res.timing["closeness"] = p.closeness_s
                 res.timing["refit"] = refit_s + (fit_s / len(prepared) if pcs_all else 0.0)
-                res.seconds += p.embed_s + res.timing["refit"]
+                res.seconds += p.embed_s + p.closeness_s + res.timing["refit"]
             out.append(res)
     return out
 

@@ -8,7 +8,7 @@ is computed once, whoever asks for it.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 from scipy import stats
@@ -30,6 +30,7 @@ class PeerContext:
     families: Mapping[str, str]
     prompt_ids: Sequence[str]
     rng: np.random.Generator
+    cache: dict = field(default_factory=dict)  # what a peer may reuse across the pairs of one run
 
     @property
     def independents(self) -> list[str]:
@@ -61,11 +62,13 @@ def classifier_score(
     prompt_ids: Sequence[str],
     *,
     rng: np.random.Generator | None = None,
+    cache: dict | None = None,
 ) -> float:
     """ "Idiosyncrasies"-style: logistic regression R vs panel on half of the prompts, mean P(R) for S on the rest.
 
     The split is a random permutation of the prompts drawn from ``rng`` (default: seed 0, the
-    setting that reproduces the baseline figures of the shared benchmark README).
+    setting that reproduces the baseline figures of the shared benchmark README). ``cache`` keeps
+    each fitted classifier by (R, panel, prompts, split): every student shares R's panel.
     """
     features = store.features
     rng = np.random.default_rng(0) if rng is None else rng
@@ -77,14 +80,21 @@ def classifier_score(
     def rows(model: str, ids: list[str]) -> np.ndarray:
         return features.embeddings(model, ids)[features.present(model, ids)]
 
-    positives = rows(reference, train)
-    negatives = np.concatenate([rows(m, train) for m in panel]) if panel else np.empty((0, positives.shape[1]))
     scored = rows(suspect, test)
-    if not len(positives) or not len(negatives) or not len(scored):
+    key = (reference, tuple(panel), tuple(pids), tuple(perm))
+    clf = (cache or {}).get(key)
+    if clf is None:
+        positives = rows(reference, train)
+        negatives = np.concatenate([rows(m, train) for m in panel]) if panel else np.empty((0, positives.shape[1]))
+        if not len(positives) or not len(negatives):
+            return float("nan")
+        X = np.concatenate([positives, negatives])
+        y = np.r_[np.ones(len(positives)), np.zeros(len(negatives))]
+        clf = LogisticRegression(max_iter=3000, class_weight="balanced").fit(X, y)
+        if cache is not None:
+            cache[key] = clf
+    if not len(scored):
         return float("nan")
-    X = np.concatenate([positives, negatives])
-    y = np.r_[np.ones(len(positives)), np.zeros(len(negatives))]
-    clf = LogisticRegression(max_iter=3000, class_weight="balanced").fit(X, y)
     return float(clf.predict_proba(scored)[:, 1].mean())
 
 
@@ -123,7 +133,9 @@ def _panelz(ctx: PeerContext) -> tuple[float, bool]:
 
 
 def _classifier(ctx: PeerContext) -> tuple[float, bool]:
-    score = classifier_score(ctx.store, ctx.reference, ctx.suspect, ctx.panel, ctx.prompt_ids, rng=ctx.rng)
+    score = classifier_score(
+        ctx.store, ctx.reference, ctx.suspect, ctx.panel, ctx.prompt_ids, rng=ctx.rng, cache=ctx.cache
+    )
     return score, bool(np.isfinite(score) and score > 0.5)
 
 

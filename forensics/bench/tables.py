@@ -9,6 +9,7 @@ import numpy as np
 import pandas as pd
 from sklearn.metrics import roc_auc_score, roc_curve
 
+from forensics.bench.lineage import CorpusResult
 from forensics.corpus import load_benchmark_corpus, load_lineage
 from forensics.features import Features, quiet_embedder
 from forensics.verdict import fmt_num, fmt_p
@@ -52,43 +53,45 @@ def embed_benchmark(data_dir: Path | str, corpora: Sequence[str] | None = None, 
     return pd.DataFrame(rows, columns=["corpus", "prompts", "models", "responses", "embedded now"]).set_index("corpus")
 
 
-def pair_table(results: Sequence[dict]):
+def pair_table(results: Sequence[CorpusResult]):
     """Every scored (reference, suspect) pair of :func:`forensics.bench.run_lineage_benchmark`
-    results on all prompts, with its kind, combined statistic and verdict, rounded."""
+    results on all prompts, with its kind, the engine's score and test, and its verdict, rounded."""
     rows = []
     for res in results:
-        for p in res.get("pairs", ()):
+        for p in res.pairs:
+            v = p.verdict
             rows.append(
                 {
-                    "corpus": res["corpus"],
-                    "reference": p["reference"],
-                    "suspect": p["suspect"],
-                    "kind": p["kind"],
-                    "t": fmt_num(p.get("statistic"), 1),
-                    "p": fmt_p(p.get("p_value")),
-                    "verdict": p.get("label"),
+                    "corpus": res.corpus,
+                    "reference": p.reference,
+                    "suspect": p.suspect,
+                    "kind": p.kind,
+                    "score": fmt_num(p.scores.get("engine"), 3),
+                    "t": fmt_num(v.statistic if v is not None else None, 1),
+                    "p": fmt_p(p.p_value),
+                    "verdict": str(v.label) if v is not None else None,
                 }
             )
-    return pd.DataFrame(rows, columns=["corpus", "reference", "suspect", "kind", "t", "p", "verdict"])
+    return pd.DataFrame(rows, columns=["corpus", "reference", "suspect", "kind", "score", "t", "p", "verdict"])
 
 
-def roc_data(results: Sequence[dict], positive_kinds: Sequence[str] = ("positive",)) -> dict:
-    """ROC curve of the combined statistic per corpus (``sklearn.metrics.roc_curve``): positives are
+def roc_data(results: Sequence[CorpusResult], positive_kinds: Sequence[str] = ("positive",)) -> dict:
+    """ROC curve of the engine's score per corpus (``sklearn.metrics.roc_curve``): positives are
     pairs whose kind is in ``positive_kinds`` (("positive", "family") gives the family ROC),
     negatives are the ``negative`` pairs. Corpora without both kinds are left out. Undefined
-    statistics rank below every defined one, as in :func:`forensics.bench.auc_score`."""
+    scores rank below every defined one, as in :func:`forensics.bench.auc_score`."""
     out = {}
     for res in results:
-        pairs = [p for p in res.get("pairs", ()) if p["kind"] in positive_kinds or p["kind"] == "negative"]
-        y = np.array([p["kind"] in positive_kinds for p in pairs], dtype=int)
+        pairs = [p for p in res.pairs if p.kind in positive_kinds or p.kind == "negative"]
+        y = np.array([p.kind in positive_kinds for p in pairs], dtype=int)
         if not pairs or y.sum() == 0 or y.sum() == len(y):
             continue
-        s = np.array([p["statistic"] if is_finite(p["statistic"]) else np.nan for p in pairs], dtype=float)
+        s = np.array([p.scores["engine"] if is_finite(p.scores.get("engine")) else np.nan for p in pairs], dtype=float)
         finite = s[np.isfinite(s)]
         floor = (finite.min() - 1.0) if finite.size else 0.0
         s = np.where(np.isfinite(s), s, floor)
         fpr, tpr, thresholds = roc_curve(y, s)
-        out[res["corpus"]] = {
+        out[res.corpus] = {
             "fpr": fpr,
             "tpr": tpr,
             "thresholds": thresholds,
@@ -100,26 +103,24 @@ def roc_data(results: Sequence[dict], positive_kinds: Sequence[str] = ("positive
     return out
 
 
-def sample_efficiency(results: Sequence[dict]):
-    """Benchmark figures by number of prompts (mean over seeds): one row per corpus and size,
-    with the size as a number ('all' becomes the corpus's prompt count)."""
+def sample_efficiency(results: Sequence[CorpusResult]):
+    """The engine's benchmark figures by number of prompts (mean over seeds): one row per corpus and
+    size, with the size as a number ('all' becomes the corpus's prompt count)."""
     rows = []
     for res in results:
-        for size, m in res.get("by_prompts", {}).items():
-            n = res["n_prompts"] if size == "all" else int(size)
-            att = m.get("attribution") or {}
+        for size, m in res.by_prompts.get("engine", {}).items():
             rows.append(
                 {
-                    "corpus": res["corpus"],
-                    "prompts": n,
+                    "corpus": res.corpus,
+                    "prompts": res.n_prompts if size == "all" else int(size),
                     "size": size,
-                    "runs": m.get("n_runs"),
-                    "AUC": m.get("auc"),
-                    "family AUC": m.get("family_auc"),
-                    "TPR": m.get("tpr"),
-                    "FPR": m.get("fpr"),
-                    "top-1 correct": att.get("correct"),
-                    "students": att.get("total"),
+                    "runs": m.n_runs,
+                    "AUC": m.auc,
+                    "family AUC": m.family_auc,
+                    "TPR": m.tpr,
+                    "FPR": m.fpr,
+                    "top-1 correct": m.correct,
+                    "students": m.total,
                 }
             )
     table = pd.DataFrame(

@@ -18,19 +18,20 @@ def add_bench_parser(subparsers) -> argparse.ArgumentParser:
     p.add_argument("--seeds", type=int, default=3, help="random subsets per size")
     p.add_argument("--rng-seed", type=int, default=20240601)
     p.add_argument("--alpha", type=float, default=0.05)
-    p.add_argument("--resamples", type=int, default=999, help="Monte Carlo null draws per test")
+    p.add_argument("--resamples", type=int, default=999, help="prompt-bootstrap resamples per test")
     p.add_argument("--signals", default=None, help="comma-separated signal names (default all)")
     p.add_argument("--max-prompts", type=int, default=None, help="restrict each corpus to this many prompts first")
     p.add_argument(
         "--methods",
-        default="engine,raw,panelz,classifier",
-        help="comma-separated methods, scored on the same pairs: engine and the peers raw, panelz, classifier",
+        default="engine,raw,panelz,classifier,lexcontrast",
+        help="comma-separated methods scored on the same pairs: engine, raw, panelz, classifier, lexcontrast",
     )
     p.add_argument(
         "--stress",
         action="store_true",
         help="also run alpaca_eval on 160-prompt subsets and with a weak panel (docs/methods.md)",
     )
+    p.add_argument("--workers", type=int, default=None, help="processes for the closeness columns (default: CPUs)")
     p.add_argument("--json", default=None, help="write the full results as JSON here")
     p.set_defaults(func=run_bench)
     t = sub.add_parser("traffic", help="extraction-campaign detection: the scan and two peers against a truth file")
@@ -96,30 +97,32 @@ def run_bench(args) -> int:
     from forensics.bench import format_results, run_lineage_benchmark  # see STARTUP in forensics/cli/main.py
     from forensics.evidence import check_output_target, write_output_atomic
     from forensics.stats import jsonable
+    from forensics.verdict import AnalysisSettings
 
     try:
         if getattr(args, "json", None):
             check_output_target(args.json, suffixes=(".json",))  # before hours of benchmark, not after
         sizes = _parse_sizes(args.prompts)
         signals = [s.strip() for s in args.signals.split(",")] if getattr(args, "signals", None) else None
+        settings = AnalysisSettings(signals=signals, alpha=args.alpha, n_resamples=args.resamples)
         results = run_lineage_benchmark(
             args.data,
             corpora=args.corpus,
             prompts=sizes,
             seeds=args.seeds,
             rng_seed=args.rng_seed,
-            alpha=args.alpha,
-            n_resamples=args.resamples,
-            signals=signals,
+            settings=settings,
             max_prompts=getattr(args, "max_prompts", None),
             methods=[m.strip() for m in args.methods.split(",") if m.strip()],
             stress=args.stress,
+            workers=getattr(args, "workers", None),
         )
     except (FileNotFoundError, ValueError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     print(format_results(results))
     if getattr(args, "json", None):
-        write_output_atomic(args.json, json.dumps(jsonable(results), indent=1), suffixes=(".json",))
+        payload = jsonable([r.to_dict() for r in results])
+        write_output_atomic(args.json, json.dumps(payload, indent=1), suffixes=(".json",))
         print(f"wrote {args.json}")
     return 0

@@ -21,20 +21,30 @@ from forensics.evidence import check_output_target, file_sha256, import_benchmar
 from forensics.notebook.cases import Case, load_case
 from forensics.notebook.setup import rebuild_target, shipped_notebook
 from forensics.report import EFFICIENCY_SIZES, InvestigationResult, investigate, render_digest, write_digest
-from forensics.verdict import AnalysisSettings, Answer, vendor_of
+from forensics.verdict import AnalysisSettings, Answer, fmt_p, vendor_of, verdict_line
 
 CASE_NAME = "alpaca_eval_distillation"
 ALPACA_CASE_DIR = Path(__file__).resolve().parents[1] / "cases" / CASE_NAME
 REFERENCES = ("text_davinci_003", "gpt-3.5-turbo-0301", "gpt4_0314", "claude", "claude-2", "gemini-pro")
-SUSPECTS = ("claude2-alpaca-13b", "alpaca-7b", "vicuna-13b-v1.3")
-CONTROLS = ("guanaco-33b", "llama-2-13b-chat-hf", "oasst-sft-pythia-12b")
+SUSPECTS = ("claude2-alpaca-13b", "alpaca-7b", "vicuna-13b-v1.3", "airoboros-33b")
+# every human-data model of the corpus: the independent models are what calibrates the test
+CONTROLS = (
+    "guanaco-7b",
+    "guanaco-13b",
+    "guanaco-33b",
+    "guanaco-65b",
+    "llama-2-7b-chat-hf",
+    "llama-2-13b-chat-hf",
+    "llama-2-70b-chat-hf",
+    "oasst-sft-pythia-12b",
+)
 QUESTION = (
     "Which of these public models were trained on a proprietary API model's answers, and on whose? "
     "Each suspect is tested against each of six candidate references, calibrated by models trained on human data."
 )
 TABLE_COLUMNS = ("suspect", "engine's answer", "documented teacher", "engine right?")
-DRAW_SEED = 11  # the issue number; fixed before any answer was read
-N_PROMPTS = 220
+DRAW_SEED = 16  # the issue number; fixed before any answer was read
+N_PROMPTS = 160  # as many as fit in about 7 MB of evidence for 18 models
 
 
 def draw_prompts(prompt_ids: list[str], n: int, *, rng: np.random.Generator | None = None) -> list[str]:
@@ -140,7 +150,7 @@ def write_case_md(case_dir: Path | str = ALPACA_CASE_DIR) -> Path:
         "",
         f"**Prompts.** {case['prompts']['drawn']} of the {case['prompts']['of']} AlpacaEval instructions, drawn "
         f"with `numpy.random.default_rng({case['prompts']['seed']})` before any answer was read (as many as fit "
-        "in about 6 MB of evidence). Every model answered the same prompts once.",
+        "in about 7 MB of evidence). Every model answered the same prompts once.",
         "",
         "## Who is who, and the documented lineage",
         "",
@@ -167,9 +177,10 @@ def write_case_md(case_dir: Path | str = ALPACA_CASE_DIR) -> Path:
         "",
         "- It can show the toolkit ranking candidate teachers and calibrating against models trained on",
         "  human data, on real students whose teachers are documented by their authors.",
-        "- The panel is small (three human-data models plus other vendors' references), so p-values",
-        "  cannot go far below what a handful of controls allow: a real student can be missed, and",
-        "  'no evidence' is not proof of independence.",
+        "- The panel's eight human-data models come from three lineages (four Guanaco sizes, three",
+        "  Llama-2-chat sizes, one OASST Pythia), so they vary less than eight unrelated models would:",
+        "  a real student can be missed, one unlike the others can look closer to a vendor than it is,",
+        "  and 'no evidence' is not proof of independence.",
         "- References stand in for teachers: vicuna was trained on ChatGPT conversations of several",
         "  snapshots, alpaca on text-davinci-003 answers generated in 2023, which today's API may not reproduce.",
         "- One answer per prompt, recorded by others with decoding settings that are not known here.",
@@ -283,6 +294,35 @@ def demo_rows(digest: Mapping, case: Case) -> list[dict]:
             }
         )
     return rows
+
+
+def answer_lines(result: InvestigationResult) -> list[str]:
+    """Per suspect: the one answer, then its three best-ranked candidates with the p-value of each
+    candidate's own test (before any correction for the others)."""
+    lines = []
+    for a in result.attributions:
+        ranked = ", ".join(f"{c.candidate} (p {fmt_p(c.p_value)})" for c in a.ranking[:3])
+        lines += [f"{a.suspect}: {a.answer}", f"  ranked: {ranked}"]
+    return lines
+
+
+def efficiency_lines(result: InvestigationResult) -> list[str]:
+    """The verdict against the top candidate on fewer prompts (how many the answer needs)."""
+    return [
+        f"{row['suspect']:20s} vs {row['reference']:18s} {row['prompts']:4d} prompts: "
+        f"{row['label']} (p {fmt_p(row['p_value'])})"
+        for row in result.efficiency
+    ]
+
+
+def summary_lines(result: InvestigationResult, case: Case) -> list[str]:
+    """Every figure the quickstart prints, in print order: what must read the same on any machine."""
+    return [
+        *answer_lines(result),
+        *(verdict_line(v) for v in result.verdicts),
+        *efficiency_lines(result),
+        *format_table(demo_rows(result.digest, case)).splitlines(),
+    ]
 
 
 def format_table(rows: Sequence[Mapping]) -> str:

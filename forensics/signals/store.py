@@ -10,7 +10,10 @@ sees the same background whoever is the suspect.
 
 from __future__ import annotations
 
+import multiprocessing
+import os
 from collections.abc import Iterable, Sequence
+from concurrent.futures import ProcessPoolExecutor
 
 import numpy as np
 
@@ -54,6 +57,35 @@ class ClosenessStore:
             self._info[key] = dict(scores.info, standardise=scores.standardise, description=scores.description)
         return self._columns[key]
 
+    def precompute(self, signals: Iterable[str], references: Iterable[str], workers: int | None = None) -> None:
+        """Compute every (signal, reference) column not yet held, spread over ``workers`` processes
+        (default: the CPU count). Each signal's corpus-wide fit (TF-IDF, habits, style spreads) is
+        done once here first, so the forked workers share it instead of redoing it; each worker
+        returns only its columns, so memory grows with the columns, not with the workers."""
+        signals, references = list(signals), list(references)
+        todo = [(g, r) for g in signals for r in references if (g, r) not in self._columns]
+        if not todo:
+            return
+        workers = min(workers or os.cpu_count() or 1, len(todo))
+        if workers <= 1 or "fork" not in multiprocessing.get_all_start_methods():
+            for g, r in todo:
+                self._column(g, r)
+            return
+        for g in dict.fromkeys(g for g, _ in todo):  # the corpus-wide fits, inherited by the workers
+            self._column(g, next(r for h, r in todo if h == g))
+        todo = [(g, r) for g, r in todo if (g, r) not in self._columns]
+        global _FORKED
+        _FORKED = self
+        try:
+            with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork")) as pool:
+                for key, column, info in pool.map(
+                    _column_in_worker, todo, chunksize=max(1, len(todo) // (4 * workers))
+                ):
+                    self._columns[key] = column
+                    self._info[key] = info
+        finally:
+            _FORKED = None
+
     def row(self, signal: str, reference: str, model: str, prompt_ids: Sequence[str] | None = None) -> np.ndarray:
         """Closeness of ``model`` to ``reference`` on each prompt (NaN where undefined)."""
         if model == reference:
@@ -91,3 +123,11 @@ class ClosenessStore:
         return make_scores(
             signal, self.features, reference, models, prompt_ids, values, standardise, description, **info
         )
+
+
+_FORKED: ClosenessStore | None = None  # the store a forked worker computes columns of
+
+
+def _column_in_worker(key: tuple[str, str]):
+    column = _FORKED._column(*key)
+    return key, column, _FORKED._info[key]

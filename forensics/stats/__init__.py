@@ -10,10 +10,13 @@ from forensics.stats.panel import MIN_DEFINED_PROMPTS, CombinedTest, SignalTest,
 from forensics.stats.power import PanelPower, minimum_detectable_effect, panel_power, prediction_power
 from forensics.stats.replicate import MIN_REPLICATE_PROMPTS, ReplicateTest, replicate_test
 from forensics.stats.resampling import bootstrap_counts, rng_description
+from forensics.stats.selection import SelectionTest, selection_test
 from forensics.stats.serialise import jsonable
 
 __all__ = [
     "MIN_CONTRAST_PROMPTS",
+    "SelectionTest",
+    "selection_test",
     "ContrastTest",
     "contrast_test",
     "prior_variance",

@@ -26,8 +26,8 @@ MIN_CONTRAST_PROMPTS = 3  # a model needs this many prompts with a defined contr
 class ContrastTest:
     """One contrast test (fields follow scipy.stats result conventions).
 
-    ``excess``: the suspect's contrast minus the null units' mean, in units of each signal's pooled
-    panel spread: the score candidates are ranked by. ``effect_size``: ``excess`` in panel standard
+    ``suspect_value``: the suspect's own combined contrast (defined with any number of units).
+    ``excess``: that contrast minus the null units' mean. ``effect_size``: ``excess`` in panel standard
     deviations of the tested column (moderated). ``statistic``: the studentised prediction statistic
     t, whose null is ``kappa`` times Student t with ``df`` degrees of freedom; ``p_value`` is that
     null's exact upper tail and ``null_distribution`` its quantiles at (i + 1/2) / ``n_resamples``.
@@ -50,6 +50,7 @@ class ContrastTest:
     n_units: int
     suspect_value: float
     unit_values: dict[str, float]
+    panel_sd: float = float("nan")  # the moderated SD of the units' contrasts (the effect size's unit)
     weights: dict[str, float] = field(default_factory=dict)
     signals: tuple[ContrastTest, ...] = ()
     ci_level: float = 0.95
@@ -84,6 +85,7 @@ class ContrastTest:
                 "n_units",
                 "suspect_value",
                 "unit_values",
+                "panel_sd",
                 "weights",
                 "ci_level",
                 "rng_state",
@@ -154,8 +156,7 @@ def contrast_test(
     (default weight 1; a signal with fewer than ``MIN_CONTRAST_PROMPTS`` defined prompts for some
     model gets 0). ``kappa``: the null's width factor (learned, docs/methods.md). ``rng`` draws
     the prompt bootstrap; its state before drawing is recorded. With fewer than two units the test
-    is undefined but ``excess`` (the ranking score) still is: against the one unit, or, with none,
-    the suspect's own contrast.
+    is undefined but ``suspect_value`` still is.
     """
     rng_state = rng_description(rng)
     names = list(contrasts)
@@ -192,14 +193,14 @@ def contrast_test(
                 name, n, K, n_resamples, kappa, rng_state, ci_level, "fewer than two independent null units",
                 excess=score, suspect_value=float(T[0, 0]),
             )  # fmt: skip
-        Tb = _means(X, W)  # [B, M, C]
+        Tb = _means(X[:, 0, :], W)  # [B, M]: only the tested column is resampled
         var_cols = T[1:].var(axis=0, ddof=1)
         d0, s02 = prior_variance(var_cols[1:], K - 1) if C > 1 else (0.0, float("nan"))
         # the other columns lend at most as many degrees of freedom as the tested column has (docs/methods.md)
         d0 = min(d0, float((K - 1) * (C - 1)), float(K - 1))
         s2 = (d0 * s02 + (K - 1) * var_cols[0]) / (d0 + K - 1) if d0 > 0 else var_cols[0]
         df = d0 + K - 1
-        diff_b = Tb[:, 0, 0] - Tb[:, 1:, 0].mean(-1)
+        diff_b = Tb[:, 0] - Tb[:, 1:].mean(-1)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", RuntimeWarning)
             floor2 = float(np.nanvar(diff_b, ddof=1)) if n_resamples > 1 else 0.0
@@ -228,6 +229,7 @@ def contrast_test(
             n_units=K,
             suspect_value=float(T[0, 0]),
             unit_values={u: float(v) for u, v in zip(units, T[1:, 0])},
+            panel_sd=sd,
             weights={g: w_sel[g] for g in sel},
             ci_level=ci_level,
             rng_state=rng_state,

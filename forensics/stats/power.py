@@ -1,4 +1,9 @@
-"""How much can a panel of K independent units detect? Power of the panel prediction test."""
+"""How much can a panel of K independent models detect? Power of the contrast test's prediction statistic.
+
+The test refers t / kappa to Student t with df degrees of freedom: K - 1 of its own plus what the
+other columns lend (at most K - 1 more, docs/methods.md). A hypothetical panel of K' models is
+assumed to be lent in the same proportion.
+"""
 
 from __future__ import annotations
 
@@ -10,25 +15,32 @@ from scipy import optimize, stats
 __all__ = ["PanelPower", "prediction_power", "minimum_detectable_effect", "panel_power"]
 
 
-def prediction_power(effect: float, n_panel: int, alpha: float = 0.05) -> float:
+def prediction_power(
+    effect: float, n_panel: int, alpha: float = 0.05, *, lend: float = 1.0, kappa: float = 1.0
+) -> float:
     """Power of the one-sided prediction t-test at ``effect`` panel SDs with ``n_panel`` units.
 
     Under the alternative the suspect sits ``effect`` SDs above the panel mean, so the statistic
-    follows a noncentral t with ``n_panel - 1`` df and noncentrality ``effect / sqrt(1 + 1/K)``.
+    follows a noncentral t with ``lend * (n_panel - 1)`` df and noncentrality
+    ``effect / sqrt(1 + 1/K)``, and is rejected above ``kappa`` times t's critical value.
     """
     if n_panel < 2 or not np.isfinite(effect):
         return float("nan")
-    df = n_panel - 1
-    crit = stats.t.ppf(1 - alpha, df)
+    df = lend * (n_panel - 1)
+    crit = kappa * stats.t.ppf(1 - alpha, df)
     ncp = effect / np.sqrt(1 + 1 / n_panel)
     return float(stats.nct.sf(crit, df, ncp))
 
 
-def minimum_detectable_effect(n_panel: int, alpha: float = 0.05, power: float = 0.8) -> float:
+def minimum_detectable_effect(
+    n_panel: int, alpha: float = 0.05, power: float = 0.8, *, lend: float = 1.0, kappa: float = 1.0
+) -> float:
     """Smallest effect (in panel SDs) the test detects with the given power; inf below 2 units."""
     if n_panel < 2:
         return float("inf")
-    return float(optimize.brentq(lambda d: prediction_power(d, n_panel, alpha) - power, 0.0, 1e3))
+    return float(
+        optimize.brentq(lambda d: prediction_power(d, n_panel, alpha, lend=lend, kappa=kappa) - power, 0.0, 1e3)
+    )
 
 
 @dataclass(frozen=True)
@@ -73,14 +85,26 @@ class PanelPower:
 MAX_PANEL = 200
 
 
-def panel_power(n_panel: int, observed_effect: float, alpha: float = 0.05, power: float = 0.8) -> PanelPower:
-    """Minimum detectable effect of this panel and the panel size the observed effect would need."""
-    mde = minimum_detectable_effect(n_panel, alpha, power)
-    pw = prediction_power(observed_effect, n_panel, alpha) if n_panel >= 2 else float("nan")
+def panel_power(
+    n_panel: int,
+    observed_effect: float,
+    alpha: float = 0.05,
+    power: float = 0.8,
+    *,
+    df: float | None = None,
+    kappa: float = 1.0,
+) -> PanelPower:
+    """Minimum detectable effect of this panel and the panel size the observed effect would need.
+
+    ``df``: the degrees of freedom the test had (default ``n_panel - 1``); ``kappa``: its null's width."""
+    lend = float(df) / (n_panel - 1) if df is not None and n_panel >= 2 and np.isfinite(df) else 1.0
+    opts = {"lend": lend, "kappa": kappa}
+    mde = minimum_detectable_effect(n_panel, alpha, power, **opts)
+    pw = prediction_power(observed_effect, n_panel, alpha, **opts) if n_panel >= 2 else float("nan")
     needed = None
     if np.isfinite(observed_effect) and observed_effect > 0:
         for k in range(2, MAX_PANEL + 1):
-            if prediction_power(observed_effect, k, alpha) >= power:
+            if prediction_power(observed_effect, k, alpha, **opts) >= power:
                 needed = k
                 break
     more = None if needed is None else max(0, needed - n_panel)

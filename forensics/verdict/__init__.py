@@ -1,6 +1,6 @@
 """Verdicts: same model, distilled, or no evidence, with their strength, findings and caveats."""
 
-from forensics.verdict.attribution import Answer, Attribution, CandidateResult, VendorTest, attribute, rank_candidates
+from forensics.verdict.attribution import Answer, Attribution, CandidateResult, attribute, rank_candidates
 from forensics.verdict.design import vendor_of
 from forensics.verdict.engine import (
     DISTILLED,
@@ -22,7 +22,6 @@ __all__ = [
     "AnalysisSettings",
     "Answer",
     "EngineParams",
-    "VendorTest",
     "rank_candidates",
     "shipped_params",
     "vendor_of",

@@ -111,9 +111,9 @@ class Verdict:
     ``p_value``, ``statistic``, ``effect_size`` and ``ci`` are those of the test the label rests
     on (``basis``): the combined contrast test (effect in panel SDs), or the replicate test (effect =
     relative closeness, 0 = the controls, 1 = R's own resample). Both tests stay available as
-    ``test`` and ``replicate``. ``score``: the suspect's combined contrast towards R minus the
-    independent models' mean (or its own contrast when no independent model was given), which
-    ranks candidate teachers and is what a benchmark's AUC reads.
+    ``test`` and ``replicate``. ``score``: the suspect's own combined contrast towards R (its lean
+    towards R against the other vendors' references), which needs no panel spread, ranks candidate
+    teachers and is what a benchmark's AUC reads.
     """
 
     label: Label
@@ -494,7 +494,7 @@ def _analyse(
         notes.append(f"the replicate test is undefined: {rep.note}")
     headline = rep if basis == "replicate" else test
     K = len(design.units)
-    power = panel_power(K, test.effect_size, alpha) if K >= 1 else None
+    power = panel_power(K, test.effect_size, alpha, df=test.df, kappa=test.kappa) if K >= 1 else None
     return Verdict(
         label=label,
         reference=reference,
@@ -513,7 +513,7 @@ def _analyse(
         notes=notes,
         replicate=rep,
         basis=basis,
-        score=test.excess,
+        score=test.suspect_value,
         units=list(design.units),
         anchors=list(design.columns[0].anchors),
         power=power,
