@@ -37,6 +37,7 @@ from forensics.report.views import (
     add_figures,
     attribution_view,
     finalize,
+    pair_detail,
     pick_examples,
     signals_described,
     slugify,
@@ -267,7 +268,8 @@ def render_digest(digest: Mapping, out: Path | str = "report.html", *, build_tim
             slug = f"{base}-{len(slugs) + 1}"
         slugs.add(slug)
         view["slug"] = slug
-        view["panel_small"] = len(view["panel"]) < SMALL_PANEL
+        view["panel_small"] = len(view["units"]) < SMALL_PANEL
+        view["pair_detail"] = pair_detail(view)
         view["examples"] = digest["examples"].get(view["suspect"], [])
         view["any_defined"] = any(f["defined"] for f in view["findings"])
         add_figures(view)
