@@ -556,7 +556,9 @@ def test_cli_writes_report_and_reports_user_errors(case, tmp_path, capsys):
         == 0
     )
     assert out.is_file() and b"Summary of verdicts" in out.read_bytes()
-    capsys.readouterr()
+    printed = capsys.readouterr().out.splitlines()
+    banner = soup_of(out.read_bytes()).select_one("#summary .verdict .label").get_text(strip=True)
+    assert printed[0] == f"{SUSPECT}: {banner}"  # the terminal says what the banner says
     assert (
         _cli(
             [
