@@ -448,6 +448,9 @@ def test_attribution_among_candidates_gives_one_answer_everywhere(case, tmp_path
     assert rows[0][1] == REFERENCE  # the suspect copies the reference's wording
     scores = [float(r[3]) for r in rows]
     assert scores == sorted(scores, reverse=True)
+    # the detail under the answer is the same pair test as the ranking's row for the reference
+    ref_p = next(r[5] for r in rows if r[1] == REFERENCE)
+    assert all(f"p = {ref_p}," in b.select_one(".detail").get_text(" ", strip=True) for b in banners)
     named = {r[1]: r[7] for r in rows}
     if attribution["kind"] == "teacher named":
         assert named[attribution["teacher"]] == "teacher"
