@@ -488,6 +488,14 @@ def test_other_vendors_references_anchor_the_contrast_and_the_rest_calibrate_it(
     assert t.defined and t.n_units == 2 and t.df >= 1
     assert f"Student t with {num(t.df)} degrees of freedom" in combined and f"prior of {num(t.prior_df)}" in combined
     assert f"width factor κ = {num(t.kappa)}" in combined and f"p = {fmt_p(t.p_value, precise=True)}" in combined
+    # where the learned parameters come from is stated, honestly, from the parameters the run used
+    from forensics.verdict import shipped_params
+
+    params, methods = shipped_params(), " ".join(soup.select_one("#methods").get_text().split())
+    assert result.digest["engine"] == params.to_dict()
+    fitted = "were fitted on" in methods
+    assert fitted == bool(params.fitted_on) and (fitted or "were not fitted" in methods)
+    assert f"κ = {num(params.kappa)}." in methods
 
 
 def test_render_from_computed_verdicts_matches_build(case, built, tmp_path):

@@ -223,6 +223,7 @@ def investigate(
         command_exact=not efficiency_sizes and not families,
         rng_seed=seed,
         statements=statements,
+        engine=settings.engine.to_dict(),
     )
     digest["statements"] = statements
     return InvestigationResult(verified, corpus, store, verdicts, attributions, efficiency, digest)
