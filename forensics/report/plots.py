@@ -89,8 +89,8 @@ def _short_label(name: str, width: int = 26) -> str:
 def contrast_axis(anchors: Sequence[str]) -> str:
     """The x-axis words for a contrast: closeness to R, minus closeness to the anchors when there are any."""
     if not anchors:
-        return "mean closeness to R (no other vendor's reference to contrast with)"
-    return "mean contrast: closeness to R minus closeness to the other vendors' references"
+        return "mean closeness to R (no anchor)"
+    return "mean contrast (R minus other vendors)"
 
 
 def signal_plot(
