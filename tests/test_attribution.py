@@ -6,8 +6,12 @@ import numpy as np
 from test_signals import LookupEmbedder, make_corpus
 
 from forensics.features import Features
-from forensics.signals import raw_cosines
-from forensics.verdict import attribute
+from forensics.signals import ClosenessStore, raw_cosines
+from forensics.verdict import AnalysisSettings, Answer, CandidateResult, EngineParams, attribute, rank_candidates
+
+# the synthetic answers are vectors only: the embedding signal, with weights fixed here
+SETTINGS = AnalysisSettings(signals=("embedding",), n_resamples=299, params=EngineParams(weights={"embedding": 1.0}))
+FAMILIES = {"R_central": "centralco-c", "R_teacher": "teacherco-t"}
 
 
 def _central_reference_case(rng, n_prompts=60, dim=24):
@@ -45,15 +49,24 @@ def test_the_central_reference_is_closest_but_the_teacher_is_attributed(rng):
         ["R_central", "R_teacher"],
         panel,
         rng=np.random.default_rng(1),
-        features=features,
-        n_resamples=299,
+        families=FAMILIES,
+        settings=SETTINGS,
+        store=ClosenessStore(corpus, features),
     )
     assert result.top == "R_teacher"
-    margins = {c.candidate: c.closeness_margin for c in result.ranking}
-    assert margins["R_teacher"] > margins["R_central"]
+    scores = {c.candidate: c.score for c in result.ranking}
+    assert scores["R_teacher"] > scores["R_central"]
+    # each candidate's pair verdict is contrasted with the other vendor's candidate
+    assert {c.candidate: c.verdict.anchors for c in result.ranking} == {
+        "R_teacher": ["R_central"],
+        "R_central": ["R_teacher"],
+    }
+    # four independent models give little power, but whatever the answer, it points at the teacher
+    assert result.kind is not Answer.NO_EVIDENCE and "R_teacher" in result.answer, result.summary()
+    assert "R_central" not in result.answer
 
 
-def test_an_independent_suspect_gets_none(rng):
+def test_an_independent_suspect_gets_no_teacher(rng):
     corpus, emb = _central_reference_case(rng)
     features = Features(corpus, embedder=emb)
     result = attribute(
@@ -62,7 +75,30 @@ def test_an_independent_suspect_gets_none(rng):
         ["R_central", "R_teacher"],
         ["I1", "I2", "I3"],
         rng=np.random.default_rng(2),
-        features=features,
-        n_resamples=299,
+        families=FAMILIES,
+        settings=SETTINGS,
+        store=ClosenessStore(corpus, features),
     )
-    assert result.best is None and result.answer == "none"
+    assert result.best is None and result.kind in (Answer.INCONCLUSIVE, Answer.NO_EVIDENCE)
+    assert result.answer.startswith(str(result.kind)) and result.vendor is None
+
+
+def test_given_verdicts_are_reused_not_recomputed(rng):
+    corpus, emb = _central_reference_case(rng)
+    store = ClosenessStore(corpus, Features(corpus, embedder=emb))
+    args = (corpus, "student", ["R_central", "R_teacher"], ["I1", "I2", "I3", "I4"])
+    kw = dict(families=FAMILIES, settings=SETTINGS, store=store)
+    first = attribute(*args, rng=np.random.default_rng(3), **kw)
+    reused = attribute(
+        *args, rng=np.random.default_rng(3), verdicts={c.candidate: c.verdict for c in first.ranking}, **kw
+    )
+    assert [c.verdict for c in reused.ranking] == [c.verdict for c in first.ranking]
+    assert all(a.verdict is b.verdict for a, b in zip(reused.ranking, first.ranking))
+
+
+def test_rank_candidates_orders_by_score_with_undefined_scores_last():
+    def cand(name, score):
+        return CandidateResult(name, name, name, score, 0.0, 0.0, 1.0, None)
+
+    ranked = rank_candidates([cand("b", 0.1), cand("c", float("nan")), cand("a", 0.1), cand("d", 0.7)])
+    assert [c.candidate for c in ranked] == ["d", "a", "b", "c"]

@@ -11,7 +11,11 @@ from test_bench import BagEmbedder
 from test_signals import make_corpus
 
 from forensics.features import Features
-from forensics.verdict import analyse
+from forensics.signals import ClosenessStore, signal_names
+from forensics.verdict import AnalysisSettings, EngineParams, analyse
+
+# every default signal weighs the same here: the shipped weights may leave some out, this test does not
+EVERY_SIGNAL = AnalysisSettings(n_resamples=199, params=EngineParams(weights=dict.fromkeys(signal_names(True), 1.0)))
 
 
 def _exchangeable_corpus(rng: np.random.Generator, n_models: int, n_prompts: int):
@@ -35,9 +39,10 @@ def test_combined_test_with_every_default_signal_is_calibrated_under_the_null(rn
     for _ in range(n_sets):
         corpus, names = _exchangeable_corpus(rng, n_models=7, n_prompts=24)
         features = Features(corpus, embedder=BagEmbedder(16))
-        v = analyse(corpus, "R", "S", names[2:], rng=rng, features=features, n_resamples=199)
+        store = ClosenessStore(corpus, features)
+        v = analyse(corpus, "R", "S", names[2:], rng=rng, settings=EVERY_SIGNAL, store=store)
         p_values.append(v.p_value)
-        lexical_weights.append(v.test.weights["lexical"])
+        lexical_weights.append(v.test.weights.get("lexical", 0.0))
     p = np.asarray(p_values)
     assert np.all(np.isfinite(p))
     rate = float(np.mean(p < alpha))

@@ -48,9 +48,10 @@ from forensics.report import (
     plot_sample_efficiency,
     verdict_figure,
 )
-from forensics.signals import closeness_summary, raw_cosines
+from forensics.signals import ClosenessStore, closeness_summary, raw_cosines
 from forensics.verdict import (
     NO_EVIDENCE,
+    AnalysisSettings,
     analyse,
     caveats,
     findings_table,
@@ -244,26 +245,42 @@ def test_formatting_is_coarse_and_handles_missing_values():
 
 
 def test_verdict_tables_and_caveats_with_a_calibrated_panel(corpus, features):
-    v = analyse(corpus, REF, SUS, PANEL, rng=np.random.default_rng(0), features=features, n_resamples=199)
+    v = analyse(
+        corpus,
+        REF,
+        SUS,
+        PANEL,
+        rng=np.random.default_rng(0),
+        settings=AnalysisSettings(n_resamples=199),
+        store=ClosenessStore(corpus, features),
+    )
     line = verdict_line(v)
     assert line.startswith(f"{SUS} vs {REF}: {v.label} (strength: {v.strength})")
-    assert f"{v.n_prompts} prompts" in line and "panel of 3 (3 independent units)" in line
+    assert f"{v.n_prompts} prompts" in line and "panel of 3 (3 independent models)" in line
     table = findings_table(v)
     assert list(table.index) == [f.signal for f in v.findings]
     assert set(table.columns) >= {"effect (panel SD)", "95% CI", "p", "supports", "weight", "note"}
     assert not any("thin" in n or "same-model" in n for n in caveats(v))  # 3 units: calibrated, check ran
-    assert any("thin (3 independent members)" in n for n in caveats(v, small_panel=4))
+    assert any("thin (3 independent models)" in n for n in caveats(v, small_panel=4))
     case = Case("t", Path("."), REF, [{"label": SUS, "role": "suspect", "expected_verdict": v.label}])
     assert expectation_table([v], case).loc[SUS, "matches"] == "yes"
 
 
 def test_caveats_say_why_a_one_member_panel_cannot_calibrate(corpus, features):
-    v = analyse(corpus, REF, SUS, ["p1"], rng=np.random.default_rng(0), features=features, n_resamples=99)
+    v = analyse(
+        corpus,
+        REF,
+        SUS,
+        ["p1"],
+        rng=np.random.default_rng(0),
+        settings=AnalysisSettings(n_resamples=99),
+        store=ClosenessStore(corpus, features),
+    )
     assert v.label == NO_EVIDENCE
     notes = caveats(v)
     assert any("at least 2 are needed" in n for n in notes)
     assert any("same-model check" in n for n in notes)
-    assert "panel of 1 (1 independent unit)" in verdict_line(v)
+    assert "panel of 1 (1 independent model)" in verdict_line(v)
     assert set(findings_table(v)["p"]) == {"n/a"}
     case = Case(
         "t", Path("."), REF, [{"label": SUS, "role": "suspect", "expected_verdict": "same model or direct derivative"}]
@@ -481,9 +498,44 @@ def test_open_investigation_defaults_to_the_demo_case_and_checks_labels(tmp_path
         open_investigation(case_dir=bad, embedder=HashEmbedder())
 
 
+def test_an_investigation_shares_one_closeness_store_with_its_features():
+    inv = open_investigation(embedder=HashEmbedder())
+    assert inv.store.corpus is inv.corpus and inv.store.features is inv.features
+    assert inv.store.models == sorted(inv.corpus.models)  # every model: values that do not depend on roles
+    scores = inv.store.scores("refusal", inv.reference, [inv.suspect, *inv.panel], inv.store.prompt_ids)
+    assert scores.models == [inv.suspect, *inv.panel] and "reference_refusals" in scores.info
+    v = analyse(
+        inv.corpus,
+        inv.reference,
+        inv.suspect,
+        inv.panel,
+        rng=np.random.default_rng(0),
+        settings=AnalysisSettings(n_resamples=99),
+        replicates=inv.replicates,
+        store=inv.store,
+    )
+    assert v.replicate is not None and v.units == inv.panel
+
+
 def test_verdict_figure_draws_the_test_or_says_why_not(corpus, features):
-    ok = analyse(corpus, REF, SUS, PANEL, rng=np.random.default_rng(0), features=features, n_resamples=99)
-    thin = analyse(corpus, REF, SUS, ["p1"], rng=np.random.default_rng(0), features=features, n_resamples=99)
+    ok = analyse(
+        corpus,
+        REF,
+        SUS,
+        PANEL,
+        rng=np.random.default_rng(0),
+        settings=AnalysisSettings(n_resamples=99),
+        store=ClosenessStore(corpus, features),
+    )
+    thin = analyse(
+        corpus,
+        REF,
+        SUS,
+        ["p1"],
+        rng=np.random.default_rng(0),
+        settings=AnalysisSettings(n_resamples=99),
+        store=ClosenessStore(corpus, features),
+    )
     assert isinstance(verdict_figure(ok), Figure)
     fig = verdict_figure(thin)
     texts = [t.get_text() for ax in fig.axes for t in ax.texts]
@@ -516,8 +568,8 @@ def test_replicate_line_and_figure_for_a_copy_with_one_control():
         SUS,
         ["p1"],
         rng=np.random.default_rng(0),
-        features=features,
-        n_resamples=199,
+        settings=AnalysisSettings(n_resamples=199),
+        store=ClosenessStore(corpus, features),
         replicates=["ref-again"],
     )
     assert v.label == "same model or direct derivative" and v.basis == "replicate"
@@ -529,10 +581,25 @@ def test_replicate_line_and_figure_for_a_copy_with_one_control():
     fig = verdict_figure(v)
     assert [ax.get_title(loc="left") for ax in fig.axes][1].startswith("replicate test: p = ")
     alone = analyse(
-        corpus, REF, SUS, [], rng=np.random.default_rng(0), features=features, n_resamples=99, replicates=["ref-again"]
+        corpus,
+        REF,
+        SUS,
+        [],
+        rng=np.random.default_rng(0),
+        settings=AnalysisSettings(n_resamples=99),
+        store=ClosenessStore(corpus, features),
+        replicates=["ref-again"],
     )
     assert alone.label == NO_EVIDENCE and "test undefined: no control model" in replicate_line(alone)
-    plain = analyse(corpus, REF, SUS, ["p1"], rng=np.random.default_rng(0), features=features, n_resamples=99)
+    plain = analyse(
+        corpus,
+        REF,
+        SUS,
+        ["p1"],
+        rng=np.random.default_rng(0),
+        settings=AnalysisSettings(n_resamples=99),
+        store=ClosenessStore(corpus, features),
+    )
     assert "no replicate" in replicate_line(plain)
 
 

@@ -13,6 +13,7 @@ import hashlib
 import json
 import re
 from datetime import UTC, datetime
+from functools import partial
 from pathlib import Path
 
 import pytest
@@ -23,6 +24,7 @@ from forensics.evidence import collect, read_records
 from forensics.probes import load_probe_set
 from forensics.providers import Decoding
 from forensics.signals import SIGNALS
+from forensics.verdict import fmt_num, fmt_p
 
 # A label is not trusted either: imported recordings take model names from third-party files.
 HOSTILE_LABEL = 'panel-c"><b onmouseover=alert(3)>c</b>'
@@ -302,7 +304,10 @@ def test_report_content_verdict_findings_examples_provenance(case, built):
             continue
         defined += 1
         assert len(cells) == 7 and re.match(r"^\d", cells[4]), cells  # p-value column
-        assert re.match(r"^-?\d.* to -?\d", cells[2]), cells  # confidence interval
+        if cells[1] == "unbounded":  # the independent models do not vary: no spread to scale the effect by
+            assert cells[2] == "n/a" and float(cells[3]) > 0, cells
+        else:
+            assert re.match(r"^-?\d.* to -?\d", cells[2]), cells  # confidence interval
     assert defined >= 2
     assert len(section.select(".finding img")) == defined, "one plot per defined signal"
     # Side by side: the hashes shown are real records of the logs, of the right models.
@@ -341,7 +346,7 @@ def test_thin_panel_is_warned(case, tmp_path):
     out = build_report([folder / "evidence"], REFERENCE, [SUSPECT], panel=["panel-a"], out=tmp_path / "r.html")
     soup = soup_of(out.read_bytes())
     warning = soup.select_one("#summary .warning").get_text(" ", strip=True)
-    assert "Thin panel" in warning and "only 1 panel model" in warning
+    assert "Thin panel" in warning and "only 1 independent model" in warning
     assert "thin panel" in soup.select_one("#limits").get_text().lower()
     # One panel member cannot calibrate the test: the banner says "not tested", not "independent".
     banner = soup.select_one("#summary .verdict")
@@ -386,7 +391,7 @@ def test_replicate_test_is_reported_when_the_panel_is_thin(case, tmp_path):
         section = soup.select_one(f"#suspect-{label}")
         rows = {tr.th.get_text(strip=True): tr.td.get_text(" ", strip=True) for tr in section.select("table.kv tr")}
         assert "Relative closeness" in rows["Replicate test"] and RESAMPLE in rows["Replicate test"]
-        assert rows["Combined test"].startswith("not defined with 1 independent panel unit")
+        assert rows["Combined test"].startswith("not defined with 1 independent model: fewer than two")
         assert section.select_one('img[alt^="Replicate test"]')["src"].startswith("data:image/svg+xml;base64,")
         assert f"Replicate test for {label}" in soup.select_one("#limits").get_text()
     command = soup.select_one("#rebuild .command").get_text()
@@ -397,8 +402,11 @@ def test_replicate_test_is_reported_when_the_panel_is_thin(case, tmp_path):
         build_report(evidence, REFERENCE, [SUSPECT], panel=[RESAMPLE], replicates=[RESAMPLE], out=tmp_path / "x.html")
 
 
-def test_attribution_among_candidates(case, tmp_path):
-    from forensics.report import build_report
+ANSWER_KINDS = ("teacher named", "vendor named, snapshot uncertain", "inconclusive", "no evidence")
+
+
+def test_attribution_among_candidates_gives_one_answer_everywhere(case, tmp_path):
+    from forensics.report import build_report, read_digest
 
     folder, _ = case
     out = build_report(
@@ -408,13 +416,86 @@ def test_attribution_among_candidates(case, tmp_path):
         out=tmp_path / "r.html",
         rng_seed=7,
         candidates=[REFERENCE, "panel-a"],
+        digest_out=tmp_path / "digest.json",
     )
+    (attribution,) = read_digest(tmp_path / "digest.json")["attributions"]
+    answer = attribution["answer"]
+    assert attribution["kind"] in ANSWER_KINDS and answer.startswith(attribution["kind"].split(",")[0])
     soup = soup_of(out.read_bytes())
-    rows = [[td.get_text(strip=True) for td in tr.find_all("td")] for tr in soup.select("#attribution tbody tr")]
-    assert [r[1] for r in rows][0] == REFERENCE and rows[0][7] == "yes"
-    assert {r[1] for r in rows} == {REFERENCE, "panel-a"}
-    assert soup.select("#attribution img")
+    # the banner, in the summary and in the suspect's section, and the attribution heading: the same words
+    banners = soup.select(".verdict")
+    assert len(banners) == 2
+    for banner in banners:
+        assert banner.select_one(".label").get_text(" ", strip=True) == answer
+        text = banner.get_text(" ", strip=True)
+        assert not any(label in text for label in VERDICT_LABELS), "a pair label beside the one answer"
+        detail = banner.select_one(".detail").get_text(" ", strip=True)
+        assert detail.startswith(f"Detail: test against {REFERENCE} alone, before correcting for the other candidates")
+    assert " ".join(soup.select_one("#attribution h3").get_text().split()) == f"{SUSPECT}: {answer}"
+    # the vendor tests (the two candidates are of two vendors) with Holm p, and the ranking by score
+    vendors = [
+        [td.get_text(strip=True) for td in tr.find_all("td")]
+        for tr in soup.select("#attribution table.vendors tbody tr")
+    ]
+    holm = {v["vendor"]: v["p_holm"] for v in attribution["vendors"]}
+    assert [r[0] for r in vendors] == list(holm) and len(holm) == 2
+    assert all(float(r[5]) == pytest.approx(holm[r[0]], abs=1e-3) for r in vendors if r[5] != "n/a")
+    rows = [
+        [td.get_text(strip=True) for td in tr.find_all("td")]
+        for tr in soup.select("#attribution table.ranking tbody tr")
+    ]
+    assert [r[1] for r in rows] == [c["candidate"] for c in attribution["ranking"]]
+    assert rows[0][1] == REFERENCE  # the suspect copies the reference's wording
+    scores = [float(r[3]) for r in rows]
+    assert scores == sorted(scores, reverse=True)
+    # the detail under the answer is the same pair test as the ranking's row for the reference
+    ref_p = next(r[5] for r in rows if r[1] == REFERENCE)
+    assert all(f"p = {ref_p}," in b.select_one(".detail").get_text(" ", strip=True) for b in banners)
+    named = {r[1]: r[7] for r in rows}
+    if attribution["kind"] == "teacher named":
+        assert named[attribution["teacher"]] == "teacher"
+    elif attribution["kind"] not in ANSWER_KINDS[:2]:
+        assert set(named.values()) == {"no"}
+    assert soup.select("#attribution img") and soup.select_one("#heatmap img")
     assert f"--candidate {REFERENCE} --candidate panel-a" in soup.select_one("#rebuild .command").get_text()
+
+
+def test_other_vendors_references_anchor_the_contrast_and_the_rest_calibrate_it(case, tmp_path):
+    from forensics.report import investigate, render_digest
+
+    folder, _ = case
+    result = investigate(
+        [folder / "evidence"],
+        reference=REFERENCE,
+        suspects=[SUSPECT],
+        families={REFERENCE: "testlab-ref", "panel-a": "alphaco-a"},
+        seed=7,
+    )
+    (v,) = result.verdicts
+    assert v.anchors == ["panel-a"] and sorted(v.units) == sorted(["panel-b", HOSTILE_LABEL])
+    soup = soup_of(render_digest(result.digest, tmp_path / "r.html").read_bytes())
+    rows = {
+        tr.th.get_text(strip=True): tr.td.get_text(" ", strip=True)
+        for tr in soup.select(f"#suspect-{SUSPECT} table.kv tr")
+    }
+    assert rows["Contrasted with (anchors)"].startswith("panel-a")
+    assert (
+        "panel-b" in rows["Independent models (null units)"]
+        and "panel-a" not in rows["Independent models (null units)"]
+    )
+    combined = rows["Combined test"]
+    t, num = v.test, partial(fmt_num, digits=3, significant=True)
+    assert t.defined and t.n_units == 2 and t.df >= 1
+    assert f"Student t with {num(t.df)} degrees of freedom" in combined and f"prior of {num(t.prior_df)}" in combined
+    assert f"width factor κ = {num(t.kappa)}" in combined and f"p = {fmt_p(t.p_value, precise=True)}" in combined
+    # where the learned parameters come from is stated, honestly, from the parameters the run used
+    from forensics.verdict import shipped_params
+
+    params, methods = shipped_params(), " ".join(soup.select_one("#methods").get_text().split())
+    assert result.digest["engine"] == params.to_dict()
+    fitted = "were fitted on" in methods
+    assert fitted == bool(params.fitted_on) and (fitted or "were not fitted" in methods)
+    assert f"κ = {num(params.kappa)}." in methods
 
 
 def test_render_from_computed_verdicts_matches_build(case, built, tmp_path):
@@ -486,7 +567,9 @@ def test_cli_writes_report_and_reports_user_errors(case, tmp_path, capsys):
         == 0
     )
     assert out.is_file() and b"Summary of verdicts" in out.read_bytes()
-    capsys.readouterr()
+    printed = capsys.readouterr().out.splitlines()
+    banner = soup_of(out.read_bytes()).select_one("#summary .verdict .label").get_text(strip=True)
+    assert printed[0] == f"{SUSPECT}: {banner}"  # the terminal says what the banner says
     assert (
         _cli(
             [

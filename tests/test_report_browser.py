@@ -26,7 +26,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 from bs4 import BeautifulSoup
-from test_report import VERDICT_LABELS, build_case_report
+from test_report import ANSWER_KINDS, VERDICT_LABELS, build_case_report
+
+from forensics.notebook import load_case
+from forensics.notebook.alpaca_case import ALPACA_CASE_DIR
 
 pytestmark = pytest.mark.browser
 FLAGS = [
@@ -338,9 +341,13 @@ def test_real_case_answer_is_in_the_first_screenful_and_nothing_loads(chromium, 
     (out / "real_case_first_screen.png").write_bytes(base64.b64decode(shot["data"]))
     page = json.loads(probe["result"]["value"])
     assert page["height"] == height
-    assert len(page["banners"]) == 3, page["banners"]
+    # one banner per suspect, each with its one answer (never a pair label beside it), all on the first screen
+    assert len(page["banners"]) == len(load_case(ALPACA_CASE_DIR).suspects), page["banners"]
     for text, top, bottom in page["banners"]:
-        assert any(label in text for label in VERDICT_LABELS) and 0 <= top and bottom <= height, (text, top, bottom)
+        lines = [line.strip() for line in text.splitlines() if line.strip()]  # <p> breaks come doubled
+        assert lines[1].startswith(ANSWER_KINDS) and lines[2].startswith("Detail: test against"), text
+        assert not any(label in text for label in VERDICT_LABELS), text
+        assert 0 <= top and bottom <= height, (text, top, bottom)
     loaded, top, bottom = page["heatmap"]
     assert loaded and 0 <= top and bottom <= height, page["heatmap"]
     assert [u for u in requests if not u.startswith(PAGE_SCHEMES)] == []

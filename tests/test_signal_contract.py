@@ -11,7 +11,8 @@ from test_signals import LookupEmbedder
 
 from forensics.corpus import Corpus, Response
 from forensics.features import Features
-from forensics.signals import SIGNALS, SignalSpec, register, signal_names
+from forensics.signals import SIGNALS, ClosenessStore, SignalSpec, register, signal_names
+from forensics.verdict.design import contrasts, pair_design
 
 WORDS = "alpha beta gamma delta epsilon zeta eta theta iota kappa lambda sure certainly here steps".split()
 MODELS = ["R", "S", "P1", "P2", "P3"]
@@ -93,6 +94,50 @@ def test_second_run_on_the_cached_features_is_identical(signal, rng):
     second = _run(signal, corpus, ["S", "P1", "P2"], features)
     np.testing.assert_array_equal(first.values, second.values)
     assert embedder.n_encoded == encoded  # nothing was embedded again
+
+
+def test_the_store_returns_what_the_signal_returns_for_the_same_models(signal, rng):
+    corpus = _corpus(rng)
+    features = Features(corpus, embedder=LookupEmbedder())
+    store = ClosenessStore(corpus, features)
+    others = [m for m in store.models if m != "R"]
+    direct = SIGNALS[signal](corpus, "R", others, features=features, prompt_ids=store.prompt_ids)
+    for m in others:
+        np.testing.assert_allclose(store.row(signal, "R", m), direct.row(m), equal_nan=True)
+    pids = store.prompt_ids[2:9]
+    np.testing.assert_allclose(store.row(signal, "R", "S", pids), direct.row("S")[2:9], equal_nan=True)
+    view = store.scores(signal, "R", ["P1", "S"], pids)
+    assert view.name == signal and view.models == ["P1", "S"] and view.prompt_ids == list(pids)
+    np.testing.assert_allclose(view.row("S"), direct.row("S")[2:9], equal_nan=True)
+    with pytest.raises(ValueError, match="itself"):
+        store.row(signal, "R", "R")
+
+
+def test_a_columns_values_do_not_depend_on_who_is_the_suspect(signal, rng):
+    """Role-blindness: P3's contrast towards R is the same whether S or P1 is the suspect, and
+    whichever models the comparison names as controls."""
+    corpus = _corpus(rng)
+    store = ClosenessStore(corpus, Features(corpus, embedder=LookupEmbedder()))
+    pids = store.prompt_ids
+    as_suspect_s, _ = pair_design("R", "S", ["P1", "P2", "P3"], {})
+    as_suspect_p1, _ = pair_design("R", "P1", ["S", "P3"], {})
+    a = contrasts(store, as_suspect_s, [signal], pids)[signal]
+    b = contrasts(store, as_suspect_p1, [signal], pids)[signal]
+    rows_a = {m: a[i] for i, m in enumerate([as_suspect_s.suspect, *as_suspect_s.units])}
+    rows_b = {m: b[i] for i, m in enumerate([as_suspect_p1.suspect, *as_suspect_p1.units])}
+    for m in ("S", "P1", "P3"):
+        np.testing.assert_array_equal(rows_a[m][0], rows_b[m][0])
+
+
+def test_the_store_refuses_unknown_models_and_signals(rng):
+    corpus = _corpus(rng)
+    store = ClosenessStore(corpus, Features(corpus, embedder=LookupEmbedder()), models=["R", "S", "P1"])
+    with pytest.raises(ValueError, match="unknown signal"):
+        store.row("no-such-signal", "R", "S")
+    with pytest.raises(ValueError, match="not among the store's models"):
+        store.row("embedding", "P2", "S")
+    with pytest.raises(ValueError, match="without responses"):
+        ClosenessStore(corpus, models=["R", "nobody"])
 
 
 def test_a_registered_module_is_picked_up_and_a_clash_refused():

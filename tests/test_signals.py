@@ -243,3 +243,37 @@ def test_lexical_signal_follows_reused_wording():
     np.testing.assert_allclose(s.row("copy"), 1.0)
     assert np.all(s.row("reuse") > s.row("other"))
     assert np.isnan(s.row("empty")[0])
+
+
+def _habit_corpus(n_prompts=30):
+    """Made-up answers: every model answers each prompt with the prompt's own topic words; R and the
+    student wrap them in R's stock opener, closer and markdown, the others in habits of their own,
+    and "topical" repeats R's topic words exactly but has no habit at all."""
+    wrappers = {
+        "R": ("Certainly! Here is an overview:", "**Key point:** {t}.", "I hope this helps!"),
+        "student": ("Certainly! Here is an overview:", "**Key point:** {t}.", "I hope this helps!"),
+        "P1": ("Short answer -", "{t}", "Cheers"),
+        "P2": ("Well, let us see;", "{t} (roughly)", "Any other question?"),
+        "P3": ("OK.", "> {t}", "Done."),
+    }
+    texts = {m: {} for m in [*wrappers, "topical"]}
+    for p in range(n_prompts):
+        topic = f"tide{p} moon{p} harbour{p} salt{p}"
+        for m, (opener, body, closer) in wrappers.items():
+            texts[m][f"q{p:02d}"] = f"{opener} {body.format(t=topic)} {closer}"
+        texts["topical"][f"q{p:02d}"] = topic
+    return make_corpus(texts)
+
+
+def test_habits_signal_follows_stock_phrasing_and_ignores_the_topic():
+    from forensics.signals import SIGNALS
+
+    corpus = _habit_corpus()
+    models = ["student", "P1", "P2", "P3", "topical"]
+    s = SIGNALS["habits"](corpus, "R", models, features=Features(corpus, LookupEmbedder()))
+    assert s.name == "habits" and s.standardise and s.values.shape == (5, 30)
+    means = s.model_means()
+    assert means["student"] == pytest.approx(1.0)  # the same habits on every prompt
+    assert means["student"] > max(means[m] for m in ("P1", "P2", "P3"))
+    # sharing every topic word with R, and nothing else, is not a habit
+    assert means["topical"] == pytest.approx(0.0, abs=1e-6)

@@ -1,54 +1,42 @@
-"""Calibration and power of the panel test, on data simulated by the tests themselves."""
+"""Calibration and power of the contrast test, on data simulated by the tests themselves."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
+from scipy import stats
 
-from forensics.signals import SignalScores
-from forensics.stats import CombinedTest, ReplicateTest, holm, panel_test, prompt_matrix, replicate_test
+from forensics.stats import ContrastTest, ReplicateTest, contrast_test, holm, prior_variance, replicate_test
 
 ALPHA = 0.05
+SIGNALS = ("sig0", "sig1", "sig2")
 
 
-def _scores(name, values, models, standardise=True, reference="R"):
-    pids = [f"p{j:03d}" for j in range(values.shape[1])]
-    return SignalScores(
-        name=name, reference=reference, models=list(models), prompt_ids=pids, values=values, standardise=standardise
-    )
+def _simulate(rng, n_units=8, n_columns=4, n_prompts=60, tau=0.3, noise=1.0, shift=0.0, rho=0.6, suspect_sd=1.0):
+    """Per-prompt contrasts [1 + K, C, P] of the suspect (row 0) and K independent models for three
+    correlated signals. Each (model, column) has a Gaussian model effect (sd ``tau``; the suspect's
+    ``suspect_sd`` times that), each (column, prompt) a common difficulty, each (model, column,
+    prompt) noise (sd ``noise``); signals are correlated ``rho``. ``shift`` is added to the
+    suspect's contrasts towards column 0 on every signal (a planted student)."""
+    k, M = len(SIGNALS), 1 + n_units
+    L = np.linalg.cholesky(np.full((k, k), rho) + (1 - rho) * np.eye(k))
+    a = tau * rng.standard_normal((M, n_columns, k)) @ L.T
+    a[0] *= suspect_sd
+    b = rng.standard_normal((n_columns, n_prompts, k))
+    e = noise * rng.standard_normal((M, n_columns, n_prompts, k)) @ L.T
+    X = a[:, :, None, :] + b[None] + e
+    X[0, 0] += shift
+    return {g: X[..., j] for j, g in enumerate(SIGNALS)}
 
 
-def _simulate(rng, n_models, n_prompts, tau, noise, shift=0.0, rho=0.6, sparse_rate=None):
-    """Per-prompt closeness of n_models exchangeable models (row 0 = suspect) for three signals.
-
-    Each model has a Gaussian model effect per signal (sd ``tau``, correlated ``rho`` across
-    signals), each prompt a common difficulty, each (model, prompt) noise (sd ``noise``, also
-    correlated across signals). ``shift`` is added to the suspect's per-prompt values of every
-    continuous signal (a planted signal). With ``sparse_rate`` a fourth, binary rate signal is added
-    (an identity-claim-like indicator that is almost always 0).
-    """
-    k = 3
-    cov = np.full((k, k), rho) + (1 - rho) * np.eye(k)
-    L = np.linalg.cholesky(cov)
-    a = tau * rng.standard_normal((n_models, k)) @ L.T  # model effects
-    b = rng.standard_normal((n_prompts, k))  # prompt effects
-    e = noise * rng.standard_normal((n_models, n_prompts, k)) @ L.T
-    V = a[:, None, :] + b[None] + e
-    V[0] += shift
-    out = [V[..., j] for j in range(k)]
-    if sparse_rate is not None:
-        rates = np.clip(sparse_rate * np.exp(0.5 * rng.standard_normal(n_models)), 0, 1)
-        out.append((rng.random((n_models, n_prompts)) < rates[:, None]).astype(float))
-    return out
+def _units(k):
+    return [f"m{i}" for i in range(1, k + 1)]
 
 
-def _run(rng, n_models=9, n_prompts=60, tau=0.3, noise=1.0, shift=0.0, sparse_rate=None, n_resamples=199):
-    models = ["S"] + [f"m{i}" for i in range(1, n_models)]
-    mats = _simulate(rng, n_models, n_prompts, tau, noise, shift=shift, sparse_rate=sparse_rate)
-    scores = [_scores(f"sig{j}", V, models) for j, V in enumerate(mats[:3])]
-    if sparse_rate is not None:
-        scores.append(_scores("sparse", mats[3], models, standardise=False))
-    return panel_test(scores, "S", models[1:], rng, n_resamples=n_resamples)
+def _run(rng, n_resamples=199, kappa=1.0, weights=None, **kw):
+    contrasts = _simulate(rng, **kw)
+    k = next(iter(contrasts.values())).shape[0] - 1
+    return contrast_test(contrasts, "S", _units(k), rng, n_resamples=n_resamples, kappa=kappa, weights=weights)
 
 
 def _rejection_rates(seed, n_datasets, **kw):
@@ -57,7 +45,7 @@ def _rejection_rates(seed, n_datasets, **kw):
     for _ in range(n_datasets):
         res = _run(rng, **kw)
         combined.append(res.p_value <= ALPHA)
-        per_signal.append([s.p_value <= ALPHA for s in res.signals if s.defined])
+        per_signal.append([s.p_value <= ALPHA for s in res.signals])
     return np.mean(combined), np.mean(np.array(per_signal, dtype=float), axis=0)
 
 
@@ -67,93 +55,181 @@ def _bound(n):
 
 
 @pytest.mark.parametrize(
-    "tau,noise", [(0.3, 1.0), (0.0, 1.0), (1.0, 0.3)], ids=["mixed", "prompt-noise-only", "model-effects-dominate"]
+    "tau,noise,n_units,n_columns",
+    [(0.3, 1.0, 8, 4), (0.0, 1.0, 8, 4), (1.0, 0.3, 8, 4), (0.5, 1.0, 3, 6), (0.5, 1.0, 6, 1)],
+    ids=["mixed", "prompt-noise-only", "model-effects-dominate", "three-units", "one-column"],
 )
-def test_null_rejection_rate_is_at_most_alpha(tau, noise):
+def test_null_rejection_rate_is_at_most_alpha(tau, noise, n_units, n_columns):
     n = 300
-    combined, per_signal = _rejection_rates(1234, n, tau=tau, noise=noise)
+    combined, per_signal = _rejection_rates(1234, n, tau=tau, noise=noise, n_units=n_units, n_columns=n_columns)
     assert combined <= _bound(n), f"combined test rejects {combined:.3f} of null datasets"
     assert np.all(per_signal <= _bound(n)), f"per-signal rejection rates {per_signal}"
+    # and the test is not vacuous: a student 3 model SDs closer is found most of the time
+    if tau >= 0.5:
+        rng = np.random.default_rng(99)
+        kw = dict(tau=tau, noise=noise, n_units=n_units, n_columns=n_columns, shift=3 * tau)
+        assert np.mean([_run(rng, **kw).p_value <= ALPHA for _ in range(40)]) >= 0.4
 
 
-def test_null_calibration_with_small_panel_and_sparse_signal():
+def test_kappa_widens_the_null_and_restores_calibration_on_overdispersed_negatives():
+    """Real negatives vary more than the panel suggests: here the suspect's model effect has twice
+    the independent models' spread. kappa = 1 then rejects too often; the widened null does not."""
     n = 300
-    combined, per_signal = _rejection_rates(99, n, n_models=5, n_prompts=40, sparse_rate=0.02)
-    assert combined <= _bound(n)
-    assert np.all(per_signal <= _bound(n)), per_signal
+    narrow, _ = _rejection_rates(7, n, tau=1.0, noise=0.3, suspect_sd=2.0)
+    wide, _ = _rejection_rates(7, n, tau=1.0, noise=0.3, suspect_sd=2.0, kappa=2.0)
+    assert narrow > _bound(n) and wide <= _bound(n), (narrow, wide)
+    data = _simulate(np.random.default_rng(3), shift=1.0)
+    one = contrast_test(data, "S", _units(8), np.random.default_rng(0), n_resamples=99)
+    two = contrast_test(data, "S", _units(8), np.random.default_rng(0), n_resamples=99, kappa=2.0)
+    assert one.statistic == two.statistic and one.df == two.df and one.effect_size == two.effect_size
+    assert two.kappa == 2.0 and two.p_value == pytest.approx(stats.t.sf(one.statistic / 2.0, one.df))
+    assert two.p_value > one.p_value
+    np.testing.assert_allclose(two.null_distribution, 2.0 * one.null_distribution)
 
 
-def test_power_rises_with_number_of_prompts():
-    rng = np.random.default_rng(7)
-    power = {}
-    for n_prompts in (10, 40, 160):
-        rejections = [
-            _run(rng, n_prompts=n_prompts, tau=0.02, noise=1.0, shift=0.3).p_value <= ALPHA for _ in range(60)
-        ]
-        power[n_prompts] = np.mean(rejections)
-    assert power[10] < power[40] < power[160], power
-    assert power[160] >= 0.8, power
+def test_null_distribution_is_the_quantiles_of_the_widened_t():
+    res = _run(np.random.default_rng(4), n_resamples=999, kappa=1.5)
+    q = (np.arange(999) + 0.5) / 999
+    np.testing.assert_allclose(res.null_distribution, 1.5 * stats.t.ppf(q, res.df))
+    assert res.n_resamples == 999 and res.p_value == pytest.approx(stats.t.sf(res.statistic / 1.5, res.df))
 
 
-def test_planted_signal_gives_small_p_and_positive_effect(rng):
-    res = _run(rng, n_prompts=200, tau=0.05, noise=1.0, shift=0.8, n_resamples=499)
-    assert isinstance(res, CombinedTest)
-    assert res.p_value <= 0.01
-    assert res.effect_size > 2
-    assert res.ci[0] < res.effect_size < res.ci[1] or res.ci[0] <= res.effect_size
+def test_prior_variance_recovers_a_common_variance_and_a_scaled_inverse_chi2_prior():
+    rng = np.random.default_rng(11)
+    df = 5
+    # every column has variance 2: the sample variances vary only by sampling, so d0 is infinite
+    same = 2.0 * rng.chisquare(df, 400) / df
+    d0, s02 = prior_variance(same, df)
+    assert d0 > 50 and s02 == pytest.approx(2.0, rel=0.1)
+    # true variances drawn from a scaled inverse chi-square with 10 df around 1.5 (limma's model)
+    true = 1.5 * 10 / rng.chisquare(10, 4000)
+    d0, s02 = prior_variance(true * rng.chisquare(df, 4000) / df, df)
+    assert 6 < d0 < 16 and s02 == pytest.approx(1.5, rel=0.15)
+    assert prior_variance([1.0, 2.0], df)[0] == 0.0  # too few columns to learn from
+
+
+def test_moderated_variance_borrows_from_the_other_columns_up_to_the_tested_columns_df():
+    rng = np.random.default_rng(5)
+    data = _simulate(rng, n_units=6, n_columns=8, tau=1.0, noise=0.2)
+    # make the tested column's independent models agree suspiciously well: its own variance is tiny;
+    # the suspect sits one typical model spread above them
+    for X in data.values():
+        X[1:, 0] = X[1:, 0].mean(axis=0) + 0.01 * (X[1:, 0] - X[1:, 0].mean(axis=0))
+        X[0, 0] = X[1:, 0].mean(axis=0) + 1.0
+    res = contrast_test(data, "S", _units(6), np.random.default_rng(0), n_resamples=199)
+    assert 0 < res.prior_df <= 5 and res.df == pytest.approx(5 + res.prior_df)
+    # unmoderated, the tiny variance would make the suspect look extreme; moderated, it is ordinary
+    raw = contrast_test(
+        {g: X[:, :1] for g, X in data.items()}, "S", _units(6), np.random.default_rng(0), n_resamples=199
+    )
+    assert raw.prior_df == 0.0 and raw.df == 5
+    assert abs(raw.effect_size) > 10 * abs(res.effect_size)
+    assert raw.effect_size > 0 and res.effect_size > 0 and raw.p_value < 1e-3 and res.p_value > 10 * raw.p_value
+
+
+def test_planted_student_gives_small_p_positive_effect_and_a_bootstrap_interval():
+    rng = np.random.default_rng(8)
+    res = _run(rng, n_prompts=200, tau=0.3, noise=1.0, shift=1.5, n_resamples=499)
+    assert isinstance(res, ContrastTest) and res.defined
+    assert res.p_value <= 0.01 and res.effect_size > 2 and res.excess > 0
+    assert res.ci[0] < res.effect_size < res.ci[1]
+    assert res.n_resamples == 499 and res.n_units == 8 and res.n_prompts == 200
     assert res.null_distribution.shape == (499,)
-    assert res.n_resamples == 499 and res.n_panel == 8 and res.n_prompts == 200
+    assert set(res.unit_values) == set(_units(8)) and res.suspect_value > max(res.unit_values.values())
+    assert [s.name for s in res.signals] == list(SIGNALS) and res.signal("sig1").name == "sig1"
     for s in res.signals:
-        assert s.p_value <= 0.05 and s.effect_size > 0
-        assert len(s.top_prompts) == 5
-        assert s.null_distribution.shape == (499,)
-    # p-values are Monte Carlo p-values (k + 1) / (B + 1)
-    k = round(res.p_value * 500 - 1)
-    assert abs(res.p_value - (k + 1) / 500) < 1e-12
+        assert s.defined and s.p_value <= 0.05 and s.effect_size > 0 and s.ci[0] < s.effect_size < s.ci[1]
+    with pytest.raises(KeyError):
+        res.signal("nope")
+
+
+def _score_ci(res):
+    """The bootstrap interval of the score (the effect's interval times the scale the effect is in)."""
+    scale = res.excess / res.effect_size
+    return res.ci[0] * scale, res.ci[1] * scale
+
+
+def test_bootstrap_interval_covers_the_planted_excess_and_narrows_with_more_prompts():
+    """Prompt noise only (no model effects), one signal: the prompt bootstrap's interval of the score
+    covers the planted excess at about its 95% level, and shrinks like 1/sqrt(prompts)."""
+    widths = {}
+    for n_prompts in (40, 640):
+        rng = np.random.default_rng(31)
+        covered, width = [], []
+        for _ in range(100):
+            X = _simulate(rng, n_columns=1, n_prompts=n_prompts, tau=0.0, noise=1.0, shift=0.6)["sig0"]
+            res = contrast_test({"sig0": X}, "S", _units(8), rng, n_resamples=299)
+            lo, hi = _score_ci(res)
+            truth = 0.6 / np.nanstd(X)  # the planted shift on the scale the test puts the signal on
+            covered.append(lo <= truth <= hi)
+            width.append(hi - lo)
+        assert np.mean(covered) >= 0.88, (n_prompts, np.mean(covered))
+        widths[n_prompts] = np.median(width)
+    assert widths[640] < widths[40] / 3, widths
+
+
+def test_weights_choose_the_signals_of_the_combined_test():
+    rng = np.random.default_rng(9)
+    data = _simulate(rng, shift=0.0)
+    data["sig0"][0, 0] += 3.0  # only sig0 carries a planted signal
+    heavy = contrast_test(data, "S", _units(8), np.random.default_rng(0), weights={"sig0": 1.0, "sig1": 0, "sig2": 0})
+    light = contrast_test(data, "S", _units(8), np.random.default_rng(0), weights={"sig0": 0, "sig1": 1.0, "sig2": 1.0})
+    assert heavy.weights == {"sig0": 1.0} and set(light.weights) == {"sig1", "sig2"}
+    assert heavy.p_value < 0.01 < light.p_value
+    assert heavy.signal("sig1").p_value == light.signal("sig1").p_value  # per-signal tests ignore weights
+
+
+def test_a_signal_with_too_few_defined_prompts_is_undefined_and_left_out():
+    rng = np.random.default_rng(10)
+    data = _simulate(rng)
+    data["sig2"][0, :, 2:] = np.nan  # the suspect has only two defined prompts on sig2
+    res = contrast_test(data, "S", _units(8), rng, n_resamples=99)
+    assert not res.signal("sig2").defined and "prompts" in res.signal("sig2").note
+    assert res.defined and "sig2" not in res.weights
 
 
 def test_same_generator_state_gives_same_result():
     a = _run(np.random.default_rng(5))
     b = _run(np.random.default_rng(5))
-    assert a.p_value == b.p_value and a.statistic == b.statistic
+    assert a.p_value == b.p_value and a.statistic == b.statistic and a.ci == b.ci
     assert a.rng_state == b.rng_state and a.rng_state["seed_entropy"] == 5
+    assert a.to_dict(include_null=True)["null_distribution"] == b.null_distribution.tolist()
 
 
-def test_degenerate_panel_uses_prompt_noise_floor(rng):
-    # no panel member ever shows the behaviour; the suspect does on 12 of 400 prompts
-    models = ["S"] + [f"m{i}" for i in range(8)]
-    V = np.zeros((9, 400))
-    V[0, rng.choice(400, 12, replace=False)] = 1.0
-    res = panel_test([_scores("identity", V, models, standardise=False)], "S", models[1:], rng, n_resamples=999)
-    assert np.isfinite(res.statistic) and res.p_value < 0.01
-    # a single occurrence is not evidence
-    V1 = np.zeros((9, 400))
-    V1[0, 3] = 1.0
-    res1 = panel_test([_scores("identity", V1, models, standardise=False)], "S", models[1:], rng, n_resamples=999)
-    assert res1.p_value > 0.1
+def test_fewer_than_two_units_is_undefined_but_still_scores():
+    rng = np.random.default_rng(12)
+    data = _simulate(rng, n_units=1)
+    one = contrast_test(data, "S", ["m1"], rng, n_resamples=99)
+    assert not one.defined and np.isnan(one.p_value) and np.isnan(one.statistic) and "two" in one.note
+    assert all(not s.defined for s in one.signals)
+    alone = contrast_test({g: X[:1] for g, X in data.items()}, "S", [], rng, n_resamples=99)
+    assert not alone.defined and alone.n_units == 0
+    # the score still ranks candidates: against the one unit, or the suspect's own contrast with none
+    X = data["sig0"]
+    solo = contrast_test({"sig0": X}, "S", ["m1"], rng, n_resamples=99)
+    assert solo.excess == pytest.approx((X[0, 0].mean() - X[1, 0].mean()) / np.nanstd(X))
+    assert alone.excess == pytest.approx(alone.suspect_value) and np.isfinite(alone.excess)
 
 
-def test_panel_too_small_is_undefined(rng):
-    models = ["S", "m1"]
-    V = rng.standard_normal((2, 30))
-    res = panel_test([_scores("x", V, models)], "S", ["m1"], rng, n_resamples=99)
-    assert not res.defined and np.isnan(res.p_value)
-    assert not res.signals[0].defined
+def test_a_suspect_only_the_prompt_noise_separates_from_identical_units():
+    """The independent models never show the behaviour; the suspect does on 12 of 400 prompts. The
+    units do not vary at all, so the prompt-noise floor is what the statistic is scaled by."""
+    rng = np.random.default_rng(13)
+    X = np.zeros((9, 1, 400))
+    X[0, 0, rng.choice(400, 12, replace=False)] = 1.0
+    res = contrast_test({"rate": X}, "S", _units(8), rng, n_resamples=999)
+    assert np.isfinite(res.statistic) and res.p_value < 0.01 and res.effect_size == np.inf
+    X1 = np.zeros((9, 1, 400))
+    X1[0, 0, 3] = 1.0
+    assert contrast_test({"rate": X1}, "S", _units(8), rng, n_resamples=999).p_value > 0.1
 
 
-def test_grouped_panel_members_count_once(rng):
-    models = ["S", "a1", "a2", "b", "c", "d"]
-    V = rng.standard_normal((6, 50))
-    res = panel_test([_scores("x", V, models)], "S", models[1:], rng, n_resamples=99, groups={"a1": "A", "a2": "A"})
-    assert res.n_panel == 4 and "A" in res.panel_values
-
-
-def test_prompt_matrix_centres_each_prompt():
-    models = ["S", "a", "b", "c"]
-    V = np.array([[1.0, 2.0, np.nan], [0.0, 1.0, 3.0], [2.0, 0.0, 1.0], [1.0, 1.0, 2.0]])
-    Z = prompt_matrix(_scores("x", V, models), models)
-    assert np.allclose(np.nanmean(Z, axis=0), 0.0)
-    assert np.isnan(Z[0, 2])
+def test_contrasts_of_the_wrong_shape_are_refused():
+    rng = np.random.default_rng(14)
+    with pytest.raises(ValueError, match="units"):
+        contrast_test({"a": np.zeros((3, 1, 10))}, "S", _units(3), rng)
+    with pytest.raises(ValueError, match="no signal"):
+        contrast_test({}, "S", _units(3), rng)
 
 
 def test_holm_matches_definition():

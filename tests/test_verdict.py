@@ -9,12 +9,16 @@ import pytest
 
 from forensics.corpus import Corpus, Response
 from forensics.features import Features
+from forensics.signals import ClosenessStore
 from forensics.verdict import (
     DISTILLED,
     NO_EVIDENCE,
     SAME_MODEL,
+    AnalysisSettings,
+    Answer,
     Attribution,
     ConfidenceInterval,
+    EngineParams,
     Label,
     SameModelCheck,
     Verdict,
@@ -22,7 +26,14 @@ from forensics.verdict import (
     attribute,
 )
 
-SIGNALS = ["embedding", "fingerprint"]  # the synthetic texts carry no wording, only vectors
+SIGNALS = ("embedding", "fingerprint")  # the synthetic texts carry no wording, only vectors
+# fixed here, so that a refit of the shipped parameters does not move these tests
+PARAMS = EngineParams(weights={"embedding": 1.0, "fingerprint": 1.0})
+FAMILIES = {"R1": "vendora-one", "R2": "vendorb-two", "R1_RESAMPLE": "vendora-again"}
+
+
+def _settings(n_resamples=999):
+    return AnalysisSettings(signals=SIGNALS, n_resamples=n_resamples, params=PARAMS)
 
 
 class LookupEmbedder:
@@ -55,8 +66,8 @@ def _scenario(seed=0, n_prompts=150, dim=48, n_panel=8):
     for m in names:
         s, e = style[m], noise[m]
         if m == "STUDENT":
-            s = 0.4 * style["R1"] + np.sqrt(1 - 0.4**2) * style[m]
-            e = 0.15 * noise["R1"] + np.sqrt(1 - 0.15**2) * noise[m]
+            s = 0.6 * style["R1"] + np.sqrt(1 - 0.6**2) * style[m]
+            e = 0.25 * noise["R1"] + np.sqrt(1 - 0.25**2) * noise[m]
         vec[m] = topics + 0.5 * s + 0.6 * e
     vec["COPY"] = vec["R1"] + 0.2 * rng.standard_normal((n_prompts, dim))
     # R1 sampled again, and a disguised copy of R1 sampled the same way: each keeps R1's style and
@@ -75,7 +86,7 @@ def _scenario(seed=0, n_prompts=150, dim=48, n_panel=8):
             h = hashlib.sha256(text.encode()).hexdigest()[:12]
             corpus.add(Response(model=m, prompt_id=f"q{p:03d}", text=text, record_hash=h), prompt=f"prompt {p}")
     panel = [f"P{i}" for i in range(1, n_panel + 1)]
-    return corpus, Features(corpus, embedder=LookupEmbedder(table, dim)), panel
+    return corpus, ClosenessStore(corpus, Features(corpus, embedder=LookupEmbedder(table, dim))), panel
 
 
 @pytest.fixture(scope="module")
@@ -84,15 +95,19 @@ def scenario():
 
 
 @pytest.mark.parametrize("suspect,label", [("COPY", SAME_MODEL), ("STUDENT", DISTILLED), ("OUTSIDER", NO_EVIDENCE)])
-def test_three_labels(scenario, suspect, label):
-    corpus, feats, panel = scenario
+@pytest.mark.parametrize("anchored", [False, True], ids=["plain", "anchored"])
+def test_three_labels(scenario, suspect, label, anchored):
+    corpus, store, panel = scenario
+    given = [*panel, "R2"] if anchored else panel
     v = analyse(
-        corpus, "R1", suspect, panel, rng=np.random.default_rng(1), signals=SIGNALS, features=feats, n_resamples=999
+        corpus, "R1", suspect, given, rng=np.random.default_rng(1), settings=_settings(), families=FAMILIES, store=store
     )
     assert isinstance(v, Verdict)
     assert v.label == label, v.summary()
-    assert v.n_prompts == 150 and v.panel == panel
+    assert v.n_prompts == 150 and v.panel == given and v.units == panel
+    assert v.anchors == (["R2"] if anchored else [])
     assert {f.signal for f in v.findings} == set(SIGNALS)
+    assert v.test.n_units == len(panel) and v.test.df >= len(panel) - 1 and v.score == v.test.excess
     if label == NO_EVIDENCE:
         assert v.strength == "none" and not v.distilled
     else:
@@ -105,36 +120,71 @@ def test_three_labels(scenario, suspect, label):
         assert v.records
     text = v.summary()
     assert suspect in text and v.label in text
+    assert ("contrasted with R2" in text) == anchored
     d = v.to_dict()
-    assert d["label"] == label and "findings" in d and "test" in d
+    assert d["label"] == label and d["units"] == panel and d["anchors"] == v.anchors and "test" in d
+
+
+def test_the_store_is_shared_and_changes_nothing(scenario):
+    corpus, store, panel = scenario
+    shared = analyse(corpus, "R1", "STUDENT", panel, rng=np.random.default_rng(3), settings=_settings(199), store=store)
+    encoded = store.features.embedder.n_encoded
+    again = analyse(corpus, "R1", "STUDENT", panel, rng=np.random.default_rng(3), settings=_settings(199), store=store)
+    assert store.features.embedder.n_encoded == encoded  # nothing embedded or measured twice
+    fresh_store = ClosenessStore(corpus, Features(corpus, embedder=store.features.embedder))
+    fresh = analyse(
+        corpus, "R1", "STUDENT", panel, rng=np.random.default_rng(3), settings=_settings(199), store=fresh_store
+    )
+    assert shared.p_value == again.p_value == fresh.p_value and shared.score == fresh.score
+
+
+def test_a_reference_of_rs_own_family_is_dropped_from_the_panel(scenario):
+    corpus, store, panel = scenario
+    v = analyse(
+        corpus,
+        "R1",
+        "STUDENT",
+        [*panel, "R1_RESAMPLE", "R2"],
+        rng=np.random.default_rng(4),
+        settings=_settings(199),
+        families={**FAMILIES, "R1_RESAMPLE": FAMILIES["R1"]},
+        store=store,
+    )
+    assert v.anchors == ["R2"] and "R1_RESAMPLE" not in v.units
+    assert any("R1_RESAMPLE" in n and "own family" in n for n in v.notes)
 
 
 def test_copy_beats_panel_ceiling_but_student_does_not(scenario):
-    corpus, feats, panel = scenario
+    corpus, store, panel = scenario
     rng = np.random.default_rng(2)
-    copy = analyse(corpus, "R1", "COPY", panel, rng=rng, signals=SIGNALS, features=feats, n_resamples=199)
-    student = analyse(corpus, "R1", "STUDENT", panel, rng=rng, signals=SIGNALS, features=feats, n_resamples=199)
+    copy = analyse(corpus, "R1", "COPY", panel, rng=rng, settings=_settings(199), store=store)
+    student = analyse(corpus, "R1", "STUDENT", panel, rng=rng, settings=_settings(199), store=store)
     assert isinstance(copy.same_model, SameModelCheck)
     assert copy.same_model.share > 0.9 and copy.same_model.says_copy
     assert student.same_model.share < 0.5 and not student.same_model.says_copy
     assert max(copy.same_model.panel_shares.values()) < 0.5
 
 
-def test_attribution_finds_teacher_and_says_none_otherwise(scenario):
-    corpus, feats, panel = scenario
+def test_attribution_names_the_teacher_and_nothing_for_an_outsider(scenario):
+    corpus, store, panel = scenario
     att = attribute(
         corpus,
         "STUDENT",
         ["R1", "R2"],
         panel,
         rng=np.random.default_rng(3),
-        signals=SIGNALS,
-        features=feats,
-        n_resamples=999,
+        families=FAMILIES,
+        settings=_settings(),
+        store=store,
     )
     assert isinstance(att, Attribution)
-    assert att.top == "R1" and att.best == "R1" and att.answer == "R1"
-    assert att.ranking[0].p_holm <= 0.05 < att.ranking[1].p_holm
+    assert att.kind is Answer.TEACHER and att.teacher == att.best == "R1" and att.vendor == "vendora"
+    assert att.top == "R1" and att.answer.startswith("teacher named: R1 (vendora), supported at alpha 0.05")
+    assert att.vendors[0].vendor == "vendora" and att.vendors[0].p_holm < 0.05 <= att.vendors[1].p_holm
+    assert [c.candidate for c in att.ranking] == ["R1", "R2"] and att.ranking[0].score > att.ranking[1].score
+    assert att.summary().splitlines()[0] == f"STUDENT: {att.answer}"
+    d = att.to_dict()
+    assert d["answer"] == att.answer and d["kind"] == "teacher named" and d["teacher"] == "R1"
 
     none = attribute(
         corpus,
@@ -142,39 +192,58 @@ def test_attribution_finds_teacher_and_says_none_otherwise(scenario):
         ["R1", "R2"],
         panel,
         rng=np.random.default_rng(4),
-        signals=SIGNALS,
-        features=feats,
-        n_resamples=999,
+        families=FAMILIES,
+        settings=_settings(),
+        store=store,
     )
-    assert none.best is None and none.answer == "none" and none.supported == []
-    assert "none" in none.summary()
-    assert none.to_dict()["answer"] == "none"
+    assert none.kind in (Answer.INCONCLUSIVE, Answer.NO_EVIDENCE) and none.teacher is None and none.vendor is None
+    assert none.answer.startswith(str(none.kind)) and "teacher named" not in none.answer
+    assert all(v.p_holm >= 0.05 for v in none.vendors)
+
+
+def test_two_snapshots_of_one_vendor_name_the_vendor_when_the_snapshot_is_uncertain(scenario):
+    """R1 and R1 sampled again are two "snapshots" of one vendor that the student cannot tell
+    apart as well as it tells R1's vendor from R2's: the vendor is named, the snapshot left open."""
+    corpus, store, panel = scenario
+    att = attribute(
+        corpus,
+        "STUDENT",
+        ["R1", "R1_RESAMPLE", "R2"],
+        panel,
+        rng=np.random.default_rng(5),
+        families=FAMILIES,
+        settings=_settings(),
+        store=store,
+    )
+    assert att.vendors[0].vendor == "vendora" and att.vendors[0].p_holm < 0.05
+    assert att.snapshot is not None and set(att.snapshot_pair) == {"R1", "R1_RESAMPLE"}
+    assert att.kind is Answer.VENDOR and att.teacher is None and att.vendor == "vendora"
+    assert att.answer.startswith("vendor named: vendora, snapshot uncertain (closest: ")
+    assert att.to_dict()["snapshot"]["pair"] == list(att.snapshot_pair)
 
 
 def test_small_panel_gives_no_evidence_with_a_note(scenario):
-    corpus, feats, _ = scenario
-    v = analyse(
-        corpus, "R1", "STUDENT", ["P1"], rng=np.random.default_rng(5), signals=SIGNALS, features=feats, n_resamples=99
-    )
-    assert v.label == NO_EVIDENCE and np.isnan(v.p_value)
-    assert any("panel" in n for n in v.notes)
+    corpus, store, _ = scenario
+    v = analyse(corpus, "R1", "STUDENT", ["P1"], rng=np.random.default_rng(5), settings=_settings(99), store=store)
+    assert v.label == NO_EVIDENCE and np.isnan(v.p_value) and not v.test.defined
+    assert np.isfinite(v.score)  # the score still ranks candidates
+    assert any("independent models are needed" in n for n in v.notes)
 
 
 def test_suspect_and_reference_are_removed_from_panel(scenario):
-    corpus, feats, panel = scenario
+    corpus, store, panel = scenario
     v = analyse(
         corpus,
         "R1",
         "OUTSIDER",
         panel + ["OUTSIDER", "R1"],
         rng=np.random.default_rng(6),
-        signals=SIGNALS,
-        features=feats,
-        n_resamples=99,
+        settings=_settings(99),
+        store=store,
     )
-    assert v.panel == panel
+    assert v.panel == panel and any("left out of the panel: OUTSIDER, R1" in n for n in v.notes)
     with pytest.raises(ValueError):
-        analyse(corpus, "R1", "NOBODY", panel, rng=np.random.default_rng(6), signals=SIGNALS, features=feats)
+        analyse(corpus, "R1", "NOBODY", panel, rng=np.random.default_rng(6), settings=_settings(99), store=store)
 
 
 @pytest.mark.parametrize(
@@ -182,17 +251,16 @@ def test_suspect_and_reference_are_removed_from_panel(scenario):
     [("COPY_SAMPLED", SAME_MODEL), ("COPY", SAME_MODEL), ("STUDENT", NO_EVIDENCE), ("OUTSIDER", NO_EVIDENCE)],
 )
 def test_replicate_recognises_a_copy_with_a_one_model_panel(scenario, suspect, label):
-    corpus, feats, _ = scenario
+    corpus, store, _ = scenario
     v = analyse(
         corpus,
         "R1",
         suspect,
         ["P1"],
         rng=np.random.default_rng(8),
-        signals=SIGNALS,
-        features=feats,
-        n_resamples=499,
+        settings=_settings(499),
         replicates=["R1_RESAMPLE"],
+        store=store,
     )
     assert v.label == label, v.summary()
     assert not v.test.defined and v.replicate is not None and v.replicate.defined
@@ -211,17 +279,16 @@ def test_replicate_recognises_a_copy_with_a_one_model_panel(scenario, suspect, l
     "suspect,label", [("COPY_SAMPLED", SAME_MODEL), ("STUDENT", DISTILLED), ("OUTSIDER", NO_EVIDENCE)]
 )
 def test_replicate_decides_copy_or_student_with_a_full_panel(scenario, suspect, label):
-    corpus, feats, panel = scenario
+    corpus, store, panel = scenario
     v = analyse(
         corpus,
         "R1",
         suspect,
         panel + ["R1_RESAMPLE"],
         rng=np.random.default_rng(9),
-        signals=SIGNALS,
-        features=feats,
-        n_resamples=499,
+        settings=_settings(499),
         replicates=["R1_RESAMPLE"],
+        store=store,
     )
     assert v.label == label, v.summary()
     assert v.basis == "panel" and v.panel == panel  # a replicate never calibrates as a panel member
@@ -229,7 +296,7 @@ def test_replicate_decides_copy_or_student_with_a_full_panel(scenario, suspect, 
 
 
 def test_a_replicate_cannot_be_the_suspect(scenario):
-    corpus, feats, panel = scenario
+    corpus, store, panel = scenario
     with pytest.raises(ValueError, match="replicate"):
         analyse(
             corpus,
@@ -237,21 +304,26 @@ def test_a_replicate_cannot_be_the_suspect(scenario):
             "R1_RESAMPLE",
             panel,
             rng=np.random.default_rng(6),
-            signals=SIGNALS,
-            features=feats,
+            settings=_settings(99),
             replicates=["R1_RESAMPLE"],
+            store=store,
         )
 
 
 def test_result_types_serialise_as_plain_data(scenario):
-    corpus, feats, panel = scenario
-    v = analyse(corpus, "R1", "STUDENT", panel, rng=np.random.default_rng(9), signals=SIGNALS, features=feats)
+    corpus, store, panel = scenario
+    v = analyse(corpus, "R1", "STUDENT", panel, rng=np.random.default_rng(9), settings=_settings(), store=store)
     assert isinstance(v.label, Label) and v.label is Label.DISTILLED and v.distilled
     assert isinstance(v.ci, ConfidenceInterval) and v.ci.low <= v.effect_size <= v.ci.high
     assert all(isinstance(f.ci, ConfidenceInterval) for f in v.findings)
-    d = v.to_dict()
+    d = v.to_dict(include_null=True)
     assert d["label"] == "distilled from R" and d["ci"] == [v.ci.low, v.ci.high]
     assert d["same_model"] == v.same_model.to_dict() and set(d["same_model"]) >= {"share", "threshold"}
     assert "panel SDs" in (d["power"] or {}).get("sentence", "")
+    test = d["test"]
+    assert test["df"] == v.test.df and test["kappa"] == 1.0 and test["n_units"] == len(panel)
+    assert len(test["null_distribution"]) == 999 and set(test["unit_values"]) == set(panel)
+    assert [s["name"] for s in test["signals"]] == list(SIGNALS) and d["score"] == v.score
+    assert "null_distribution" not in v.to_dict()["test"]
     assert not Label.NO_EVIDENCE.derived and Label.SAME_MODEL.derived
     assert ConfidenceInterval.of(None).low != ConfidenceInterval.of(None).low  # NaN for an undefined interval

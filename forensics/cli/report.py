@@ -113,6 +113,9 @@ def run_report(args: argparse.Namespace) -> int:
             if args.digest_out:
                 write_digest(result.digest, args.digest_out)
             out = render_digest(result.digest, args.out)
+            for verdict in result.verdicts:  # the words of the report's banner, one line per suspect
+                attribution = result.attribution(verdict.suspect)
+                print(visible(f"{verdict.suspect}: {attribution.answer if attribution else verdict.label}"))
     except (ReportError, EvidenceError, PathError) as exc:
         print(f"forensics report: error: {visible(' '.join(str(exc).splitlines()))}", file=sys.stderr)
         return 2

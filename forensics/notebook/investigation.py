@@ -17,6 +17,7 @@ from forensics.notebook.cases import DEMO_CASE_DIR, Case, load_case
 from forensics.notebook.setup import resolve_path
 from forensics.probes import load_probe_sets, select_probes
 from forensics.providers import Decoding
+from forensics.signals import ClosenessStore
 
 
 def verify_table(paths: Iterable[str | os.PathLike], trust: Sequence[str] | None = None) -> pd.DataFrame:
@@ -47,8 +48,9 @@ def verify_table(paths: Iterable[str | os.PathLike], trust: Sequence[str] | None
 
 @dataclass
 class Investigation:
-    """What a deep-dive notebook works on: verified evidence loaded as a corpus, who is who, and
-    the per-response features shared by every table (embeddings computed once, cached on disk)."""
+    """What a deep-dive notebook works on: verified evidence loaded as a corpus, who is who, the
+    per-response features shared by every table (embeddings computed once, cached on disk), and the
+    closeness store every verdict, attribution and signal table of the notebook reads."""
 
     corpus: Corpus
     reference: str
@@ -58,6 +60,10 @@ class Investigation:
     features: Features
     case: Case | None = None
     replicates: list[str] = field(default_factory=list)
+    store: ClosenessStore = field(init=False, repr=False)
+
+    def __post_init__(self):
+        self.store = ClosenessStore(self.corpus, self.features)
 
     @property
     def models(self) -> list[str]:

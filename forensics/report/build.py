@@ -14,6 +14,7 @@ from typing import Any
 from forensics.corpus import Corpus, load_evidence
 from forensics.evidence import EvidenceError, VerifiedLog, iter_logs, verify
 from forensics.report.digest import ReportError, build_digest, render_digest
+from forensics.verdict import AnalysisSettings
 
 
 def verify_evidence(paths: Iterable[Path | str], trust: Iterable[str] | None = None) -> list[VerifiedLog]:
@@ -137,15 +138,19 @@ def render_report(
     meta: Mapping | None = None,
     build_time: datetime | None = None,
     verified: Sequence[VerifiedLog] | None = None,
+    settings: AnalysisSettings | None = None,
 ) -> Path:
     """Render verdicts computed elsewhere (a notebook) into ``out``: the evidence they came from is
-    verified (unless ``verified`` is given) and quoted, nothing is recomputed."""
+    verified (unless ``verified`` is given) and quoted, nothing is recomputed. ``settings``: those the
+    verdicts were computed with (default: the defaults); their learned parameters are quoted only when
+    every verdict's null width agrees with them."""
     results = list(verified) if verified is not None else verify_evidence(evidence_paths)
     corpus = corpus if corpus is not None else load_evidence(results, check=False)
     if rng_seed is None:  # the seed the verdicts' generators were made from, when they share one
         seeds = {repr((v.test.rng_state or {}).get("seed_entropy")) for v in verdicts}
         rng_seed = (verdicts[0].test.rng_state or {}).get("seed_entropy") if len(seeds) == 1 else None
     exact = command is not None
+    engine = (settings or AnalysisSettings()).engine
     if command is None:
         command, exact = _inferred_command(verdicts, evidence_paths, corpus.models, rng_seed, out)
     digest = build_digest(
@@ -158,6 +163,7 @@ def render_report(
         command=command,
         command_exact=exact,
         rng_seed=rng_seed,
+        engine=engine.to_dict() if all(v.test.kappa == engine.kappa for v in verdicts) else None,
     )
     return render_digest(digest, out, build_time=build_time)
 

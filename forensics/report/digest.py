@@ -37,6 +37,7 @@ from forensics.report.views import (
     add_figures,
     attribution_view,
     finalize,
+    pair_detail,
     pick_examples,
     signals_described,
     slugify,
@@ -148,10 +149,12 @@ def build_digest(
     command_exact: bool = True,
     rng_seed: int | None = None,
     statements: Sequence[str] = (),
+    engine: Mapping | None = None,
 ) -> dict:
     """Everything the report shows, as plain data: verdicts (``to_dict(include_null=True)``),
     attributions, the sample-efficiency rows, provenance, the quoted answers, case metadata, every
-    key that sealed the evidence, and ``statements`` (what the pipeline dropped or ignored)."""
+    key that sealed the evidence, ``statements`` (what the pipeline dropped or ignored) and ``engine``
+    (the learned parameters the tests used, with what they were fitted on: ``EngineParams.to_dict()``)."""
     data = [v.to_dict(include_null=True) if hasattr(v, "to_dict") else dict(v) for v in verdicts]
     if not data:
         raise ReportError("no verdicts to report")
@@ -163,6 +166,7 @@ def build_digest(
         "meta": dict(meta or {}),
         "tool_version": tool_version(),
         "rng_seed": rng_seed,
+        "engine": dict(engine) if engine is not None else None,
         "command": command,
         "command_exact": command_exact,
         "verdicts": data,
@@ -267,7 +271,8 @@ def render_digest(digest: Mapping, out: Path | str = "report.html", *, build_tim
             slug = f"{base}-{len(slugs) + 1}"
         slugs.add(slug)
         view["slug"] = slug
-        view["panel_small"] = len(view["panel"]) < SMALL_PANEL
+        view["panel_small"] = len(view["units"]) < SMALL_PANEL
+        view["pair_detail"] = pair_detail(view)
         view["examples"] = digest["examples"].get(view["suspect"], [])
         view["any_defined"] = any(f["defined"] for f in view["findings"])
         add_figures(view)
@@ -313,6 +318,7 @@ def render_digest(digest: Mapping, out: Path | str = "report.html", *, build_tim
         "case_dir": meta.get("case_dir"),
         "verify_command": meta.get("verify_command") or "",
         "rng_seed": rng_seed,
+        "engine": digest.get("engine"),
         "small_panel": SMALL_PANEL,
         "max_shown": MAX_SHOWN_CHARS,
         "tool_version": digest.get("tool_version") or tool_version(),

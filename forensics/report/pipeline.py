@@ -111,8 +111,9 @@ def investigate(
     allow_mixed: bool = False,
     trust: Sequence[str] | None = None,
 ) -> InvestigationResult:
-    """Verify ``evidence`` once, then for each suspect: the verdict against ``reference`` (or, with
-    no reference, against the top-ranked of ``candidates``), the attribution among ``candidates``
+    """Verify ``evidence`` once, then for each suspect: the verdict against ``reference`` (the
+    attribution's own test of it when it is also a candidate and no replicate is given; with no
+    reference, against the top-ranked of ``candidates``), the attribution among ``candidates``
     ("none" allowed), and the verdict on ``efficiency_sizes`` prompts. Every suspect gets its own
     ``numpy.random.default_rng(seed)``, so its numbers do not depend on the other suspects.
 
@@ -167,7 +168,14 @@ def investigate(
                 store=store,
             )
             attributions.append(attribution)
-        if reference:
+        # against a reference that is also a candidate, the verdict is the attribution's own pair test of
+        # it (the other vendors' candidates anchor it), so the report shows one test of that pair, not two
+        reused = (
+            next((c.verdict for c in attribution.ranking if c.candidate == reference), None) if attribution else None
+        )
+        if reused is not None and not replicates:
+            verdict = reused
+        elif reference:
             verdict = analyse(
                 corpus,
                 reference,
@@ -215,6 +223,7 @@ def investigate(
         command_exact=not efficiency_sizes and not families,
         rng_seed=seed,
         statements=statements,
+        engine=settings.engine.to_dict(),
     )
     digest["statements"] = statements
     return InvestigationResult(verified, corpus, store, verdicts, attributions, efficiency, digest)

@@ -23,7 +23,7 @@ import numpy as np
 from matplotlib.figure import Figure
 
 from forensics.evidence import visible
-from forensics.verdict import fmt_num
+from forensics.verdict import fmt_num, fmt_p
 
 # Applied while a figure is built and while it is saved, never globally.
 STYLE = {
@@ -86,38 +86,53 @@ def _short_label(name: str, width: int = 26) -> str:
     return plain(name if len(name) <= width else name[: width - 1] + "…")
 
 
-def signal_plot(test: Any, suspect: str = "suspect", reference: str = "R", title: str | None = None) -> Figure:
-    """One signal's (or the combined) test, in two panels.
+def contrast_axis(anchors: Sequence[str]) -> str:
+    """The x-axis words for a contrast: closeness to R, minus closeness to the anchors when there are any."""
+    if not anchors:
+        return "mean closeness to R (no anchor)"
+    return "mean contrast (R minus other vendors)"
 
-    Left: the calibrated test, the observed statistic (``statistic``) against its Monte Carlo
-    ``null_distribution`` (the statistic an independent model like the panel's would get), with
-    ``p_value``. Right: the quantity being compared, the model-level closeness to R of the suspect
-    (``suspect_value``) and of each panel member (``panel_values``).
-    Works on :class:`forensics.stats.SignalTest` and ``CombinedTest`` alike.
+
+def signal_plot(
+    test: Any, suspect: str = "suspect", reference: str = "R", title: str | None = None, xlabel: str | None = None
+) -> Figure:
+    """One signal's (or the combined) contrast test, in two panels.
+
+    Left: the suspect's studentised statistic (``statistic``) against the null it is judged by
+    (``null_distribution``: evenly spaced quantiles of ``kappa`` times Student t with ``df``
+    degrees of freedom), with ``p_value``. Right: the quantity being compared, the mean contrast
+    towards R of the suspect (``suspect_value``) and of each independent model (``unit_values``).
+    Works on :class:`forensics.stats.ContrastTest` and its ``to_dict`` alike.
     """
     stat = _get(test, "statistic")
     stat = float(stat) if stat is not None else float("nan")
-    null = _finite(_get(test, "null_distribution", "null", default=()))
-    panel = _get(test, "panel_values", default={}) or {}
-    panel = {str(k): float(v) for k, v in panel.items() if v is not None and math.isfinite(float(v))}
+    null = _finite(_get(test, "null_distribution", default=()))
+    units = _get(test, "unit_values", default={}) or {}
+    units = {str(k): float(v) for k, v in units.items() if v is not None and math.isfinite(float(v))}
     mine = _get(test, "suspect_value")
     mine = float(mine) if mine is not None else float("nan")
     p = _get(test, "p_value")
+    df, kappa = _get(test, "df"), _get(test, "kappa")
     name = title or _get(test, "title", "name", "signal", default="signal")
     with matplotlib.rc_context(STYLE):
-        fig = _figure(7.6, max(2.5, 1.0 + 0.22 * (len(panel) + 1)))
+        fig = _figure(7.6, max(2.5, 1.0 + 0.22 * (len(units) + 1)))
         left, right = fig.subplots(1, 2, width_ratios=[3, 2])
         # -- left: the test ---------------------------------------------------------------
         if null.size:
-            # The central 99% of the draws sets the view (Student-t tails would squash it), widened
-            # to include the observed value; draws outside are counted in the legend, never hidden.
+            # The central 99% of the null sets the view (Student-t tails would squash it), widened
+            # to include the observed value; quantiles outside are counted in the legend, never hidden.
             lo, hi = (float(q) for q in np.quantile(null, [0.005, 0.995]))
             if math.isfinite(stat):
                 lo, hi = min(lo, stat), max(hi, stat)
             pad = (hi - lo) * 0.05 or 0.5
             lo, hi = lo - pad, hi + pad
             outside = int(((null < lo) | (null > hi)).sum())
-            label = f"null: independent model ({null.size:,} draws"
+            shape = "null"
+            if df is not None and math.isfinite(float(df)):
+                widened = kappa is not None and float(kappa) != 1.0
+                shape = f"null: {fmt_num(kappa, 3, significant=True)} × t" if widened else "null: Student t"
+                shape += f", {fmt_num(df, 3, significant=True)} df"
+            label = f"{shape} ({null.size:,} quantiles"
             label += f"; {outside:,} beyond the axis)" if outside else ")"
             left.hist(
                 null, bins=np.linspace(lo, hi, 41), color=NULL_COLOR, histtype="stepfilled", linewidth=0, label=label
@@ -130,7 +145,7 @@ def signal_plot(test: Any, suspect: str = "suspect", reference: str = "R", title
                 linewidth=2.2,
                 label=plain(f"{suspect}: t = {fmt_num(stat, 3, significant=True)}"),
             )
-        elif not math.isnan(stat):  # infinite: the panel has no spread at all on this signal
+        elif not math.isnan(stat):  # infinite: the independent models do not vary at all on this signal
             left.annotate(
                 plain(f"{suspect}: t = {'+' if stat > 0 else '-'}inf"),
                 xy=(1.0 if stat > 0 else 0.0, 0.5),
@@ -139,24 +154,26 @@ def signal_plot(test: Any, suspect: str = "suspect", reference: str = "R", title
                 color=SUSPECT_COLOR,
             )
         left.set_title(plain(f"{name}: p = {fmt_num(p, 3, significant=True)}" if p is not None else f"{name}"))
-        left.set_xlabel("test statistic t (0 = as close to R as the panel)")
+        left.set_xlabel("test statistic t (0 = as close to R as the independent models)")
         left.set_yticks([])
         left.spines["left"].set_visible(False)
         if null.size or math.isfinite(stat):
             left.set_ylim(0, left.get_ylim()[1] * 1.55)  # headroom: the legend never covers the bars
             left.legend(loc="upper left", frameon=True, framealpha=0.92, edgecolor="none", fontsize=7.5)
-        # -- right: model-level closeness -------------------------------------------------
-        rows = sorted(panel.items(), key=lambda kv: (kv[1], kv[0]))
+        # -- right: the mean contrast of each model -----------------------------------------
+        rows = sorted(units.items(), key=lambda kv: (kv[1], kv[0]))
         names = [_short_label(k) for k, _ in rows]
-        right.scatter([v for _, v in rows], range(len(rows)), color=PANEL_COLOR, s=22, zorder=3, label="panel")
+        right.scatter(
+            [v for _, v in rows], range(len(rows)), color=PANEL_COLOR, s=22, zorder=3, label="independent models"
+        )
         if math.isfinite(mine):
             right.scatter([mine], [len(rows)], color=SUSPECT_COLOR, s=36, marker="D", zorder=4, label="suspect")
             names.append(_short_label(suspect))
         right.set_yticks(range(len(names)), names, fontsize=7.5)
         right.set_ylim(-0.7, len(names) - 0.3)
         right.grid(axis="x", color="#e3e7ec", linewidth=0.6)
-        right.set_title(plain(f"closeness to {reference}"), fontsize=9)
-        right.set_xlabel("model-level mean closeness")
+        right.set_title(plain(f"towards {reference}"), fontsize=9)
+        right.set_xlabel(plain(xlabel or "mean contrast towards R"), fontsize=7.5)
     return fig
 
 
@@ -190,20 +207,31 @@ def effect_sizes_plot(
             ax.plot([eff], [i], marker="o", color=color, markersize=6)
         ax.set_yticks(range(len(rows)), [r[0] for r in reversed(rows)])
         ax.set_ylim(-0.6, len(rows) - 0.4)
-        ax.set_xlabel("effect size in panel SDs (0 = as close to R as the panel)")
+        ax.set_xlabel("effect size in panel SDs (0 = as close to R as the independent models)")
         ax.set_title(plain(f"{suspect}: effect size per signal"))
     return fig
 
 
+def _named(attribution: Any) -> tuple[str | None, str | None]:
+    """(named teacher, named vendor) of an attribution or its view; None where the answer names none."""
+    kind = str(_get(attribution, "kind", default=""))
+    teacher = _get(attribution, "teacher") if kind == "teacher named" else None
+    vendor = _get(attribution, "vendor") if kind in ("teacher named", "vendor named, snapshot uncertain") else None
+    return teacher, vendor
+
+
 def attribution_plot(attribution: Any) -> Figure:
-    """:class:`forensics.verdict.Attribution`: candidates by combined test statistic, red where the
-    candidate is supported after Holm's correction."""
-    ranking = list(_get(attribution, "ranking", default=()) or ())
+    """:class:`forensics.verdict.Attribution` (or its view): candidates by score (the suspect's contrast
+    towards each, beyond the independent models'), red for the named teacher or the named vendor's
+    candidates, grey otherwise."""
+    teacher, vendor = _named(attribution)
     rows = []
-    for c in ranking:
-        t = _get(c, "statistic")
-        if t is not None and math.isfinite(float(t)):
-            rows.append((_short_label(_get(c, "candidate", default="?")), float(t), bool(_get(c, "supported"))))
+    for c in list(_get(attribution, "ranking", default=()) or ()):
+        score = _get(c, "score")
+        if score is not None and math.isfinite(float(score)):
+            name = _get(c, "candidate", default="?")
+            named = name == teacher or (vendor is not None and _get(c, "vendor") == vendor)
+            rows.append((_short_label(name), float(score), named))
     suspect = _get(attribution, "suspect", default="suspect")
     with matplotlib.rc_context(STYLE):
         fig = _figure(6.6, 0.9 + 0.34 * max(1, len(rows)))
@@ -217,41 +245,43 @@ def attribution_plot(attribution: Any) -> Figure:
         )
         ax.set_yticks(list(ys), [r[0] for r in reversed(rows)])
         ax.axvline(0.0, color="#55606e", linewidth=0.8)
-        ax.set_xlabel("combined test statistic t (red: supported after Holm correction)")
+        ax.set_xlabel("score: contrast beyond the independent models (red: named by the answer)")
         ax.set_title(plain(f"{suspect}: which candidate reference?"))
     return fig
 
 
 def attribution_heatmap(attributions: Sequence[Any]) -> Figure:
-    """Suspects (rows) x candidate references (columns), coloured by closeness margin (the suspect's
-    closeness to the candidate beyond the panel's, which ranks candidates) and annotated with the
-    Holm-adjusted p-value; a box marks the attributed teacher, a dot the top-ranked candidate."""
+    """Suspects (rows) x candidate references (columns), coloured by score (the suspect's contrast
+    towards the candidate beyond the independent models', which ranks candidates) and annotated with
+    the score and the Holm-adjusted p-value of the candidate's vendor test; a solid box marks a named
+    teacher, a dashed box the candidates of a named vendor whose snapshot is uncertain, a dot the
+    top-ranked candidate."""
     rows = [(str(_get(a, "suspect", default="?")), list(_get(a, "ranking", default=()) or ())) for a in attributions]
-    columns: list[str] = []
-    for _, ranking in rows:
-        for c in ranking:
-            name = str(_get(c, "candidate", default="?"))
-            if name not in columns:
-                columns.append(name)
-    columns.sort()
+    columns = sorted({str(_get(c, "candidate", default="?")) for _, ranking in rows for c in ranking})
     grid = np.full((len(rows), len(columns)), np.nan)
     notes = [["" for _ in columns] for _ in rows]
     with matplotlib.rc_context(STYLE):
-        fig = _figure(1.6 + 1.05 * max(1, len(columns)), 1.0 + 0.45 * max(1, len(rows)))
+        fig = _figure(1.6 + 1.05 * max(1, len(columns)), 1.0 + 0.5 * max(1, len(rows)))
         ax = fig.add_subplot()
-        for i, (_, ranking) in enumerate(rows):
+        for i, (a, (_, ranking)) in enumerate(zip(attributions, rows)):
+            holm = {str(_get(v, "vendor")): _get(v, "p_holm") for v in _get(a, "vendors", default=()) or ()}
+            teacher, vendor = _named(a)
             for rank, c in enumerate(ranking):
-                j = columns.index(str(_get(c, "candidate", default="?")))
-                m = _get(c, "closeness_margin")
+                name = str(_get(c, "candidate", default="?"))
+                j = columns.index(name)
+                m = _get(c, "score")
                 grid[i, j] = float(m) if m is not None and math.isfinite(float(m)) else np.nan
-                p = _get(c, "p_holm")
-                notes[i][j] = ("Holm p " + fmt_num(p, 3, significant=True)) if p is not None else "n/a"
+                p = holm.get(str(_get(c, "vendor")))
+                notes[i][j] = (
+                    fmt_num(m, 2, significant=True) + "\n" + (f"Holm p {fmt_p(p)}" if p is not None else "n/a")
+                )
                 if rank == 0:
-                    ax.plot(j, i - 0.25, marker="o", markersize=4, color="#f2c744", markeredgecolor="#2b3440")
-                if _get(c, "supported") and rank == 0:
+                    ax.plot(j, i - 0.32, marker="o", markersize=4, color="#f2c744", markeredgecolor="#2b3440")
+                box = "solid" if name == teacher else "dashed" if vendor and _get(c, "vendor") == vendor else None
+                if box:
                     ax.add_patch(
                         matplotlib.patches.Rectangle(
-                            (j - 0.5, i - 0.5), 1, 1, fill=False, edgecolor=SUSPECT_COLOR, linewidth=2.2
+                            (j - 0.5, i - 0.5), 1, 1, fill=False, edgecolor=SUSPECT_COLOR, linewidth=2.2, linestyle=box
                         )
                     )
         finite = grid[np.isfinite(grid)]
@@ -261,13 +291,13 @@ def attribution_heatmap(attributions: Sequence[Any]) -> Figure:
             for j in range(len(columns)):
                 dark = np.isfinite(grid[i, j]) and abs(grid[i, j]) > 0.6 * bound
                 ax.text(
-                    j, i + 0.12, notes[i][j], ha="center", va="center", fontsize=7, color="white" if dark else "black"
+                    j, i + 0.08, notes[i][j], ha="center", va="center", fontsize=7, color="white" if dark else "black"
                 )
         ax.set_xticks(range(len(columns)), [_short_label(c, 18) for c in columns], rotation=30, ha="right")
         ax.set_yticks(range(len(rows)), [_short_label(r[0], 22) for r in rows])
         ax.spines[:].set_visible(False)
-        fig.colorbar(image, ax=ax, shrink=0.8, label="margin")
-        ax.set_title("Which teacher? Closeness beyond the panel")
+        fig.colorbar(image, ax=ax, shrink=0.8, label="score")
+        ax.set_title("Which teacher? Contrast beyond the independent models")
     return fig
 
 
@@ -437,8 +467,8 @@ def replicate_plot(test: Any, suspect: str = "suspect", reference: str = "R") ->
 
 
 def verdict_figure(verdict: Any) -> Figure:
-    """The test a verdict rests on: the combined test as :func:`signal_plot` draws
-    it (the suspect's statistic against the null, and every model's composite closeness to R), or
+    """The test a verdict rests on: the combined contrast test as :func:`signal_plot` draws
+    it (the suspect's statistic against the null, and each model's mean contrast towards R), or
     the replicate test as :func:`replicate_plot` draws it (also when only its
     descriptive part is defined); when there is nothing to draw, a figure that says why."""
     replicate = getattr(verdict, "replicate", None)
@@ -448,10 +478,11 @@ def verdict_figure(verdict: Any) -> Figure:
             suspect=verdict.suspect,
             reference=verdict.reference,
             title=f"{verdict.suspect}: all signals combined",
+            xlabel=contrast_axis(verdict.anchors),
         )
     if replicate is not None:  # the replicate test, or at least how the suspect compares with R's resample
         return replicate_plot(replicate, suspect=verdict.suspect, reference=verdict.reference)
-    why = (verdict.notes or ["the combined test is undefined"])[0]
+    why = verdict.test.note or (verdict.notes or ["the combined test is undefined"])[0]
     with matplotlib.rc_context(STYLE):
         fig = Figure(figsize=(7.6, 1.4), dpi=100, layout="constrained")
         ax = fig.add_subplot()

@@ -32,9 +32,17 @@ LABEL_CLASSES = {
 # The combined test is not a signal; the signals' titles and plain words come from the registry.
 COMBINED_TITLE = "All signals combined"
 COMBINED_PLAIN = (
-    "All signals together: each signal's model-level closeness is standardised over the suspect and "
-    "the panel, averaged with weights, and the suspect's average is tested against the panel's."
+    "All signals together: on each prompt, every signal's contrast (closeness to R minus closeness to the "
+    "other vendors' references) is put on a common scale and averaged with the engine's learned weights; "
+    "the suspect's mean contrast is tested against the independent models' exactly as one signal's is."
 )
+# The four answers of an attribution, and the banner class each is shown with.
+ANSWER_CLASSES = {
+    "teacher named": "distilled",
+    "vendor named, snapshot uncertain": "distilled",
+    "inconclusive": "inconclusive",
+    "no evidence": "none",
+}
 
 
 def signal_plain(name: str) -> str:
@@ -70,6 +78,8 @@ def finding_view(finding: Mapping, test: Mapping | None, alpha: float) -> dict:
         "supports": bool(finding.get("supports")),
         "statistic": num(finding.get("statistic")),
         "effect_size": num(finding.get("effect_size")),
+        # a defined statistic with no finite effect: the independent models do not vary at all
+        "effect_unbounded": num(finding.get("effect_size")) is None and num(finding.get("statistic")) is not None,
         "ci": (num(ci[0]), num(ci[1])),
         "p_value": num(finding.get("p_value")),
         "alpha": alpha,
@@ -78,12 +88,30 @@ def finding_view(finding: Mapping, test: Mapping | None, alpha: float) -> dict:
         "seed": seed_of(test.get("rng_state")),
         "n_prompts": test.get("n_prompts"),
         "suspect_value": num(test.get("suspect_value")),
-        "panel_values": {str(k): num(v) for k, v in sorted((test.get("panel_values") or {}).items())},
+        "unit_values": {str(k): num(v) for k, v in sorted((test.get("unit_values") or {}).items())},
         "prompt_ids": list(finding.get("prompt_ids") or ()),
         "suspect_records": [pair[0] if len(pair) > 0 else None for pair in pairs],
         "reference_records": [pair[1] if len(pair) > 1 else None for pair in pairs],
         "records": [h for pair in pairs for h in pair[:1] if h],
         "test": test or None,  # the test's dict, for the plots
+    }
+
+
+def _contrast(test: Mapping) -> dict:
+    """A contrast test's dict (``ContrastTest.to_dict``) under the report's names."""
+    return {
+        "defined": bool(test.get("defined", False)) and num(test.get("statistic")) is not None,
+        "statistic": num(test.get("statistic")),
+        "p_value": num(test.get("p_value")),
+        "effect_size": num(test.get("effect_size")),
+        "excess": num(test.get("excess")),
+        "ci": tuple(num(x) for x in (test.get("ci") or (None, None))),
+        "df": num(test.get("df")),
+        "prior_df": num(test.get("prior_df")),
+        "kappa": num(test.get("kappa")),
+        "n_units": test.get("n_units"),
+        "n_prompts": test.get("n_prompts"),
+        "note": test.get("note") or "",
     }
 
 
@@ -106,6 +134,8 @@ def verdict_view(verdict: Mapping) -> dict:
         "reference": str(verdict["reference"]),
         "suspect": str(verdict["suspect"]),
         "panel": list(map(str, verdict.get("panel") or ())),
+        "units": list(map(str, verdict.get("units") or ())),
+        "anchors": list(map(str, verdict.get("anchors") or ())),
         "label": str(verdict["label"]),
         "label_class": LABEL_CLASSES.get(str(verdict["label"]), "none"),
         "testable": num(verdict.get("p_value")) is not None,
@@ -119,14 +149,11 @@ def verdict_view(verdict: Mapping) -> dict:
         "alpha": verdict["alpha"],
         "n_prompts": verdict.get("n_prompts"),
         "n_resamples": test.get("n_resamples"),
-        "n_panel_units": test.get("n_panel"),
         "seed": seed_of(test.get("rng_state")),
         "rng_state": dict(test.get("rng_state") or {}),
-        "method": test.get("method"),
-        "set_aside": list(test.get("set_aside") or ()),
         "notes": list(verdict.get("notes") or ()),
         "power": power.get("sentence") if isinstance(power, Mapping) else None,
-        "closeness_margin": num(verdict.get("closeness_margin")),
+        "score": num(verdict.get("score")),
         "same_model": {
             "share": num(sm.get("share")),
             "threshold": num(sm.get("threshold")),
@@ -135,13 +162,7 @@ def verdict_view(verdict: Mapping) -> dict:
             "n_prompts": sm.get("n_prompts"),
             "panel_shares": sorted((str(k), num(v)) for k, v in (sm.get("panel_shares") or {}).items()),
         },
-        "combined": {
-            "defined": num(test.get("statistic")) is not None,
-            "statistic": num(test.get("statistic")),
-            "p_value": num(test.get("p_value")),
-            "effect_size": num(test.get("effect_size")),
-            "ci": tuple(num(x) for x in (test.get("ci") or (None, None))),
-        },
+        "combined": _contrast(test),
         "replicate": None
         if rep is None
         else {
@@ -172,27 +193,70 @@ def verdict_view(verdict: Mapping) -> dict:
 
 
 def attribution_view(attribution: Mapping) -> dict:
-    """One attribution (``Attribution.to_dict()``): candidates ranked, Holm-adjusted."""
+    """One attribution (``Attribution.to_dict()``): the one answer, the vendor tests (Holm over the
+    vendors), the snapshot test inside the named vendor, and the candidates ranked by score. Rows keep
+    the result's own field names, so the plots read a view and an :class:`Attribution` alike."""
+    vendors = [
+        {
+            "vendor": str(v["vendor"]),
+            "candidates": list(map(str, v.get("candidates") or ())),
+            "p_value": num(v.get("p_value")),
+            "p_holm": num(v.get("p_holm")),
+            "effect_size": num(v.get("effect_size")),
+            "statistic": num(v.get("statistic")),
+            "n_units": v.get("n_units"),
+        }
+        for v in attribution.get("vendors") or ()
+    ]
+    holm_of = {v["vendor"]: v["p_holm"] for v in vendors}
+    kind = str(attribution.get("kind") or "")
+    named_vendor = attribution.get("vendor") if kind in ("teacher named", "vendor named, snapshot uncertain") else None
     rows = [
         {
             "candidate": str(c["candidate"]),
-            "closeness_margin": num(c.get("closeness_margin")),
+            "family": str(c.get("family") or c["candidate"]),
+            "vendor": str(c.get("vendor") or c["candidate"]),
+            "score": num(c.get("score")),
             "statistic": num(c.get("statistic")),
             "effect_size": num(c.get("effect_size")),
             "p_value": num(c.get("p_value")),
-            "p_holm": num(c.get("p_holm")),
-            "supported": bool(c.get("supported")),
+            "vendor_p_holm": holm_of.get(str(c.get("vendor") or c["candidate"])),
+            "named": c["candidate"] == attribution.get("teacher"),
+            "in_named_vendor": named_vendor is not None and c.get("vendor") == named_vendor,
             "label": str(c.get("label")),
         }
         for c in attribution.get("ranking") or ()
     ]
+    snap = attribution.get("snapshot")
     return {
         "suspect": str(attribution["suspect"]),
-        "ranking": rows,
         "answer": str(attribution.get("answer")),
+        "kind": kind,
+        "answer_class": ANSWER_CLASSES.get(kind, "inconclusive"),
+        "teacher": attribution.get("teacher"),
+        "vendor": named_vendor,
         "top": attribution.get("top"),
         "alpha": attribution.get("alpha"),
+        "ranking": rows,
+        "vendors": vendors,
+        "snapshot": None if snap is None else {"pair": list(map(str, snap.get("pair") or ())), **_contrast(snap)},
+        "notes": list(attribution.get("notes") or ()),
     }
+
+
+def pair_detail(view: dict) -> str:
+    """The pair verdict shown under an attribution's answer, in words that cannot contradict it: one
+    test against one candidate, before correcting for having tried the others."""
+    ref = view["reference"]
+    sig3 = partial(fmt_num, digits=3, significant=True)
+    alone = f"against {ref} alone, before correcting for the other candidates"
+    if view["basis"] == "replicate":
+        p = fmt_p(view["p_value"], precise=True)
+        return f"replicate test {alone}: p = {p}, relative closeness {sig3(view['effect_size'])}"
+    c = view["combined"]
+    if not c["defined"]:
+        return f"test against {ref} alone: not defined ({c['note'] or 'too few independent models'})"
+    return f"test {alone}: p = {fmt_p(c['p_value'], precise=True)}, effect {sig3(c['effect_size'])} panel SD"
 
 
 def _shown(text: str | None, limit: int = MAX_SHOWN_CHARS) -> dict:
@@ -206,12 +270,12 @@ def _example(corpus, prompt_id: str, view: dict, finding: dict, position: int) -
     reference, suspect = view["reference"], view["suspect"]
     if not (corpus.text(reference, prompt_id) or "").strip() or not (corpus.text(suspect, prompt_id) or "").strip():
         return None
-    # The contrast is the panel member closest to R on this signal overall: the fairest comparison,
-    # not the most different answer one could find.
+    # The answer shown for contrast is the independent model whose contrast towards R is highest on
+    # this signal overall: the fairest comparison, not the most different answer one could find.
     ranked = sorted(
-        finding["panel_values"].items(), key=lambda kv: (-(kv[1] if kv[1] is not None else -math.inf), kv[0])
+        finding["unit_values"].items(), key=lambda kv: (-(kv[1] if kv[1] is not None else -math.inf), kv[0])
     )
-    order = [m for m, _ in ranked if m in view["panel"]] + sorted(view["panel"])
+    order = [m for m, _ in ranked if m in view["units"]] + sorted(view["units"]) + sorted(view["panel"])
     contrast = next((m for m in order if (corpus.text(m, prompt_id) or "").strip()), None)
     cited = {
         suspect: finding["suspect_records"][position] if position < len(finding["suspect_records"]) else None,
@@ -226,7 +290,9 @@ def _example(corpus, prompt_id: str, view: dict, finding: dict, position: int) -
         }
 
     rank = "" if position == 0 else f" (its no. {position + 1})"
-    why = f"the prompt where the suspect stands out most from the panel on {finding['title'].lower()}{rank}"
+    why = (
+        f"the prompt where the suspect stands out most from the independent models on {finding['title'].lower()}{rank}"
+    )
     return {
         "prompt_id": prompt_id,
         "prompt": _shown(corpus.prompts.get(prompt_id, ""), 1200),
@@ -271,22 +337,27 @@ def slugify(text: str) -> str:
 
 def add_figures(view: dict) -> None:
     """Plots of the result objects themselves (:mod:`forensics.report.plots`), embedded as data: URIs."""
+    axis = plots.contrast_axis(view["anchors"])
     for f in view["findings"]:
         f["plot"] = None
         if not f["test"] or not f["defined"]:
             continue
         f["plot"] = plots.data_uri(
-            plots.signal_plot(f["test"], suspect=view["suspect"], reference=view["reference"], title=f["title"])
+            plots.signal_plot(
+                f["test"], suspect=view["suspect"], reference=view["reference"], title=f["title"], xlabel=axis
+            )
         )
         f["plot_alt"] = (
             f"{f['title']}: test statistic {fmt_num(f['statistic'], 3, significant=True)} of {view['suspect']} against "
-            f"its null distribution (p = {fmt_p(f['p_value'], precise=True)}), and the model-level closeness to "
-            f"{view['reference']} of the suspect and of each panel member"
+            f"its null distribution (p = {fmt_p(f['p_value'], precise=True)}), and the mean contrast towards "
+            f"{view['reference']} of the suspect and of each independent model"
         )
     view["combined_plot"] = None
-    if num((view["test"] or {}).get("statistic")) is not None:
+    if view["combined"]["defined"]:
         view["combined_plot"] = plots.data_uri(
-            plots.signal_plot(view["test"], suspect=view["suspect"], reference=view["reference"], title=COMBINED_TITLE)
+            plots.signal_plot(
+                view["test"], suspect=view["suspect"], reference=view["reference"], title=COMBINED_TITLE, xlabel=axis
+            )
         )
     if view["replicate"] is not None:
         view["replicate"]["plot"] = plots.data_uri(

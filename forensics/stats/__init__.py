@@ -1,12 +1,11 @@
 """Calibrated tests: is the suspect closer to the reference than an independent model would be?
 
-H0 is "S is no closer to R than an independent model is"; the control panel's models are the unit
-of replication. The method, its assumptions and its calibration are in ``docs/methods.md``.
+H0 is "S is no closer to R than an independent model is"; the independent models of the panel are
+the unit of replication. The method, its assumptions and its calibration are in ``docs/methods.md``.
 """
 
 from forensics.stats.contrast import MIN_CONTRAST_PROMPTS, ContrastTest, contrast_test, prior_variance
 from forensics.stats.multiple_testing import holm
-from forensics.stats.panel import MIN_DEFINED_PROMPTS, CombinedTest, SignalTest, panel_test, prompt_matrix
 from forensics.stats.power import PanelPower, minimum_detectable_effect, panel_power, prediction_power
 from forensics.stats.replicate import MIN_REPLICATE_PROMPTS, ReplicateTest, replicate_test
 from forensics.stats.resampling import bootstrap_counts, rng_description
@@ -20,20 +19,15 @@ __all__ = [
     "ContrastTest",
     "contrast_test",
     "prior_variance",
-    "MIN_DEFINED_PROMPTS",
     "MIN_REPLICATE_PROMPTS",
-    "CombinedTest",
     "PanelPower",
     "ReplicateTest",
-    "SignalTest",
     "bootstrap_counts",
     "holm",
     "minimum_detectable_effect",
     "panel_power",
     "prediction_power",
     "jsonable",
-    "panel_test",
-    "prompt_matrix",
     "replicate_test",
     "rng_description",
 ]
