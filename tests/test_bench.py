@@ -11,8 +11,9 @@ import pytest
 
 from forensics.bench import auc_score, format_results, lineage_pairs, run_lineage_benchmark
 from forensics.bench.lineage import METHODS
-from forensics.bench.peers import classifier_score, panel_z, raw_closeness
+from forensics.bench.peers import classifier_score, lexical_contrast, panel_z, raw_closeness
 from forensics.cli.bench import add_bench_parser, run_bench
+from forensics.verdict import AnalysisSettings
 
 LINEAGE = {  # a made-up lineage in the shared layout
     "ref_a1": {"role": "reference", "family": "a"},
@@ -113,7 +114,7 @@ def test_smoke_run_on_real_alpaca_eval(shared_dev, tmp_path, monkeypatch, capsys
     )
     assert run_bench(args) == 0
     printed = capsys.readouterr().out
-    assert "alpaca_eval" in printed and "engine AUC margin over the best peer" in printed
+    assert "alpaca_eval" in printed and "engine AUC margin over each peer" in printed
     results = json.loads(out.read_text())
     assert len(results) == 1
     r = results[0]
@@ -146,8 +147,11 @@ def test_smoke_run_on_real_alpaca_eval(shared_dev, tmp_path, monkeypatch, capsys
     # the method never sees roles: every scored pair has a panel without the suspect
     for row in r["pairs"]:
         assert row["suspect"] not in row["panel"] and row["reference"] not in row["panel"]
-        assert set(row["peers"]) == {"raw", "panelz", "classifier"}
-    assert set(r["methods"]) == {"engine", "raw", "panelz", "classifier"}
+        assert set(row["peers"]) == {"raw", "panelz", "classifier", "lexcontrast"}
+    assert set(r["methods"]) == {"engine", "raw", "panelz", "classifier", "lexcontrast"}
+    # every student's engine row carries the one answer the report and the demo print
+    assert all(d["answer"] and d["kind"] for d in r["attribution"]["details"])
+    assert sum(r["answers"]["students"].values()) == len(students)
 
 
 class BagEmbedder:
@@ -212,32 +216,42 @@ def _write_benchmark(root, rng, n_prompts=60):
 def test_every_method_is_scored_on_the_same_pairs_and_the_stress_runs_are_reported(tmp_path, rng):
     data = _write_benchmark(tmp_path / "bench", rng)
     results = run_lineage_benchmark(
-        data, prompts=(20, "all"), seeds=2, n_resamples=199, embedder=BagEmbedder(), progress=False, stress=True
+        data,
+        prompts=(20, "all"),
+        seeds=2,
+        settings=AnalysisSettings(n_resamples=199),
+        embedder=BagEmbedder(),
+        progress=False,
+        stress=True,
+        workers=1,
     )
-    labels = [r["label"] for r in results]
+    labels = [r.label for r in results]
     assert labels[0] == "alpaca_eval" and len(results) == 3
     assert "prompts" in labels[1] and "weak panel" in labels[2]
     main = results[0]
-    assert set(main["methods"]) == set(METHODS) and set(main["by_prompts_methods"]) == set(METHODS)
-    for name, m in main["methods"].items():
-        assert m["attribution"]["total"] == 1
-        pos = [p for p in main["pairs"] if p["kind"] == "positive"]
-        neg = [p for p in main["pairs"] if p["kind"] == "negative"]
-        assert len(pos) == main["n_pos"] == 1 and len(neg) == main["n_neg"] == 12
-        if name != "engine":  # the AUC is that of the per-pair scores, recomputed here
-            assert m["auc"] == auc_score([p["peers"][name] for p in pos], [p["peers"][name] for p in neg])
-    engine = main["methods"]["engine"]
-    assert engine["auc"] == 1.0 and engine["n_true_positives"] == 1
-    assert engine["attribution"]["details"][0]["top"] == "ref_a"
-    assert {"embedding", "analysis", "peers"} <= set(main["timing"])
+    assert set(main.methods) == set(METHODS) and set(main.by_prompts) == set(METHODS)
+    pos = [p for p in main.pairs if p.kind == "positive"]
+    neg = [p for p in main.pairs if p.kind == "negative"]
+    assert len(pos) == main.n_pos == 1 and len(neg) == main.n_neg == 12
+    for name, m in main.methods.items():
+        assert m.total == 1
+        # the AUC is that of the per-pair scores, recomputed here
+        assert m.auc == auc_score([p.scores[name] for p in pos], [p.scores[name] for p in neg])
+    engine = main.methods["engine"]
+    assert engine.auc == 1.0 and engine.n_true_positives == 1
+    assert engine.details[0].top == "ref_a" and engine.details[0].answer
+    assert "not fitted on" not in main.learned and "shipped parameters" in main.learned  # never refitted here
+    assert {"embedding", "closeness", "analysis", "peers"} <= set(main.timing)
     weak = results[2]
-    for row in weak["pairs"]:
-        independents = [m for m in row["panel"] if m.startswith("indep_")]
-        assert len(independents) == (
-            1 if row["suspect"].startswith("indep_") and row["suspect"] in weak["label"] else 2
-        )
+    for row in weak.pairs:
+        independents = [m for m in row.panel if m.startswith("indep_")]
+        assert len(independents) == (1 if row.suspect.startswith("indep_") and row.suspect in weak.label else 2)
     text = format_results(results)
-    assert "engine AUC margin over the best peer" in text and "weak panel" in text and "time: embedding" in text
+    assert "engine AUC margin over each peer" in text and "weak panel" in text and "time: embedding" in text
+    d = main.to_dict()  # the --json shape readers rely on
+    for key in ("pairs", "methods", "attribution", "n_pos", "n_neg", "n_true_positives", "n_false_positives"):
+        assert key in d
+    assert {"student", "teacher_family", "top", "top_family", "correct"} <= set(d["attribution"]["details"][0])
 
 
 def test_unknown_method_is_refused(tmp_path, rng):
@@ -249,17 +263,24 @@ def test_unknown_method_is_refused(tmp_path, rng):
 def test_peers_on_made_up_embeddings(tmp_path, rng):
     from forensics.corpus import load_benchmark_corpus
     from forensics.features import Features
+    from forensics.signals import ClosenessStore
 
     data = _write_benchmark(tmp_path / "bench", rng)
     corpus = load_benchmark_corpus(data / "alpaca_eval")
     features = Features(corpus, embedder=BagEmbedder())
+    store = ClosenessStore(corpus, features)
     pids = sorted(corpus.prompts)
     panel = ["indep_0", "indep_1", "indep_2", "ref_b"]
     a = features.embeddings("ref_a", pids)
     b = features.embeddings("student", pids)
-    assert raw_closeness(features, "ref_a", "student", pids) == pytest.approx(float(np.mean(np.sum(a * b, axis=1))))
-    assert panel_z(features, "ref_a", "student", panel, pids) > 3
-    assert panel_z(features, "ref_a", "indep_3", panel, pids) < 3
-    copy_score = classifier_score(features, "ref_a", "student", panel, pids, rng=np.random.default_rng(0))
-    other_score = classifier_score(features, "ref_a", "indep_3", panel, pids, rng=np.random.default_rng(0))
+    assert raw_closeness(store, "ref_a", "student", pids) == pytest.approx(float(np.mean(np.sum(a * b, axis=1))))
+    assert panel_z(store, "ref_a", "student", panel, pids) > 3
+    assert panel_z(store, "ref_a", "indep_3", panel, pids) < 3
+    copy_score = classifier_score(store, "ref_a", "student", panel, pids, rng=np.random.default_rng(0))
+    other_score = classifier_score(store, "ref_a", "indep_3", panel, pids, rng=np.random.default_rng(0))
     assert copy_score > 0.5 > other_score
+    # the lexical contrast: closeness to R minus closeness to the other families' references
+    others = ["ref_b", "ref_c"]
+    assert lexical_contrast(store, "ref_a", "student", others, pids) > lexical_contrast(
+        store, "ref_a", "indep_3", others, pids
+    )

@@ -432,14 +432,11 @@ def test_attribution_among_candidates_gives_one_answer_everywhere(case, tmp_path
         detail = banner.select_one(".detail").get_text(" ", strip=True)
         assert detail.startswith(f"Detail: test against {REFERENCE} alone, before correcting for the other candidates")
     assert " ".join(soup.select_one("#attribution h3").get_text().split()) == f"{SUSPECT}: {answer}"
-    # the vendor tests (the two candidates are of two vendors) with Holm p, and the ranking by score
-    vendors = [
-        [td.get_text(strip=True) for td in tr.find_all("td")]
-        for tr in soup.select("#attribution table.vendors tbody tr")
-    ]
-    holm = {v["vendor"]: v["p_holm"] for v in attribution["vendors"]}
-    assert [r[0] for r in vendors] == list(holm) and len(holm) == 2
-    assert all(float(r[5]) == pytest.approx(holm[r[0]], abs=1e-3) for r in vendors if r[5] != "n/a")
+    # the top candidate's test corrected for its selection, and the ranking by score
+    selection = " ".join(soup.select_one("#attribution p.selection").get_text().split())
+    assert attribution["selection"]["candidate"] == attribution["top"]
+    assert f"as the top of {attribution['selection']['n_candidates']} candidates" in selection
+    assert f"p = {fmt_p(attribution['selection']['p_value'], precise=True)}" in selection
     rows = [
         [td.get_text(strip=True) for td in tr.find_all("td")]
         for tr in soup.select("#attribution table.ranking tbody tr")
@@ -449,9 +446,9 @@ def test_attribution_among_candidates_gives_one_answer_everywhere(case, tmp_path
     scores = [float(r[3]) for r in rows]
     assert scores == sorted(scores, reverse=True)
     # the detail under the answer is the same pair test as the ranking's row for the reference
-    ref_p = next(r[5] for r in rows if r[1] == REFERENCE)
+    ref_p = next(r[6] for r in rows if r[1] == REFERENCE)
     assert all(f"p = {ref_p}," in b.select_one(".detail").get_text(" ", strip=True) for b in banners)
-    named = {r[1]: r[7] for r in rows}
+    named = {r[1]: r[7] for r in rows}  # rank, candidate, vendor, lean, score, effect, p, named
     if attribution["kind"] == "teacher named":
         assert named[attribution["teacher"]] == "teacher"
     elif attribution["kind"] not in ANSWER_KINDS[:2]:

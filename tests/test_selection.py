@@ -24,7 +24,7 @@ def _tests(rng, *, K=6, C=5, P=30, rho=0.7, boost=0.0):
     for c in range(C):
         order = [c] + [j for j in range(C) if j != c]
         out[f"c{c}"] = contrast_test({"x": X[:, order, :]}, "S", units, rng, n_resamples=20)
-    top = max(out, key=lambda name: out[name].suspect_value)
+    top = max(out, key=lambda name: out[name].excess)
     return out, top
 
 

@@ -43,6 +43,15 @@ def auc_score(pos: Sequence[float], neg: Sequence[float]) -> float | None:
     return float(roc_auc_score(np.r_[np.ones(len(pos)), np.zeros(len(neg))], x))
 
 
+def subset_prompts(corpus, max_prompts: int | None, rng_seed: int, index: int):
+    """The corpus on a random ``max_prompts`` of its prompts (drawn from ``rng_seed`` and the corpus's
+    position ``index`` in the run), or whole: the one draw the benchmark and its embedding step share."""
+    if max_prompts is None or max_prompts >= len(corpus.prompts):
+        return corpus
+    keep = np.random.default_rng([rng_seed, index, 7]).choice(sorted(corpus.prompts), size=max_prompts, replace=False)
+    return corpus.subset(keep.tolist())
+
+
 def lineage_pairs(lineage: dict) -> dict:
     """Pairs, panels and attribution tasks of one corpus, from its lineage.json entry.
 
@@ -91,6 +100,7 @@ class PairResult:
     panel: tuple[str, ...]
     scores: Mapping[str, float]
     declared: Mapping[str, bool]
+    ranks: Mapping[str, float]  # what ranks candidate teachers (the engine: its lean beyond the independents)
     p_value: float = float("nan")
     undefined: bool = False
     verdict: object = None  # forensics.verdict.Verdict of the engine (all-prompt run only)
@@ -321,7 +331,7 @@ def _evaluate(results: dict, spec: dict, method: str) -> MethodResult:
 
 
 def _top(results: dict, spec: dict, suspect: str, method: str) -> str | None:
-    scored = {r: results[(r, suspect)].scores[method] for r in spec["references"] if (r, suspect) in results}
+    scored = {r: results[(r, suspect)].ranks[method] for r in spec["references"] if (r, suspect) in results}
     scored = {r: v for r, v in scored.items() if np.isfinite(v)}
     return max(sorted(scored), key=lambda r: scored[r]) if scored else None
 
@@ -340,7 +350,7 @@ def _score_config(prep: _Prepared, spec: dict, pids: list[str], rng_seed, run: _
     peer_cache: dict = {}
     for r, s, kind in spec["pairs"]:
         pan = spec["panels"][(r, s)]
-        scores, declared, p, undefined, verdict, refit = {}, {}, float("nan"), False, None, False
+        scores, declared, ranks, p, undefined, verdict, refit = {}, {}, {}, float("nan"), False, None, False
         if "engine" in run.methods:
             t0 = time.perf_counter()
             engine_params, refit = params[s]
@@ -355,7 +365,7 @@ def _score_config(prep: _Prepared, spec: dict, pids: list[str], rng_seed, run: _
                 prompt_ids=pids,
                 store=prep.store,
             )
-            scores["engine"], p, undefined = v.score, v.p_value, not v.test.defined
+            scores["engine"], ranks["engine"], p, undefined = v.score, v.rank_value, v.p_value, not v.test.defined
             declared["engine"] = bool(np.isfinite(v.p_value) and v.p_value < run.settings.alpha)
             verdict = v if keep else None
             timing["analysis"] += time.perf_counter() - t0
@@ -365,8 +375,9 @@ def _score_config(prep: _Prepared, spec: dict, pids: list[str], rng_seed, run: _
                 continue
             ctx = PeerContext(prep.store, r, s, pan, families, pids, np.random.default_rng(0), peer_cache)
             scores[name], declared[name] = PEERS[name].run(ctx)
+            ranks[name] = scores[name]
         timing["peers"] += time.perf_counter() - t0
-        results[(r, s)] = PairResult(r, s, kind, tuple(pan), scores, declared, p, undefined, verdict, refit)
+        results[(r, s)] = PairResult(r, s, kind, tuple(pan), scores, declared, ranks, p, undefined, verdict, refit)
     return results
 
 
@@ -529,12 +540,7 @@ def run_lineage_benchmark(
     run = _Run(seeds, rng_seed, tuple(dict.fromkeys(methods)), settings, log)
     prepared = []
     for ci, name in enumerate(names):
-        corpus = load_benchmark_corpus(data_dir / name)
-        if max_prompts is not None and max_prompts < len(corpus.prompts):
-            keep = np.random.default_rng([rng_seed, ci, 7]).choice(
-                sorted(corpus.prompts), size=max_prompts, replace=False
-            )
-            corpus = corpus.subset(keep.tolist())
+        corpus = subset_prompts(load_benchmark_corpus(data_dir / name), max_prompts, rng_seed, ci)
         spec = lineage_pairs({m: info for m, info in lineage_all[name].items() if m in corpus.responses})
         needed = sorted(set(spec["references"]) | set(spec["students"]) | set(spec["independents"]))
         features = Features(corpus, embedder=embedder)

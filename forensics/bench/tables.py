@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 from sklearn.metrics import roc_auc_score, roc_curve
 
-from forensics.bench.lineage import CorpusResult
+from forensics.bench.lineage import CorpusResult, subset_prompts
 from forensics.corpus import load_benchmark_corpus, load_lineage
 from forensics.features import Features, quiet_embedder
 from forensics.verdict import fmt_num, fmt_p
@@ -23,19 +23,26 @@ def benchmark_available(data_dir: Path | str) -> bool:
     return (Path(data_dir) / "lineage.json").is_file()
 
 
-def embed_benchmark(data_dir: Path | str, corpora: Sequence[str] | None = None, embedder=None):
+def embed_benchmark(
+    data_dir: Path | str,
+    corpora: Sequence[str] | None = None,
+    embedder=None,
+    *,
+    max_prompts: int | None = None,
+    rng_seed: int = 20240601,
+):
     """Embed every response the lineage benchmark will score (models with the roles ``reference``,
     ``distilled`` or ``independent`` in ``lineage.json``) into the on-disk embedding cache, so
-    that :func:`forensics.bench.run_lineage_benchmark` afterwards only reads it. Returns one row
-    per corpus: prompts, models, responses, and how many texts went through the model now (0
-    with a warm cache)."""
+    that :func:`forensics.bench.run_lineage_benchmark` afterwards only reads it (with the same
+    ``corpora``, ``max_prompts`` and ``rng_seed``, the same prompts). Returns one row per corpus:
+    prompts, models, responses, and how many texts went through the model now (0 with a warm cache)."""
     data_dir = Path(data_dir)
     lineage = load_lineage(data_dir)
     names = list(corpora) if corpora else sorted(n for n in lineage if (data_dir / n / "_prompts.jsonl").is_file())
     embedder = embedder if embedder is not None else quiet_embedder()
     rows = []
-    for name in names:
-        corpus = load_benchmark_corpus(data_dir / name)
+    for index, name in enumerate(names):
+        corpus = subset_prompts(load_benchmark_corpus(data_dir / name), max_prompts, rng_seed, index)
         models = sorted(
             m for m, info in lineage.get(name, {}).items() if m in corpus.responses and info.get("role") in BENCH_ROLES
         )

@@ -220,14 +220,20 @@ def _named(attribution: Any) -> tuple[str | None, str | None]:
     return teacher, vendor
 
 
+def _rank_value(candidate: Any):
+    """What ranks a candidate: its lean beyond the independent models, or its score when that is absent."""
+    value = _get(candidate, "rank_value")
+    return value if value is not None else _get(candidate, "score")
+
+
 def attribution_plot(attribution: Any) -> Figure:
-    """:class:`forensics.verdict.Attribution` (or its view): candidates by score (the suspect's contrast
-    towards each, beyond the independent models'), red for the named teacher or the named vendor's
+    """:class:`forensics.verdict.Attribution` (or its view): candidates by their lean beyond the
+    independent models (what ranks them), red for the named teacher or the named vendor's
     candidates, grey otherwise."""
     teacher, vendor = _named(attribution)
     rows = []
     for c in list(_get(attribution, "ranking", default=()) or ()):
-        score = _get(c, "score")
+        score = _rank_value(c)
         if score is not None and math.isfinite(float(score)):
             name = _get(c, "candidate", default="?")
             named = name == teacher or (vendor is not None and _get(c, "vendor") == vendor)
@@ -245,15 +251,15 @@ def attribution_plot(attribution: Any) -> Figure:
         )
         ax.set_yticks(list(ys), [r[0] for r in reversed(rows)])
         ax.axvline(0.0, color="#55606e", linewidth=0.8)
-        ax.set_xlabel("score: contrast beyond the independent models (red: named by the answer)")
+        ax.set_xlabel("lean beyond the independent models (red: named by the answer)")
         ax.set_title(plain(f"{suspect}: which candidate reference?"))
     return fig
 
 
 def attribution_heatmap(attributions: Sequence[Any]) -> Figure:
-    """Suspects (rows) x candidate references (columns), coloured by score (the suspect's contrast
-    towards the candidate beyond the independent models', which ranks candidates) and annotated with
-    the score and the Holm-adjusted p-value of the candidate's vendor test; a solid box marks a named
+    """Suspects (rows) x candidate references (columns), coloured by the suspect's lean towards the
+    candidate beyond the independent models' (which ranks candidates) and annotated with it and the
+    candidate's own p-value; a solid box marks a named
     teacher, a dashed box the candidates of a named vendor whose snapshot is uncertain, a dot the
     top-ranked candidate."""
     rows = [(str(_get(a, "suspect", default="?")), list(_get(a, "ranking", default=()) or ())) for a in attributions]
@@ -264,17 +270,14 @@ def attribution_heatmap(attributions: Sequence[Any]) -> Figure:
         fig = _figure(1.6 + 1.05 * max(1, len(columns)), 1.0 + 0.5 * max(1, len(rows)))
         ax = fig.add_subplot()
         for i, (a, (_, ranking)) in enumerate(zip(attributions, rows)):
-            holm = {str(_get(v, "vendor")): _get(v, "p_holm") for v in _get(a, "vendors", default=()) or ()}
             teacher, vendor = _named(a)
             for rank, c in enumerate(ranking):
                 name = str(_get(c, "candidate", default="?"))
                 j = columns.index(name)
-                m = _get(c, "score")
+                m = _rank_value(c)
                 grid[i, j] = float(m) if m is not None and math.isfinite(float(m)) else np.nan
-                p = holm.get(str(_get(c, "vendor")))
-                notes[i][j] = (
-                    fmt_num(m, 2, significant=True) + "\n" + (f"Holm p {fmt_p(p)}" if p is not None else "n/a")
-                )
+                p = _get(c, "p_value")
+                notes[i][j] = fmt_num(m, 2, significant=True) + "\n" + (f"p {fmt_p(p)}" if p is not None else "n/a")
                 if rank == 0:
                     ax.plot(j, i - 0.32, marker="o", markersize=4, color="#f2c744", markeredgecolor="#2b3440")
                 box = "solid" if name == teacher else "dashed" if vendor and _get(c, "vendor") == vendor else None
@@ -296,7 +299,7 @@ def attribution_heatmap(attributions: Sequence[Any]) -> Figure:
         ax.set_xticks(range(len(columns)), [_short_label(c, 18) for c in columns], rotation=30, ha="right")
         ax.set_yticks(range(len(rows)), [_short_label(r[0], 22) for r in rows])
         ax.spines[:].set_visible(False)
-        fig.colorbar(image, ax=ax, shrink=0.8, label="score")
+        fig.colorbar(image, ax=ax, shrink=0.8, label="lean beyond the independent models")
         ax.set_title("Which teacher? Contrast beyond the independent models")
     return fig
 

@@ -105,6 +105,7 @@ def _contrast(test: Mapping) -> dict:
         "p_value": num(test.get("p_value")),
         "effect_size": num(test.get("effect_size")),
         "excess": num(test.get("excess")),
+        "score": num(test.get("suspect_value")),
         "ci": tuple(num(x) for x in (test.get("ci") or (None, None))),
         "df": num(test.get("df")),
         "prior_df": num(test.get("prior_df")),
@@ -193,22 +194,22 @@ def verdict_view(verdict: Mapping) -> dict:
 
 
 def attribution_view(attribution: Mapping) -> dict:
-    """One attribution (``Attribution.to_dict()``): the one answer, the vendor tests (Holm over the
-    vendors), the snapshot test inside the named vendor, and the candidates ranked by score. Rows keep
-    the result's own field names, so the plots read a view and an :class:`Attribution` alike."""
-    vendors = [
-        {
-            "vendor": str(v["vendor"]),
-            "candidates": list(map(str, v.get("candidates") or ())),
-            "p_value": num(v.get("p_value")),
-            "p_holm": num(v.get("p_holm")),
-            "effect_size": num(v.get("effect_size")),
-            "statistic": num(v.get("statistic")),
-            "n_units": v.get("n_units"),
-        }
-        for v in attribution.get("vendors") or ()
-    ]
-    holm_of = {v["vendor"]: v["p_holm"] for v in vendors}
+    """One attribution (``Attribution.to_dict()``): the one answer, the top candidate's test corrected
+    for its selection, the snapshot test inside the named vendor, and the candidates ranked by score.
+    Rows keep the result's own field names, so the plots read a view and an :class:`Attribution` alike."""
+    sel = attribution.get("selection") or {}
+    selection = {
+        "candidate": sel.get("candidate"),
+        "statistic": num(sel.get("statistic")),
+        "p_value": num(sel.get("p_value")),
+        "p_unselected": num(sel.get("p_unselected")),
+        "n_candidates": sel.get("n_candidates"),
+        "correlation": num(sel.get("correlation")),
+        "n_draws": sel.get("n_draws"),
+        "seed": seed_of(sel.get("rng_state")),
+        "defined": bool(sel.get("defined", False)),
+        "note": sel.get("note") or "",
+    }
     kind = str(attribution.get("kind") or "")
     named_vendor = attribution.get("vendor") if kind in ("teacher named", "vendor named, snapshot uncertain") else None
     rows = [
@@ -217,10 +218,10 @@ def attribution_view(attribution: Mapping) -> dict:
             "family": str(c.get("family") or c["candidate"]),
             "vendor": str(c.get("vendor") or c["candidate"]),
             "score": num(c.get("score")),
+            "rank_value": num(c.get("rank_value")),
             "statistic": num(c.get("statistic")),
             "effect_size": num(c.get("effect_size")),
             "p_value": num(c.get("p_value")),
-            "vendor_p_holm": holm_of.get(str(c.get("vendor") or c["candidate"])),
             "named": c["candidate"] == attribution.get("teacher"),
             "in_named_vendor": named_vendor is not None and c.get("vendor") == named_vendor,
             "label": str(c.get("label")),
@@ -238,7 +239,8 @@ def attribution_view(attribution: Mapping) -> dict:
         "top": attribution.get("top"),
         "alpha": attribution.get("alpha"),
         "ranking": rows,
-        "vendors": vendors,
+        "p_value": num(attribution.get("p_value")),
+        "selection": selection if sel else None,
         "snapshot": None if snap is None else {"pair": list(map(str, snap.get("pair") or ())), **_contrast(snap)},
         "notes": list(attribution.get("notes") or ()),
     }

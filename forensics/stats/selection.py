@@ -58,12 +58,12 @@ def selection_test(
     *,
     n_draws: int = 19999,
 ) -> SelectionTest:
-    """Simulate "rank the candidates by score, take the first" under H0 (see the module docstring).
+    """Simulate "rank the candidates, take the first" under H0 (see the module docstring).
 
     ``tests``: candidate -> its pair test (all on the same suspect and independent models);
-    ``top``: the candidate ranked first by score. Under H0 each candidate c's score is one more
-    unit's draw, ``mean_u(c) + panel_sd(c) * sqrt(1 + 1/K) * Z_c`` with ``Z`` multivariate t (df of
-    the tests, the units' correlation between candidates) widened by the tests' kappa."""
+    ``top``: the candidate ranked first by its excess over the independent models. Under H0 each
+    candidate c's excess is one more unit's draw, ``panel_sd(c) * sqrt(1 + 1/K) * Z_c`` with ``Z``
+    multivariate t (df of the tests, the units' correlation between candidates) widened by kappa."""
     rng_state = rng_description(rng)
     names = [c for c, t in tests.items() if t.defined and np.isfinite(t.statistic) and t.panel_sd > 0]
     nan = float("nan")
@@ -98,9 +98,7 @@ def selection_test(
     Z = rng.multivariate_normal(np.zeros(len(names)), corr, size=n_draws, method="eigh")
     Z /= np.sqrt(rng.chisquare(df, size=n_draws) / df)[:, None]
     Z *= kappa
-    scale = np.sqrt(1 + 1 / K)
-    scores = mu[None] + sd[None] * scale * Z
-    first = np.argmax(scores, axis=1)
+    first = np.argmax(sd[None] * Z, axis=1)  # the ranking by excess; sqrt(1 + 1/K) is common to all
     null = Z[np.arange(n_draws), first]
     t_top = float(tests[top].statistic)
     p = float((1 + np.sum(null >= t_top)) / (n_draws + 1))

@@ -49,7 +49,12 @@ class CandidateResult:
     statistic: float
     effect_size: float
     p_value: float
-    verdict: Verdict
+    verdict: Verdict | None
+
+    @property
+    def rank_value(self) -> float:
+        """What the ranking sorts by: the verdict's lean beyond the independent models, else the score."""
+        return self.verdict.rank_value if self.verdict is not None else self.score
 
     def to_dict(self) -> dict:
         return jsonable(
@@ -61,7 +66,8 @@ class CandidateResult:
                 "statistic": self.statistic,
                 "effect_size": self.effect_size,
                 "p_value": self.p_value,
-                "label": self.verdict.label,
+                "rank_value": self.rank_value,
+                "label": self.verdict.label if self.verdict is not None else None,
             }
         )
 
@@ -143,9 +149,14 @@ class Attribution:
 
 
 def rank_candidates(results: Iterable[CandidateResult]) -> list[CandidateResult]:
-    """Candidates by score, highest first (undefined scores last, then by name): the one ranking
-    attribution, the report and the benchmark share."""
-    return sorted(results, key=lambda c: (-(c.score if np.isfinite(c.score) else -np.inf), c.candidate))
+    """Candidates by their lean beyond the independent models' (``Verdict.rank_value``), highest
+    first, undefined last, then by name: the one ranking attribution, the report and the benchmark
+    share. A reference every model resembles gains nothing from being resembled."""
+    return sorted(results, key=lambda c: (-_finite(c.rank_value), c.candidate))
+
+
+def _finite(x: float) -> float:
+    return x if np.isfinite(x) else -np.inf
 
 
 def attribute(
@@ -164,7 +175,7 @@ def attribute(
     """Which candidate reference, if any, was ``suspect`` distilled from? One answer (docs/methods.md).
 
     ``panel``: the independent control models. ``families``: candidate -> vendor-line family
-    ("openai-gpt4"); its first word is the vendor (without it every candidate is its own vendor).
+    ("openai-gpt4"); its first word is the vendor (a candidate without a family is its own vendor).
     Each candidate's pair verdict contrasts it with the candidates of other vendors and is
     calibrated on the independent models; the vendor and snapshot tests give the answer.
     ``verdicts``: pair verdicts already computed with these settings (candidate -> verdict), reused.
@@ -172,7 +183,9 @@ def attribute(
     rng = as_generator(rng)
     settings = settings or AnalysisSettings()
     store = store or ClosenessStore(corpus)
-    families = {c: (families or {}).get(c, c) for c in candidates}
+    given = dict(families or {})
+    families = {c: given.get(c, c) for c in candidates}
+    vendors = {c: vendor_of(given[c]) if c in given else c for c in candidates}  # unlabelled: its own vendor
     candidates = [c for c in dict.fromkeys(candidates) if c != suspect]
     units = [m for m in dict.fromkeys(panel) if m not in (suspect, *candidates)]
     pids = list(prompt_ids) if prompt_ids is not None else sorted(corpus.common_prompts([suspect]))
@@ -183,9 +196,7 @@ def attribute(
             corpus, cand, suspect, pan, rng=rng, settings=settings, families=families, prompt_ids=pids, store=store
         )
         results.append(
-            CandidateResult(
-                cand, families[cand], vendor_of(families[cand]), v.score, v.statistic, v.effect_size, v.p_value, v
-            )
+            CandidateResult(cand, families[cand], vendors[cand], v.score, v.statistic, v.effect_size, v.p_value, v)
         )
     ranking = rank_candidates(results)
     alpha = settings.alpha
