@@ -105,9 +105,9 @@ class Attribution:
     @property
     def answer(self) -> str:
         """The one answer, worded for a lawyer (the same words in every output)."""
-        p = f"p {fmt_p(self.p_value)} for the top of {self.selection.n_candidates}" if self.selection else ""
+        p = f"p {_fmt_answer_p(self.p_value)} for the top of {self.selection.n_candidates}" if self.selection else ""
         if self.kind is Answer.TEACHER:
-            snap = f", snapshot p {fmt_p(self.snapshot.p_value)}" if self.snapshot is not None else ""
+            snap = f", snapshot p {_fmt_answer_p(self.snapshot.p_value)}" if self.snapshot is not None else ""
             return f"teacher named: {self.teacher} ({self.vendor}), supported at alpha {self.alpha:g} ({p}{snap})"
         if self.kind is Answer.VENDOR:
             return (
@@ -146,6 +146,11 @@ class Attribution:
                 "notes": self.notes,
             }
         )
+
+
+def _fmt_answer_p(p: float) -> str:
+    """A p-value in an answer: three decimals near alpha, so "0.049" never reads as "0.05"."""
+    return f"{p:.3f}" if np.isfinite(p) and 0.01 <= p < 0.1 else fmt_p(p)
 
 
 def rank_candidates(results: Iterable[CandidateResult]) -> list[CandidateResult]:
