@@ -13,7 +13,16 @@ import numpy as np
 import pytest
 from matplotlib.figure import Figure
 
-from forensics.bench import benchmark_available, embed_benchmark, pair_table, roc_data, sample_efficiency
+from forensics.bench import (
+    CorpusResult,
+    MethodResult,
+    PairResult,
+    benchmark_available,
+    embed_benchmark,
+    pair_table,
+    roc_data,
+    sample_efficiency,
+)
 from forensics.corpus import Corpus, Response, load_evidence
 from forensics.evidence import EvidenceError
 from forensics.features import (
@@ -368,64 +377,31 @@ def test_shared_wrong_answers_and_error_consistency(corpus, features):
 
 
 def _bench_results():
+    """Made-up benchmark results (no model, no data): six scored pairs of a toy corpus and a corpus
+    without positives, in the shapes :func:`forensics.bench.run_lineage_benchmark` returns."""
+    rows = [
+        ("A", "s1", "positive", 5.0, 0.001),
+        ("B", "s1", "family", 2.0, 0.04),
+        ("A", "s2", "positive", 0.5, 0.3),
+        ("A", "n1", "negative", 1.0, 0.2),
+        ("B", "n1", "negative", float("nan"), float("nan")),
+        ("B", "s2", "other", 9.0, 0.001),
+    ]
     pairs = [
-        {
-            "reference": "A",
-            "suspect": "s1",
-            "kind": "positive",
-            "statistic": 5.0,
-            "p_value": 0.001,
-            "label": "distilled from R",
-        },
-        {
-            "reference": "B",
-            "suspect": "s1",
-            "kind": "family",
-            "statistic": 2.0,
-            "p_value": 0.04,
-            "label": "distilled from R",
-        },
-        {"reference": "A", "suspect": "s2", "kind": "positive", "statistic": 0.5, "p_value": 0.3, "label": NO_EVIDENCE},
-        {"reference": "A", "suspect": "n1", "kind": "negative", "statistic": 1.0, "p_value": 0.2, "label": NO_EVIDENCE},
-        {
-            "reference": "B",
-            "suspect": "n1",
-            "kind": "negative",
-            "statistic": float("nan"),
-            "p_value": float("nan"),
-            "label": NO_EVIDENCE,
-        },
-        {
-            "reference": "B",
-            "suspect": "s2",
-            "kind": "other",
-            "statistic": 9.0,
-            "p_value": 0.001,
-            "label": "distilled from R",
-        },
+        PairResult(r, s, kind, (), {"engine": score}, {"engine": p < 0.05}, {"engine": score}, p)
+        for r, s, kind, score, p in rows
     ]
-    by = {
-        "25": {
-            "auc": 0.6,
-            "family_auc": 0.7,
-            "tpr": 0.5,
-            "fpr": 0.0,
-            "attribution": {"correct": 1.5, "total": 2},
-            "n_runs": 2,
-        },
-        "all": {
-            "auc": 0.75,
-            "family_auc": 0.83,
-            "tpr": 0.5,
-            "fpr": 0.0,
-            "attribution": {"correct": 2, "total": 2},
-            "n_runs": 1,
-        },
-    }
-    return [
-        {"corpus": "toy", "n_prompts": 120, "pairs": pairs, "by_prompts": by},
-        {"corpus": "no-positives", "n_prompts": 10, "pairs": pairs[3:5], "by_prompts": {}},
-    ]
+
+    def method(auc, family_auc, correct, n_runs):
+        return MethodResult(auc, family_auc, 0.5, 0.0, 1.0, 0.0, 0.0, correct, correct, 2, (), n_runs)
+
+    def corpus(name, n_prompts, pairs, by_prompts):
+        return CorpusResult(
+            name, None, n_prompts, 2, 2, 3, 0.05, {}, {"engine": by_prompts} if by_prompts else {}, {}, pairs
+        )
+
+    by = {25: method(0.6, 0.7, 1.5, 2), "all": method(0.75, 0.83, 2, 1)}
+    return [corpus("toy", 120, pairs, by), corpus("no-positives", 10, pairs[3:5], {})]
 
 
 def test_roc_matches_the_pairwise_auc_and_skips_one_sided_corpora():
@@ -449,7 +425,8 @@ def test_sample_efficiency_and_pair_tables():
     assert list(table["prompts"]) == [25, 120] and list(table["AUC"]) == [0.6, 0.75]
     assert isinstance(plot_sample_efficiency(table), Figure)
     pairs = pair_table(results)
-    assert len(pairs) == 8 and pairs.loc[4, "t"] == "n/a" and pairs.loc[0, "p"] == "0.001"
+    assert len(pairs) == 8 and pairs.loc[4, "score"] == "n/a" and pairs.loc[0, "p"] == "0.001"
+    assert pairs.loc[0, "score"] == "5.000" and pairs.loc[0, "t"] == "n/a"  # no verdict kept: no t
 
 
 def test_benchmark_available(tmp_path):
