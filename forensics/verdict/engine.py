@@ -248,7 +248,11 @@ def same_model_check(
     groups: Mapping[str, str] | None = None,
 ) -> SameModelCheck:
     """Share of prompts on which S's response is closer to R's than any two panel members (from
-    different groups) are to each other; the same share for each panel member against the others."""
+    different groups) are to each other; the same share for each panel member against the others.
+
+    The cosines are float32 products of the embeddings, not the store's float64 ``embedding``
+    column: a verbatim copy is "closer" than an identical panel pair only by rounding, and the two
+    precisions break such ties differently (one prompt of the embedded case)."""
     pids = list(prompt_ids)
     panel = [m for m in panel if m != suspect]
     out = SameModelCheck(threshold=SAME_MODEL_SHARE)
