@@ -10,6 +10,7 @@ import shutil
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
 from matplotlib.figure import Figure
 
@@ -309,6 +310,11 @@ def test_closeness_summary_ranks_the_copy_first(corpus, features):
     assert summary["mean cosine"].idxmax() == SUS
     assert summary.loc["p3", "prompts"] == len(corpus.prompts) - 1
     assert isinstance(plot_closeness(cos, REF, highlight=SUS), Figure)
+    store = ClosenessStore(corpus, features)  # what an investigation holds; no features given: read from it
+    pd.testing.assert_frame_equal(raw_cosines(corpus, REF, [SUS, *PANEL], store=store), cos, check_exact=True)
+    pd.testing.assert_frame_equal(closeness_summary(corpus, REF, [SUS, *PANEL], store=store), summary, check_exact=True)
+    with pytest.raises(ValueError, match="reference"):
+        raw_cosines(corpus, REF, [SUS, REF], store=store)
 
 
 # --- refusals ------------------------------------------------------------------------------------

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 import re
 from pathlib import Path
 
@@ -159,3 +160,60 @@ def test_readme_signal_table_is_the_registry():
     assert [(n, t.strip(), d.strip()) for n, t, d in rows] == [
         (n, SIGNALS[n].title, SIGNALS[n].description) for n in signal_names()
     ]
+
+
+def test_closeness_signal_owns_the_shared_preamble(rng):
+    """A signal written as values alone gets the checks, default prompts, NaN masking, records and
+    description from :func:`closeness_signal`; a signal that is not pairwise ignores the reference's gaps."""
+    from forensics.signals import Measured, closeness_signal
+
+    calls = []
+
+    def ones(features, reference, models, prompt_ids, scale: float = 1.0):
+        calls.append((reference, list(models), list(prompt_ids)))
+        return np.full((len(models), len(prompt_ids)), scale)
+
+    def own(features, reference, models, prompt_ids):
+        return Measured(np.zeros((len(models), len(prompt_ids))), {"seen": len(models)}, False, "said otherwise")
+
+    corpus = _corpus(rng)
+    corpus.add(Response("S", "q99", "only the suspect answered this", record_hash="h-S-q99"), prompt="question q99?")
+    features = Features(corpus, embedder=LookupEmbedder())
+    try:
+        pairwise = closeness_signal("contract-ones", title="t", plain="p", description="d", standardise=True)(ones)
+        alone = closeness_signal(
+            "contract-alone", title="t", plain="p", description="d", standardise=None, pairwise=False
+        )(own)
+        assert SIGNALS["contract-ones"].compute is pairwise and pairwise.__name__ == "ones"
+        assert list(inspect.signature(pairwise).parameters) == [
+            "corpus", "reference", "models", "features", "prompt_ids", "scale"
+        ]  # fmt: skip
+        with pytest.raises(ValueError, match="reference"):
+            pairwise(corpus, "R", ["S", "R"], features)
+        scores = pairwise(corpus, "R", ["S", "P2"], features, None, 2.0)
+        assert calls[-1][1] == ["S", "P2"] and "q99" not in scores.prompt_ids  # default: what R answered
+        assert scores.prompt_ids == [p for p in features.prompt_ids if p != "q99"]
+        p2 = scores.row("P2")
+        assert np.isnan(p2[scores.prompt_ids.index("q03")]) and np.isnan(p2[scores.prompt_ids.index("q05")])
+        assert np.nansum(p2) == 2.0 * (len(scores.prompt_ids) - 2) and np.all(scores.row("S") == 2.0)
+        assert scores.description == "d" and scores.standardise is True
+        assert scores.records["S"][:2] == ["h-S-q00", "h-S-q01"] and scores.reference_records[0] == "h-R-q00"
+        everything = pairwise(corpus, "R", ["S"], features, features.prompt_ids).row("S")
+        assert np.isnan(everything[features.prompt_ids.index("q99")])  # R did not answer: undefined
+        solo = alone(corpus, "R", ["S", "P2"], features, features.prompt_ids)
+        assert solo.row("S")[features.prompt_ids.index("q99")] == 0.0  # defined without R's answer
+        assert np.isnan(solo.row("P2")[features.prompt_ids.index("q03")])
+        assert solo.standardise is False and solo.description == "said otherwise" and solo.info == {"seen": 2}
+        wrong = closeness_signal("contract-wrong", title="t", plain="p", description="d", standardise=True)(
+            lambda features, reference, models, prompt_ids: np.zeros(len(prompt_ids))
+        )
+        with pytest.raises(ValueError, match="shape"):
+            wrong(corpus, "R", ["S", "P1"], features)
+        undecided = closeness_signal("contract-undecided", title="t", plain="p", description="d", standardise=None)(
+            lambda features, reference, models, prompt_ids: np.zeros((len(models), len(prompt_ids)))
+        )
+        with pytest.raises(ValueError, match="standardised"):
+            undecided(corpus, "R", ["S"], features)
+    finally:
+        for name in ("contract-ones", "contract-alone", "contract-wrong", "contract-undecided"):
+            SIGNALS.pop(name, None)

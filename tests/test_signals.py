@@ -9,7 +9,7 @@ import pytest
 
 from forensics.corpus import Corpus, Response
 from forensics.features import Features
-from forensics.features.style import shared_rare_ngrams
+from forensics.features.style import STYLE_FEATURES, shared_rare_ngrams
 from forensics.signals import (
     SignalScores,
     compute_signals,
@@ -78,6 +78,35 @@ def _vector_corpus(rng, n_prompts=40, dim=16):
             table[text] = v
             texts[m][f"q{p}"] = text
     return make_corpus(texts), LookupEmbedder(table, dim)
+
+
+def test_features_compute_each_response_once_whatever_prompts_are_asked_in_which_order():
+    class CountingDetector:
+        def __init__(self):
+            self.seen = []
+
+        def is_refusal(self, text):
+            self.seen.append(text)
+            return "sorry" in text
+
+        def refusal_phrase(self, text):
+            return "i'm sorry"
+
+    corpus = make_corpus({"R": {"q0": "I'm sorry, I can't help.", "q1": "Here you go.", "q2": ""}, "A": {"q0": "Ok."}})
+    detector = CountingDetector()
+    features = Features(corpus, embedder=LookupEmbedder(), refusal_detector=detector)
+    assert features.refusals("R", ["q1"]) == [(False, None)]
+    assert features.refusals("R", ["q2", "q0", "q1"]) == [None, (True, "i'm sorry"), (False, None)]
+    assert features.refusals("R", ["q0", "q0"]) == [(True, "i'm sorry")] * 2
+    assert features.refusals("A", ["q1", "q0"]) == [None, (False, None)]
+    assert sorted(detector.seen) == ["Here you go.", "I'm sorry, I can't help.", "Ok."]  # each answer once
+    assert features.present("R", ["q2", "q0"]).tolist() == [False, True]
+    assert features.records("R", ["q1", "q0"]) == ["h-R-q1", "h-R-q0"] and features.records("A", ["q2"]) == [None]
+    style = features.style("R", ["q2", "q1"])
+    assert style.shape == (2, len(STYLE_FEATURES)) and np.isnan(style[0]).all() and not np.isnan(style[1]).all()
+    np.testing.assert_array_equal(features.style("R", ["q1"])[0], style[1])
+    assert features.style("R", []).shape == (0, len(STYLE_FEATURES))
+    assert features.identities("R", ["q2", "q1"]) == ["", None]
 
 
 def test_embedding_signals_rank_copy_and_nudged_model_above_independents(rng):

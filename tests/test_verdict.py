@@ -24,6 +24,7 @@ from forensics.verdict import (
     Verdict,
     analyse,
     attribute,
+    replicate_check,
 )
 
 SIGNALS = ("embedding", "fingerprint")  # the synthetic texts carry no wording, only vectors
@@ -295,6 +296,39 @@ def test_replicate_decides_copy_or_student_with_a_full_panel(scenario, suspect, 
     assert v.label == label, v.summary()
     assert v.basis == "panel" and v.panel == panel  # a replicate never calibrates as a panel member
     assert v.p_value == v.test.p_value
+
+
+def test_replicate_check_reads_the_store_and_gives_the_same_numbers_without_one(scenario):
+    """The cosines come from the store analyse holds (``features=None`` proves nothing else is read);
+    a store lacking some models, or none at all, gives the same test bit for bit."""
+    corpus, store, panel = scenario
+    pids = store.prompt_ids[::2]
+
+    def check(features, given):
+        return replicate_check(
+            corpus,
+            "R1",
+            "STUDENT",
+            ["R1_RESAMPLE"],
+            panel,
+            features,
+            pids,
+            rng=np.random.default_rng(3),
+            n_resamples=199,
+            groups={"P1": "same lab", "P2": "same lab"},
+            store=given,
+        )
+
+    partial = ClosenessStore(corpus, store.features, models=["R1", "STUDENT"])
+    runs = [check(store.features, None), check(None, store), check(None, partial)]
+    for run in runs[1:]:
+        np.testing.assert_array_equal(run.null_distribution, runs[0].null_distribution)
+        for name in ("statistic", "p_value", "relative_closeness", "ci", "self_share", "gap", "control_closeness"):
+            assert getattr(run, name) == getattr(runs[0], name), name
+        assert run.prompt_ids == pids and run.controls == panel
+    assert runs[0].defined and runs[0].n_prompts == len(pids)
+    with pytest.raises(ValueError, match="not among the store's models"):
+        partial.row("embedding", "R1", "P1")
 
 
 def test_a_replicate_cannot_be_the_suspect(scenario):

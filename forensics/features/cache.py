@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 
 import numpy as np
 from scipy import sparse
@@ -52,6 +52,10 @@ class Features:
     ``embedder`` defaults to the shared offline MiniLM :class:`forensics.features.embeddings.Embedder`.
     ``precompute(models)`` embeds every response of the given models in one batch, which is what
     a benchmark should call first (one cache lookup, one model load, length-sorted batches).
+
+    Three kinds of memo hold everything else: per response (:meth:`_per_response`, one row per
+    feature and model over the corpus's sorted prompts), per corpus (:meth:`_fit`, a vocabulary
+    fitted once on every response) and per pair of models (:meth:`_pair_cosines`).
     """
 
     def __init__(self, corpus: Corpus, embedder=None, refusal_detector=None):
@@ -62,19 +66,11 @@ class Features:
         self._pos = {p: i for i, p in enumerate(self._pids)}
         self._emb: dict[str, np.ndarray] = {}  # model -> [n_all_prompts, d] (zeros where not computed)
         self._emb_done: dict[str, np.ndarray] = {}  # model -> bool [n_all_prompts]
-        self._style: dict[str, dict[str, np.ndarray]] = {}
-        self._refusal: dict[str, dict[str, tuple[bool, str | None]]] = {}
-        self._identity: dict[str, dict[str, object]] = {}
-        self._answers: dict[str, dict[str, tuple[bool, str | None]]] = {}
-        self._present: dict[str, np.ndarray] = {}
-        self._records: dict[str, list[str | None]] = {}
-        self._ngrams: dict | None = None
-        self._tfidf: dict | None = None
-        self._lexical: dict[tuple[str, str], np.ndarray] = {}
-        self._habits: dict | None = None
-        self._habit_cos: dict[tuple[str, str], np.ndarray] = {}
-        self._index: dict[tuple[str, ...], np.ndarray] = {}
         self._dim: int | None = None
+        self._memos: dict[tuple[str, str], tuple] = {}  # (feature, model) -> (values, done or None)
+        self._fits: dict[object, object] = {}  # corpus-wide fits by name
+        self._pairs: dict[tuple[str, str, str], np.ndarray] = {}  # (feature, model a, model b) -> per prompt
+        self._index: dict[tuple[str, ...], np.ndarray] = {}
 
     # -- bookkeeping ----------------------------------------------------------------------
     @property
@@ -95,17 +91,35 @@ class Features:
             self._index[key] = idx
         return idx
 
+    def _per_response(
+        self,
+        feature: str,
+        model: str,
+        prompt_ids: Sequence[str],
+        compute: Callable[[str, str], object],
+        dtype=object,
+    ) -> np.ndarray:
+        """``compute(model, prompt_id)`` for each of ``prompt_ids``, each computed once per model and
+        remembered under ``feature`` (an array over the corpus's sorted prompts, filled as asked)."""
+        key = (feature, model)
+        if key not in self._memos:
+            self._memos[key] = (np.zeros(len(self._pids), dtype=dtype), np.zeros(len(self._pids), dtype=bool))
+        values, done = self._memos[key]
+        idx = self.index(prompt_ids)
+        if done is not None:  # None once every prompt is computed
+            for i in idx[~done[idx]]:
+                values[i] = compute(model, self._pids[i])
+                done[i] = True
+            if done.all():
+                self._memos[key] = (values, None)
+        return values[idx]
+
     def present(self, model: str, prompt_ids: Sequence[str]) -> np.ndarray:
         """True where the model has a non-empty response."""
-        if model not in self._present:
-            self._present[model] = np.array([nonempty(self.corpus.text(model, p)) for p in self._pids], dtype=bool)
-        return self._present[model][self.index(prompt_ids)]
+        return self._per_response("present", model, prompt_ids, lambda m, p: nonempty(self.corpus.text(m, p)), bool)
 
     def records(self, model: str, prompt_ids: Sequence[str]) -> list[str | None]:
-        if model not in self._records:
-            self._records[model] = [self.corpus.record(model, p) for p in self._pids]
-        rec = self._records[model]
-        return [rec[i] for i in self.index(prompt_ids)]
+        return self._per_response("records", model, prompt_ids, self.corpus.record).tolist()
 
     # -- embeddings ---------------------------------------------------------------------
     @property
@@ -149,15 +163,13 @@ class Features:
         return self._emb[model][idx]
 
     # -- text features ------------------------------------------------------------------
+    def _style(self, model: str, prompt_id: str) -> np.ndarray:
+        text = self.corpus.text(model, prompt_id)
+        return style_vector(text) if nonempty(text) else np.full(len(STYLE_FEATURES), np.nan)
+
     def style(self, model: str, prompt_ids: Sequence[str]) -> np.ndarray:
-        cache = self._style.setdefault(model, {})
-        out = []
-        for p in prompt_ids:
-            if p not in cache:
-                text = self.corpus.text(model, p)
-                cache[p] = style_vector(text) if nonempty(text) else np.full(len(STYLE_FEATURES), np.nan)
-            out.append(cache[p])
-        return np.stack(out) if out else np.zeros((0, len(STYLE_FEATURES)))
+        rows = self._per_response("style", model, prompt_ids, self._style).tolist()
+        return np.stack(rows) if rows else np.zeros((0, len(STYLE_FEATURES)))
 
     @property
     def refusal_detector(self):
@@ -165,71 +177,81 @@ class Features:
             self._refusal_detector = RefusalDetector()
         return self._refusal_detector
 
+    def _refusal(self, model: str, prompt_id: str) -> tuple[bool, str | None] | None:
+        text = self.corpus.text(model, prompt_id)
+        if not nonempty(text):
+            return None
+        refused = bool(self.refusal_detector.is_refusal(text))
+        return refused, self.refusal_detector.refusal_phrase(text) if refused else None
+
     def refusals(self, model: str, prompt_ids: Sequence[str]) -> list[tuple[bool, str | None] | None]:
         """(is_refusal, canonical refusal phrase) per prompt; None for a missing/empty response."""
-        cache = self._refusal.setdefault(model, {})
-        out = []
-        for p in prompt_ids:
-            if p not in cache:
-                text = self.corpus.text(model, p)
-                if not nonempty(text):
-                    cache[p] = None
-                else:
-                    refused = bool(self.refusal_detector.is_refusal(text))
-                    phrase = self.refusal_detector.refusal_phrase(text) if refused else None
-                    cache[p] = (refused, phrase)
-            out.append(cache[p])
-        return out
+        return self._per_response("refusal", model, prompt_ids, self._refusal).tolist()
+
+    def _identity(self, model: str, prompt_id: str):
+        text = self.corpus.text(model, prompt_id)
+        return claimed_identity(text) if nonempty(text) else ""
 
     def identities(self, model: str, prompt_ids: Sequence[str]) -> list:
         """First-person identity claim per prompt (IdentityClaim or None); "" marks a missing or
         empty response."""
-        cache = self._identity.setdefault(model, {})
-        out = []
-        for p in prompt_ids:
-            if p not in cache:
-                text = self.corpus.text(model, p)
-                cache[p] = claimed_identity(text) if nonempty(text) else ""
-            out.append(cache[p])
-        return out
+        return self._per_response("identity", model, prompt_ids, self._identity).tolist()
+
+    def _answer(self, model: str, prompt_id: str) -> tuple[bool, str | None] | None:
+        key = self.corpus.meta.get(prompt_id, {}).get("answer")
+        text = self.corpus.text(model, prompt_id)
+        if key is None or not hasattr(key, "check") or not nonempty(text):
+            return None
+        return bool(key.check(text)), key.extract(text)
 
     def answers(self, model: str, prompt_ids: Sequence[str]) -> list[tuple[bool, str | None] | None]:
         """(correct, extracted answer) per prompt with an answer key; None without key or response."""
-        cache = self._answers.setdefault(model, {})
-        out = []
-        for p in prompt_ids:
-            if p not in cache:
-                key = self.corpus.meta.get(p, {}).get("answer")
-                text = self.corpus.text(model, p)
-                if key is None or not hasattr(key, "check") or not nonempty(text):
-                    cache[p] = None
-                else:
-                    cache[p] = (bool(key.check(text)), key.extract(text))
-            out.append(cache[p])
-        return out
+        return self._per_response("answers", model, prompt_ids, self._answer).tolist()
+
+    def _fit(self, name, fit: Callable[[], object]):
+        """A corpus-wide fit (a vocabulary and its weights over every response), done once."""
+        if name not in self._fits:
+            self._fits[name] = fit()
+        return self._fits[name]
 
     def ngram_index(self, n: int = 3) -> dict:
         """Word n-grams of every response as sorted global column ids (one column per distinct
         (prompt, n-gram)); ``col_prompt[c]`` is the prompt position of column c."""
-        if self._ngrams is None or self._ngrams["n"] != n:
-            cols: dict[str, list[np.ndarray]] = {m: [] for m in self.corpus.responses}
-            col_prompt = []
-            offset = 0
-            for i, p in enumerate(self._pids):
-                vocab: dict[str, int] = {}
-                for m in self.corpus.responses:
-                    grams = word_ngrams(self.corpus.text(m, p), n)
-                    ids = [vocab.setdefault(g, len(vocab)) for g in grams]
-                    cols[m].append(np.array(ids, dtype=np.int64) + offset)
-                col_prompt.append(np.full(len(vocab), i, dtype=np.int64))
-                offset += len(vocab)
-            self._ngrams = {
-                "n": n,
-                "n_cols": offset,
-                "col_prompt": np.concatenate(col_prompt) if col_prompt else np.zeros(0, dtype=np.int64),
-                "cols": {m: np.sort(np.concatenate(c)) if c else np.zeros(0, dtype=np.int64) for m, c in cols.items()},
-            }
-        return self._ngrams
+        return self._fit(("ngrams", n), lambda: self._fit_ngrams(n))
+
+    def _fit_ngrams(self, n: int) -> dict:
+        cols: dict[str, list[np.ndarray]] = {m: [] for m in self.corpus.responses}
+        col_prompt = []
+        offset = 0
+        for i, p in enumerate(self._pids):
+            vocab: dict[str, int] = {}
+            for m in self.corpus.responses:
+                grams = word_ngrams(self.corpus.text(m, p), n)
+                ids = [vocab.setdefault(g, len(vocab)) for g in grams]
+                cols[m].append(np.array(ids, dtype=np.int64) + offset)
+            col_prompt.append(np.full(len(vocab), i, dtype=np.int64))
+            offset += len(vocab)
+        return {
+            "n": n,
+            "n_cols": offset,
+            "col_prompt": np.concatenate(col_prompt) if col_prompt else np.zeros(0, dtype=np.int64),
+            "cols": {m: np.sort(np.concatenate(c)) if c else np.zeros(0, dtype=np.int64) for m, c in cols.items()},
+        }
+
+    def _model_major(self, name: str, fit: Callable[[list[str]], sparse.csr_matrix], model: str, prompt_ids):
+        """Rows of a matrix ``fit`` once on every response of the corpus (model-major, sorted models
+        and prompts); zero rows for a model without responses."""
+
+        def fit_all():
+            models = sorted(self.corpus.responses)
+            texts = [self.corpus.text(m, p) or "" for m in models for p in self._pids]
+            return {m: i for i, m in enumerate(models)}, fit(texts)
+
+        rows, matrix = self._fit(name, fit_all)
+        row = rows.get(model)
+        if row is None:
+            return sparse.csr_matrix((len(prompt_ids), matrix.shape[1]))
+        return matrix[row * len(self._pids) + self.index(prompt_ids)]
 
     def tfidf(self, model: str, prompt_ids: Sequence[str]) -> sparse.csr_matrix:
         """Unit-norm TF-IDF word 1-2-gram vectors of the model's responses (zero rows where missing).
@@ -237,19 +259,7 @@ class Features:
         The vocabulary and IDF are fitted once on every response of the corpus (sublinear term
         frequency; n-grams used by fewer than two responses dropped), so every model is scored
         against the same weights and no role enters the fit."""
-        if self._tfidf is None:
-            models = sorted(self.corpus.responses)
-            texts = [self.corpus.text(m, p) or "" for m in models for p in self._pids]
-            vectorizer = TfidfVectorizer(sublinear_tf=True, ngram_range=(1, 2), min_df=2, max_features=300_000)
-            try:
-                matrix = vectorizer.fit_transform(texts).tocsr()
-            except ValueError:  # no n-gram occurs twice in the whole corpus
-                matrix = sparse.csr_matrix((len(texts), 1))
-            self._tfidf = {"models": {m: i for i, m in enumerate(models)}, "matrix": matrix}
-        row = self._tfidf["models"].get(model)
-        if row is None:
-            return sparse.csr_matrix((len(prompt_ids), self._tfidf["matrix"].shape[1]))
-        return self._tfidf["matrix"][row * len(self._pids) + self.index(prompt_ids)]
+        return self._model_major("tfidf", _tfidf_matrix, model, prompt_ids)
 
     def habits(self, model: str, prompt_ids: Sequence[str]) -> sparse.csr_matrix:
         """Unit-norm vectors of each response's *habits*: the word and punctuation 1-3-grams that recur
@@ -257,31 +267,30 @@ class Features:
         topic of a prompt, which every answer to it shares, carries no weight, and stock phrasing,
         openers, closers and formatting do. Presence is binary and weighted by IDF over the corpus's
         responses; fitted once per corpus on every response, so no role enters the fit."""
-        if self._habits is None:
-            models = sorted(self.corpus.responses)
-            texts = [self.corpus.text(m, p) or "" for m in models for p in self._pids]
-            self._habits = {
-                "models": {m: i for i, m in enumerate(models)},
-                "matrix": habit_matrix(texts, len(self._pids)),
-            }
-        row = self._habits["models"].get(model)
-        if row is None:
-            return sparse.csr_matrix((len(prompt_ids), self._habits["matrix"].shape[1]))
-        return self._habits["matrix"][row * len(self._pids) + self.index(prompt_ids)]
+        return self._model_major("habits", lambda texts: habit_matrix(texts, len(self._pids)), model, prompt_ids)
+
+    def _pair_cosines(self, feature: str, vectors, a: str, b: str, prompt_ids: Sequence[str]) -> np.ndarray:
+        """Per prompt, the cosine of models ``a`` and ``b``'s unit ``vectors`` (a feature method such as
+        :meth:`tfidf`); computed once per pair over every prompt, since it does not depend on who
+        else is compared."""
+        key = (feature, a, b)
+        if key not in self._pairs:
+            self._pairs[key] = np.asarray(vectors(a, self._pids).multiply(vectors(b, self._pids)).sum(axis=1)).ravel()
+        return self._pairs[key][self.index(prompt_ids)]
 
     def habit_cosines(self, reference: str, model: str, prompt_ids: Sequence[str]) -> np.ndarray:
         """Per prompt, the cosine of the two models' habit vectors (once per pair of models)."""
-        key = (reference, model) if reference <= model else (model, reference)
-        if key not in self._habit_cos:
-            a, b = self.habits(key[0], self._pids), self.habits(key[1], self._pids)
-            self._habit_cos[key] = np.asarray(a.multiply(b).sum(axis=1)).ravel()
-        return self._habit_cos[key][self.index(prompt_ids)]
+        a, b = (reference, model) if reference <= model else (model, reference)
+        return self._pair_cosines("habits", self.habits, a, b, prompt_ids)
 
     def lexical_cosines(self, reference: str, model: str, prompt_ids: Sequence[str]) -> np.ndarray:
-        """Per prompt, the cosine of the two models' TF-IDF vectors; computed once per pair of models
-        over every prompt, since it does not depend on who else is compared."""
-        key = (reference, model)
-        if key not in self._lexical:
-            a, b = self.tfidf(reference, self._pids), self.tfidf(model, self._pids)
-            self._lexical[key] = np.asarray(a.multiply(b).sum(axis=1)).ravel()
-        return self._lexical[key][self.index(prompt_ids)]
+        """Per prompt, the cosine of the two models' TF-IDF vectors (once per ordered pair of models)."""
+        return self._pair_cosines("tfidf", self.tfidf, reference, model, prompt_ids)
+
+
+def _tfidf_matrix(texts: list[str]) -> sparse.csr_matrix:
+    vectorizer = TfidfVectorizer(sublinear_tf=True, ngram_range=(1, 2), min_df=2, max_features=300_000)
+    try:
+        return vectorizer.fit_transform(texts).tocsr()
+    except ValueError:  # no n-gram occurs twice in the whole corpus
+        return sparse.csr_matrix((len(texts), 1))

@@ -1,9 +1,9 @@
 """Closeness signals: per prompt, how close is each model's response to the reference's?
 
 Every signal is a module of this package that registers a function ``signal(corpus, reference,
-models, features=None, prompt_ids=None) -> SignalScores`` with :func:`register`; importing the
-package imports every module in it, so a new signal is one new file. The methods are described in
-``docs/methods.md``.
+models, features=None, prompt_ids=None) -> SignalScores``, usually by writing only its values with
+:func:`closeness_signal` (else :func:`register`); importing the package imports every module in it,
+so a new signal is one new file. The methods are described in ``docs/methods.md``.
 """
 
 import importlib
@@ -13,12 +13,13 @@ from forensics.signals.registry import (
     SIGNALS,
     SignalSpec,
     closeness_matrix,
+    closeness_signal,
     compute_signals,
     register,
     signal_names,
     signal_title,
 )
-from forensics.signals.scores import SignalScores
+from forensics.signals.scores import Measured, SignalScores
 from forensics.signals.store import ClosenessStore
 
 for _module in pkgutil.iter_modules(__path__):
@@ -35,10 +36,12 @@ from forensics.signals.style import style_signal  # noqa: E402
 
 __all__ = [
     "ClosenessStore",
+    "Measured",
     "SIGNALS",
     "SignalScores",
     "SignalSpec",
     "closeness_matrix",
+    "closeness_signal",
     "closeness_summary",
     "compute_signals",
     "embedding_signal",

@@ -6,13 +6,11 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from forensics.corpus import Corpus
 from forensics.features import Features
-from forensics.signals.registry import register
-from forensics.signals.scores import SignalScores, check_models, make_scores, present_matrix, prompts_for
+from forensics.signals.registry import closeness_signal
 
 
-@register(
+@closeness_signal(
     "embedding",
     title="Meaning of answers",
     plain=(
@@ -24,34 +22,12 @@ from forensics.signals.scores import SignalScores, check_models, make_scores, pr
     standardise=True,
     order=10,
 )
-def embedding_signal(
-    corpus: Corpus,
-    reference: str,
-    models: Sequence[str],
-    features: Features | None = None,
-    prompt_ids: Sequence[str] | None = None,
-) -> SignalScores:
+def embedding_signal(features: Features, reference: str, models: Sequence[str], prompt_ids: Sequence[str]):
     """Cosine similarity of the two responses' embeddings (see docs/methods.md).
 
     The values are raw cosines; the statistics centre and scale them per prompt across the
     compared models (``standardise=True``), which removes "everyone says similar things on this
     prompt" in similarity space."""
-    models = check_models(reference, models)
-    features = features or Features(corpus)
-    pids = prompts_for(corpus, reference, prompt_ids)
-    present = present_matrix(features, models, pids)
-    ref_ok = features.present(reference, pids)
-    X = np.stack([features.embeddings(m, pids) for m in models]).astype(np.float64)  # M x P x d
-    r = features.embeddings(reference, pids).astype(np.float64)
-    values = np.einsum("mpd,pd->mp", X, r)
-    values = np.where(present & ref_ok[None], values, np.nan)
-    return make_scores(
-        "embedding",
-        features,
-        reference,
-        models,
-        pids,
-        values,
-        True,
-        "cosine similarity of response embeddings (standardised per prompt against the panel)",
-    )
+    X = np.stack([features.embeddings(m, prompt_ids) for m in models]).astype(np.float64)  # M x P x d
+    r = features.embeddings(reference, prompt_ids).astype(np.float64)
+    return np.einsum("mpd,pd->mp", X, r)

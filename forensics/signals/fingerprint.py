@@ -8,10 +8,9 @@ from collections.abc import Sequence
 import numpy as np
 from scipy.linalg import cho_factor, cho_solve
 
-from forensics.corpus import Corpus
 from forensics.features import Features
-from forensics.signals.registry import register
-from forensics.signals.scores import SignalScores, check_models, make_scores, present_matrix, prompts_for
+from forensics.signals.registry import closeness_signal
+from forensics.signals.scores import present_matrix
 
 
 def _ledoit_wolf_solve(X: np.ndarray, b: np.ndarray) -> np.ndarray:
@@ -38,7 +37,7 @@ def _ledoit_wolf_solve(X: np.ndarray, b: np.ndarray) -> np.ndarray:
     return (b - X.T @ cho_solve(cho_factor(inner), X @ b)) / b_coef
 
 
-@register(
+@closeness_signal(
     "fingerprint",
     title="House-style fingerprint",
     plain=(
@@ -50,27 +49,18 @@ def _ledoit_wolf_solve(X: np.ndarray, b: np.ndarray) -> np.ndarray:
     standardise=True,
     order=20,
 )
-def fingerprint_signal(
-    corpus: Corpus,
-    reference: str,
-    models: Sequence[str],
-    features: Features | None = None,
-    prompt_ids: Sequence[str] | None = None,
-) -> SignalScores:
+def fingerprint_signal(features: Features, reference: str, models: Sequence[str], prompt_ids: Sequence[str]):
     """Projection on the reference's whitened mean centred-embedding direction (see docs/methods.md)."""
-    models = check_models(reference, models)
-    features = features or Features(corpus)
-    pids = prompts_for(corpus, reference, prompt_ids)
-    present = present_matrix(features, models, pids)
-    ref_ok = features.present(reference, pids)
-    X = np.stack([features.embeddings(m, pids) for m in models]).astype(np.float64)
-    r = features.embeddings(reference, pids).astype(np.float64)
+    present = present_matrix(features, models, prompt_ids)
+    ref_ok = features.present(reference, prompt_ids)
+    X = np.stack([features.embeddings(m, prompt_ids) for m in models]).astype(np.float64)
+    r = features.embeddings(reference, prompt_ids).astype(np.float64)
     w = present[:, :, None].astype(float)
     with np.errstate(all="ignore"):
         centroid = np.nan_to_num((X * w).sum(0) / w.sum(0))
     xr = X - centroid[None]
     usable = ref_ok & (present.sum(0) >= 2)
-    values = np.full((len(models), len(pids)), np.nan)
+    values = np.full((len(models), len(prompt_ids)), np.nan)
     if usable.sum() >= 2:
         mu_r = (r - centroid)[usable].mean(0)
         # within-prompt covariance of the comparison set, after removing each model's mean
@@ -82,15 +72,5 @@ def fingerprint_signal(
         if rows:
             direction = _ledoit_wolf_solve(np.concatenate(rows), mu_r)
             norm = math.sqrt(max(float(mu_r @ direction), 1e-18))
-            values = (xr @ direction) / norm
-            values = np.where(present & usable[None], values, np.nan)
-    return make_scores(
-        "fingerprint",
-        features,
-        reference,
-        models,
-        pids,
-        values,
-        True,
-        "projection on the reference's whitened consistent embedding direction",
-    )
+            values = np.where(usable[None], (xr @ direction) / norm, np.nan)
+    return values

@@ -10,9 +10,9 @@ import numpy as np
 
 from forensics.corpus import Corpus
 from forensics.features import Features
-from forensics.features.identity import claimed_identity
-from forensics.signals.registry import register
-from forensics.signals.scores import SignalScores, check_models, make_scores, prompts_for
+from forensics.features.identity import IdentityClaim, claimed_identity
+from forensics.signals.registry import closeness_signal
+from forensics.signals.scores import Measured
 
 
 def vendor_from_name(name: str) -> str | None:
@@ -40,7 +40,7 @@ def reference_vendor(
     return vendor_from_name(reference)
 
 
-@register(
+@closeness_signal(
     "identity",
     title="Claimed identity",
     plain=(
@@ -50,38 +50,21 @@ def reference_vendor(
     description="claims the reference's vendor as its own",
     standardise=False,
     order=70,
+    pairwise=False,
 )
 def identity_signal(
-    corpus: Corpus,
-    reference: str,
-    models: Sequence[str],
-    features: Features | None = None,
-    prompt_ids: Sequence[str] | None = None,
-    vendor: str | None = None,
-) -> SignalScores:
+    features: Features, reference: str, models: Sequence[str], prompt_ids: Sequence[str], vendor: str | None = None
+):
     """1 where the model claims the reference's vendor as its own (see docs/methods.md).
 
     The reference's vendor is ``vendor`` if given, else :func:`reference_vendor`; when it is
-    unknown the signal is undefined (all NaN)."""
-    models = check_models(reference, models)
-    features = features or Features(corpus)
-    pids = prompts_for(corpus, reference, prompt_ids)
-    vendor = vendor or reference_vendor(corpus, reference, features)
-    values = np.full((len(models), len(pids)), np.nan)
+    unknown the signal is undefined (all NaN). Defined on every answered prompt, whether or not the
+    reference answered it: the claim is the model's alone."""
+    vendor = vendor or reference_vendor(features.corpus, reference, features)
+    values = np.full((len(models), len(prompt_ids)), np.nan)
     if vendor is not None:
         for i, m in enumerate(models):
-            for j, claim in enumerate(features.identities(m, pids)):
-                if claim == "":
-                    continue
-                values[i, j] = float(claim is not None and claim.vendor == vendor)
-    return make_scores(
-        "identity",
-        features,
-        reference,
-        models,
-        pids,
-        values,
-        False,
-        "claims the reference's vendor as its own",
-        vendor=vendor,
-    )
+            values[i] = [
+                isinstance(c, IdentityClaim) and c.vendor == vendor for c in features.identities(m, prompt_ids)
+            ]
+    return Measured(values, {"vendor": vendor})

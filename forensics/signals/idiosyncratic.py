@@ -6,14 +6,13 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from forensics.corpus import Corpus
 from forensics.features import Features
-from forensics.signals.registry import register
-from forensics.signals.scores import SignalScores, check_models, make_scores, present_matrix, prompts_for
+from forensics.signals.registry import closeness_signal
+from forensics.signals.scores import Measured, present_matrix
 
 
 def _rare_ngram_values(
-    corpus: Corpus, reference: str, models: Sequence[str], pids: Sequence[str], features: Features, n: int = 3
+    reference: str, models: Sequence[str], pids: Sequence[str], features: Features, n: int = 3
 ) -> np.ndarray:
     """IDF-weighted Jaccard of word n-grams; the background of model m on a prompt is the other
     compared models' (non-empty) responses to it. Same definition as
@@ -24,8 +23,6 @@ def _rare_ngram_values(
     where = np.full(len(features.prompt_ids), -1, dtype=np.int64)  # corpus prompt position -> column of values
     where[pos] = np.arange(len(pids))
     present = present_matrix(features, models, pids)
-    ref_ok = features.present(reference, pids)
-
     everything = len(pids) == len(features.prompt_ids)
 
     def restrict(cols: np.ndarray) -> np.ndarray:
@@ -58,12 +55,11 @@ def _rare_ngram_values(
         num = np.bincount(j_i, weights=w_i, minlength=len(pids))
         with np.errstate(all="ignore"):
             v = num / den
-        ok = present[i] & ref_ok & (den > 0)
-        values[i] = np.where(ok, v, np.nan)
+        values[i] = np.where(den > 0, v, np.nan)  # the signal leaves out missing answers
     return values
 
 
-@register(
+@closeness_signal(
     "idiosyncratic",
     title="Shared mistakes and rare wording",
     plain=(
@@ -75,52 +71,26 @@ def _rare_ngram_values(
     standardise=None,
     order=60,
 )
-def idiosyncratic_signal(
-    corpus: Corpus,
-    reference: str,
-    models: Sequence[str],
-    features: Features | None = None,
-    prompt_ids: Sequence[str] | None = None,
-) -> SignalScores:
+def idiosyncratic_signal(features: Features, reference: str, models: Sequence[str], prompt_ids: Sequence[str]):
     """Error consistency on answer-keyed probes, else agreement on rare wording (docs/methods.md)."""
-    models = check_models(reference, models)
-    features = features or Features(corpus)
-    pids = prompts_for(corpus, reference, prompt_ids)
-    keyed = [p for p in pids if hasattr(corpus.meta.get(p, {}).get("answer"), "check")]
-    if keyed:
-        ref = features.answers(reference, pids)
-        values = np.full((len(models), len(pids)), np.nan)
-        n_wrong = 0
-        for j, a in enumerate(ref):
-            if a is None or a[0] or a[1] is None:
-                continue  # reference right, unanswered, or no key: says nothing about shared errors
-            n_wrong += 1
-            for i, m in enumerate(models):
-                b = features.answers(m, [pids[j]])[0]
-                if b is not None:
-                    values[i, j] = float(b[1] is not None and b[1] == a[1])
-        return make_scores(
-            "idiosyncratic",
-            features,
-            reference,
-            models,
-            pids,
-            values,
-            False,
-            "same wrong answer as the reference on answer-keyed probes (error consistency)",
-            mode="error_consistency",
-            reference_errors=n_wrong,
-            keyed_prompts=len(keyed),
+    meta = features.corpus.meta
+    keyed = [p for p in prompt_ids if hasattr(meta.get(p, {}).get("answer"), "check")]
+    if not keyed:
+        return Measured(
+            _rare_ngram_values(reference, models, prompt_ids, features),
+            {"mode": "rare_ngrams"},
+            standardise=True,
+            description="agreement on rare specific wording (IDF-weighted shared word 3-grams)",
         )
-    values = _rare_ngram_values(corpus, reference, models, pids, features)
-    return make_scores(
-        "idiosyncratic",
-        features,
-        reference,
-        models,
-        pids,
-        values,
-        True,
-        "agreement on rare specific wording (IDF-weighted shared word 3-grams)",
-        mode="rare_ngrams",
-    )
+    values = np.full((len(models), len(prompt_ids)), np.nan)
+    n_wrong = 0
+    for j, a in enumerate(features.answers(reference, prompt_ids)):
+        if a is None or a[0] or a[1] is None:
+            continue  # reference right, unanswered, or no key: says nothing about shared errors
+        n_wrong += 1
+        for i, m in enumerate(models):
+            b = features.answers(m, [prompt_ids[j]])[0]
+            if b is not None:
+                values[i, j] = float(b[1] is not None and b[1] == a[1])
+    info = {"mode": "error_consistency", "reference_errors": n_wrong, "keyed_prompts": len(keyed)}
+    return Measured(values, info, standardise=False)

@@ -6,14 +6,13 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from forensics.corpus import Corpus
 from forensics.features import Features
 from forensics.features.refusal import phrase_tokens, token_jaccard
-from forensics.signals.registry import register
-from forensics.signals.scores import SignalScores, check_models, make_scores, prompts_for
+from forensics.signals.registry import closeness_signal
+from forensics.signals.scores import Measured
 
 
-@register(
+@closeness_signal(
     "refusal",
     title="Refusals",
     plain=(
@@ -24,36 +23,16 @@ from forensics.signals.scores import SignalScores, check_models, make_scores, pr
     standardise=False,
     order=50,
 )
-def refusal_signal(
-    corpus: Corpus,
-    reference: str,
-    models: Sequence[str],
-    features: Features | None = None,
-    prompt_ids: Sequence[str] | None = None,
-) -> SignalScores:
+def refusal_signal(features: Features, reference: str, models: Sequence[str], prompt_ids: Sequence[str]):
     """Refusal agreement weighted by phrasing similarity (see docs/methods.md)."""
-    models = check_models(reference, models)
-    features = features or Features(corpus)
-    pids = prompts_for(corpus, reference, prompt_ids)
-    ref = features.refusals(reference, pids)
-    values = np.full((len(models), len(pids)), np.nan)
+    ref = features.refusals(reference, prompt_ids)
+    values = np.full((len(models), len(prompt_ids)), np.nan)
     for i, m in enumerate(models):
-        for j, (a, b) in enumerate(zip(ref, features.refusals(m, pids))):
+        for j, (a, b) in enumerate(zip(ref, features.refusals(m, prompt_ids))):
             if a is None or b is None or not (a[0] or b[0]):
                 continue
             if a[0] and b[0]:
                 values[i, j] = 0.5 + 0.5 * token_jaccard(phrase_tokens(a[1]), phrase_tokens(b[1]))
             else:
                 values[i, j] = 0.0
-    n_ref = sum(1 for a in ref if a and a[0])
-    return make_scores(
-        "refusal",
-        features,
-        reference,
-        models,
-        pids,
-        values,
-        False,
-        "agreement on which prompts are refused, weighted by refusal phrasing",
-        reference_refusals=n_ref,
-    )
+    return Measured(values, {"reference_refusals": sum(1 for a in ref if a and a[0])})

@@ -78,6 +78,18 @@ class SignalScores:
         )
 
 
+@dataclass(frozen=True)
+class Measured:
+    """What a signal's own logic returns when the values alone do not say it all: what to record
+    with them (``info``), and for a signal whose kind depends on the corpus, whether they are to be
+    standardised and the description that fits (None: the registered ones)."""
+
+    values: np.ndarray
+    info: dict = field(default_factory=dict)
+    standardise: bool | None = None
+    description: str | None = None
+
+
 def prompts_for(corpus: Corpus, reference: str, prompt_ids: Sequence[str] | None) -> list[str]:
     """The prompts to score: those given, or every prompt the reference answered (non-empty)."""
     if prompt_ids is not None:

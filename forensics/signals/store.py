@@ -90,7 +90,10 @@ class ClosenessStore:
         """Closeness of ``model`` to ``reference`` on each prompt (NaN where undefined)."""
         if model == reference:
             raise ValueError(f"a model's closeness to itself is not a signal ({model!r})")
-        values = self._column(signal, reference)[model]
+        column = self._column(signal, reference)
+        if model not in column:
+            raise ValueError(f"model {model!r} is not among the store's models of corpus {self.corpus.name!r}")
+        values = column[model]
         return values if prompt_ids is None else values[self.features.index(prompt_ids)]
 
     def matrix(
@@ -123,6 +126,18 @@ class ClosenessStore:
         return make_scores(
             signal, self.features, reference, models, prompt_ids, values, standardise, description, **info
         )
+
+
+def covering_store(
+    store: ClosenessStore | None, corpus: Corpus, features: Features | None, models: Iterable[str]
+) -> ClosenessStore:
+    """``store`` when it holds every one of ``models``, else a store of just these models (on the
+    store's features when there is one, so nothing is embedded twice). Either gives the same values:
+    a column's value for a pair of models does not depend on the other models of the store."""
+    models = list(dict.fromkeys(models))
+    if store is not None and set(models) <= set(store.models):
+        return store
+    return ClosenessStore(corpus, store.features if store is not None else features, models=models)
 
 
 _FORKED: ClosenessStore | None = None  # the store a forked worker computes columns of

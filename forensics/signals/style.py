@@ -7,13 +7,11 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from forensics.corpus import Corpus
 from forensics.features import Features
-from forensics.signals.registry import register
-from forensics.signals.scores import SignalScores, check_models, make_scores, prompts_for
+from forensics.signals.registry import closeness_signal
 
 
-@register(
+@closeness_signal(
     "style",
     title="Formatting and wording habits",
     plain=(
@@ -25,41 +23,24 @@ from forensics.signals.scores import SignalScores, check_models, make_scores, pr
     order=40,
 )
 def style_signal(
-    corpus: Corpus,
-    reference: str,
-    models: Sequence[str],
-    features: Features | None = None,
-    prompt_ids: Sequence[str] | None = None,
-    clip: float = 4.0,
-) -> SignalScores:
+    features: Features, reference: str, models: Sequence[str], prompt_ids: Sequence[str], clip: float = 4.0
+):
     """Negative RMS standardised distance between stylometric vectors of the two responses.
 
     Each style feature is scaled by its standard deviation over the comparison set's responses
     (features that never vary are dropped) and per-feature differences are clipped at ``clip``
     standard deviations so that one rare habit cannot dominate a prompt."""
-    models = check_models(reference, models)
-    features = features or Features(corpus)
-    pids = prompts_for(corpus, reference, prompt_ids)
-    S = np.stack([features.style(m, pids) for m in models])  # M x P x F
-    r = features.style(reference, pids)
+    S = np.stack([features.style(m, prompt_ids) for m in models])  # M x P x F
+    r = features.style(reference, prompt_ids)
     flat = S.reshape(-1, S.shape[-1])
     with np.errstate(all="ignore"), warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)
         sd = np.nanstd(flat, axis=0)
     keep = np.isfinite(sd) & (sd > 1e-9)
-    values = np.full((len(models), len(pids)), np.nan)
+    values = np.full((len(models), len(prompt_ids)), np.nan)
     if keep.any():
         d = np.abs(S[..., keep] - r[None, :, keep]) / sd[keep]
         d = np.minimum(d, clip)
         with np.errstate(all="ignore"):
             values = -np.sqrt(np.mean(d**2, axis=-1))
-    return make_scores(
-        "style",
-        features,
-        reference,
-        models,
-        pids,
-        values,
-        True,
-        "closeness of formatting and wording habits (style vectors)",
-    )
+    return values

@@ -18,7 +18,9 @@ from threadpoolctl import threadpool_limits
 
 from forensics.corpus import Corpus
 from forensics.features import Features
-from forensics.signals import SIGNALS, ClosenessStore, embedding_signal, signal_names
+from forensics.signals import SIGNALS, ClosenessStore, signal_names
+from forensics.signals.scores import check_models, prompts_for
+from forensics.signals.store import covering_store
 from forensics.stats import (
     ContrastTest,
     PanelPower,
@@ -246,7 +248,11 @@ def same_model_check(
     groups: Mapping[str, str] | None = None,
 ) -> SameModelCheck:
     """Share of prompts on which S's response is closer to R's than any two panel members (from
-    different groups) are to each other; the same share for each panel member against the others."""
+    different groups) are to each other; the same share for each panel member against the others.
+
+    The cosines are float32 products of the embeddings, not the store's float64 ``embedding``
+    column: a verbatim copy is "closer" than an identical panel pair only by rounding, and the two
+    precisions break such ties differently (one prompt of the embedded case)."""
     pids = list(prompt_ids)
     panel = [m for m in panel if m != suspect]
     out = SameModelCheck(threshold=SAME_MODEL_SHARE)
@@ -306,12 +312,19 @@ def replicate_check(
     rng: np.random.Generator | None = None,
     n_resamples: int = 1999,
     groups: Mapping[str, str] | None = None,
+    store: ClosenessStore | None = None,
 ) -> ReplicateTest:
     """The replicate test on the raw embedding cosines to R's answers (the ``embedding`` signal's
     values before any centring: the anchors, R's own resample and the controls, already say what
     "close" means on each prompt). Controls sharing a ``groups`` label are averaged into one
-    before the controls are averaged."""
-    cosines = embedding_signal(corpus, reference, [suspect, *replicates, *controls], features, prompt_ids)
+    before the controls are averaged. The cosines are read from ``store`` (analyse passes its
+    own); without one, or with one that lacks some of these models, a store of them is made."""
+    models = check_models(reference, [suspect, *replicates, *controls])
+    pids = prompts_for(corpus, reference, prompt_ids)
+    store = covering_store(store, corpus, features, [reference, *models])
+
+    def row(m: str) -> np.ndarray:
+        return store.row("embedding", reference, m, pids)
 
     def mean_of(rows: list[np.ndarray]) -> np.ndarray:
         stacked = np.stack(rows)
@@ -321,15 +334,15 @@ def replicate_check(
 
     units: dict[str, list[np.ndarray]] = {}
     for m in controls:
-        units.setdefault(str((groups or {}).get(m, m)), []).append(cosines.row(m))
+        units.setdefault(str((groups or {}).get(m, m)), []).append(row(m))
     control = mean_of([mean_of(rows) for rows in units.values()]) if units else None
     return replicate_test(
-        cosines.row(suspect),
-        mean_of([cosines.row(m) for m in replicates]),
+        row(suspect),
+        mean_of([row(m) for m in replicates]),
         control,
         as_generator(rng),
         n_resamples=n_resamples,
-        prompt_ids=cosines.prompt_ids,
+        prompt_ids=pids,
         names={"suspect": suspect, "reference": reference, "replicates": list(replicates), "controls": list(controls)},
     )
 
@@ -471,6 +484,7 @@ def _analyse(
             pids,
             rng=rng,
             n_resamples=settings.n_resamples,
+            store=store,
         )
         if replicates
         else None
