@@ -1,9 +1,9 @@
 """Each flagged campaign as a sealed evidence log, written through the evidence layer's writer.
 
 A campaign log holds: an ``import`` record opening the run (the scanned log, the SHA-256 of every
-file the supporting requests come from, the settings, the calibration and the command); one
-``campaign`` record (accounts with their counts and scores, the indicators and links that fired,
-what the evidence cannot show); one ``traffic_request`` record per supporting request (its file,
+file the supporting requests come from, and the command); one ``campaign`` record (accounts with
+their counts and scores, the indicators and links that fired, the calibration, the scan's rows,
+bad rows and settings, what the evidence cannot show); one ``traffic_request`` record per supporting request (its file,
 the file's SHA-256 and the row, with the prompt as logged); and the Ed25519 seal. ``forensics verify
 --trust`` checks it like any other log.
 """
@@ -43,6 +43,11 @@ LIMITS = (
 
 def iso(ms: int) -> str:
     return datetime.fromtimestamp(ms / 1000, UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def _text_or_none(value) -> str | None:
+    """A logged identifier as text, or None where the log left it empty (pandas may hold that as NaN)."""
+    return value if isinstance(value, str) else None
 
 
 def _account_rows(result: ScanResult, campaign: Campaign) -> list[dict]:
@@ -103,9 +108,6 @@ def write_campaign_logs(result: ScanResult, out_dir: Path | str, command: list[s
                         "run_id": run_id,
                         "source": result.log,
                         "files": {result.files[f]: hashes[f] for f in sorted(set(support["file"].astype(int)))},
-                        "rows_read": result.tables.n_rows,
-                        "bad_rows": result.tables.bad.to_dict(),
-                        "settings": result.settings,
                         "command": list(command or []),
                     }
                 ),
@@ -140,6 +142,11 @@ def write_campaign_logs(result: ScanResult, out_dir: Path | str, command: list[s
                             if m.account in set(campaign.accounts)
                         ],
                         "limits": list(LIMITS),
+                        "scan": {
+                            "rows_read": result.tables.n_rows,
+                            "bad_rows": result.tables.bad.to_dict(),
+                            "settings": result.settings,
+                        },
                     }
                 ),
                 sync=False,
@@ -157,9 +164,9 @@ def write_campaign_logs(result: ScanResult, out_dir: Path | str, command: list[s
                                 "row": int(r.row),
                             },
                             "request_time": iso(int(r.ts_ms)),
-                            "model": r.model,
-                            "user_agent": r.user_agent,
-                            "client_net": r.client_net,
+                            "model": _text_or_none(r.model),
+                            "user_agent": _text_or_none(r.user_agent),
+                            "client_net": _text_or_none(r.client_net),
                             "system": (r.system or "")[:PROMPT_CHARS],
                             "prompt": r.prompt[:PROMPT_CHARS],
                             "prompt_chars": len(r.prompt),
