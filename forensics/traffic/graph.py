@@ -7,6 +7,8 @@ so a proxy of 20,000 accounts costs one group, not 2·10⁸ pairs). Content link
 infrastructure: two accounts whose prompts share near-duplicates, or whose centred TF-IDF
 centroids are closer than chance allows over all candidate pairs, draw on one prompt source.
 Synchronised timing (near-identical daily activity) links accounts that also share a user agent.
+After scoring, an account whose prompts are tied to a whole flagged campaign (not to any one member)
+joins it (:func:`join_by_content`).
 """
 
 from __future__ import annotations
@@ -91,10 +93,25 @@ def build_graph(
     for (a, b), k in content.near_dup_pairs.items():
         if k >= MIN_NEAR_DUP_PAIRS:
             graph.link(a, b, "near_duplicate_prompts")
-    for a, b in content.similar_pairs:
+    for a, b in content.source_pairs:
         graph.link(a, b, "same_prompt_source")
     _timing_links(graph, acc, days, candidates)
     return graph
+
+
+def join_by_content(graph: Graph, hits, groups: list[list[str]]) -> dict[str, int]:
+    """Accounts whose prompts tie them to one of ``groups`` taken whole (``SourceHits.joins``): each is linked
+    to the members it shares neighbours with. Returns account -> index of the group it joins."""
+    index = {a: i for i, a in enumerate(hits.accounts)}
+    both = (hits.hits + hits.hits.T).tocsr()
+    joined = {}
+    for account, j, _ in hits.joins(groups):
+        row = both.getrow(index[account])
+        for m in groups[j]:
+            if m in index and row[0, index[m]] > 0:
+                graph.link(account, m, "same_prompt_source")
+        joined[account] = j
+    return joined
 
 
 def _timing_links(graph: Graph, acc: pd.DataFrame, days: pd.DataFrame, candidates: list[str]) -> None:

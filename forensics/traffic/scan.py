@@ -19,7 +19,7 @@ import pandas as pd
 
 from forensics.traffic.aggregate import AccountTables, aggregate, dask_scheduler, sample_prompts
 from forensics.traffic.content import ContentFeatures, MMDResult, content_features, group_narrowness, mmd_accounts
-from forensics.traffic.graph import Graph, build_graph
+from forensics.traffic.graph import Graph, build_graph, join_by_content
 from forensics.traffic.reading import log_files
 from forensics.traffic.schema import ColumnMapping
 from forensics.traffic.scoring import INDICATORS, MIN_ACTIVE, Calibration, Scorer, pooled
@@ -27,6 +27,22 @@ from forensics.traffic.scoring import INDICATORS, MIN_ACTIVE, Calibration, Score
 MIN_DISTINCT_FOR_CONTENT = 5
 REFERENCE_SAMPLE = 50_000
 FIRED_Z = 2.0  # an indicator "fires" for a campaign when its normal score is above this
+MEMBER_FLOOR = 1.0  # the members test needs the typical member one robust SD above the typical account
+MEMBER_MIN = 3  # and a median of at least three accounts
+
+
+def member_test(z: pd.Series) -> float:
+    """A component's members test: the median of its members' own robust z, as a z of its own under the null
+    that the members are any accounts (the median of k normal scores has SD 1.2533/sqrt(k)). A campaign of
+    many accounts that each look mild stands out here, where pooling its counts might not. NaN below
+    ``MEMBER_MIN`` members, or when the typical member is below ``MEMBER_FLOOR``: with many members any small
+    shift is significant, so a large benign group (an enterprise behind one egress) needs an effect, not
+    only a p-value."""
+    z = z.dropna()
+    median = float(z.median()) if len(z) else float("nan")
+    if len(z) < MEMBER_MIN or not median >= MEMBER_FLOOR:
+        return float("nan")
+    return median * float(np.sqrt(len(z))) / 1.2533
 
 
 @dataclass(frozen=True)
@@ -36,6 +52,8 @@ class Campaign:
     id: str
     accounts: tuple[str, ...]
     score: float
+    tests: dict[str, float]
+    member_median_z: float
     requests: int
     harvest_requests: int
     distinct_prompts: int
@@ -180,7 +198,7 @@ def decide(
         ref_acc = _reference(ref_tables.accounts, MIN_ACTIVE, rng)
         description = f"the earlier-period log ({ref_tables.n_rows} rows; its active accounts)"
     started = time.monotonic()
-    content = content_features(sample, MIN_DISTINCT_FOR_CONTENT)
+    content = content_features(sample, MIN_DISTINCT_FOR_CONTENT, rng=rng)
     acc["narrowness"] = pd.Series(content.narrowness).reindex(acc.index)
     acc["template_share"] = pd.Series(content.template_share).reindex(acc.index)
     seconds["content features"] = time.monotonic() - started
@@ -188,7 +206,7 @@ def decide(
     graph = build_graph(acc, tables.tokens, tables.days, content, candidates)
     comps = {f"g{i}": members for i, members in enumerate(graph.components())}
     group_of = {a: gid for gid, members in comps.items() for a in members}
-    group_acc = pooled(acc, comps, group_narrowness(sample, comps, rng=rng), tables.prompt_counts)
+    group_acc = pooled(acc, comps, group_narrowness(sample, comps, rng=rng))
     if ref_acc is None:
         singles = acc.loc[[a for a in acc.index if a not in group_of]]
         actors = pd.concat([singles, group_acc]) if len(group_acc) else singles
@@ -204,8 +222,10 @@ def decide(
     )
     account_z = scorer.z(acc)
     indicator_z = scorer.indicator_z(acc)
-    group_z = scorer.z(group_acc) if len(group_acc) else pd.Series(dtype=float)
+    pooled_z = scorer.z(group_acc) if len(group_acc) else pd.Series(dtype=float)
     group_ind = scorer.indicator_z(group_acc) if len(group_acc) else pd.DataFrame()
+    members_z = pd.Series({gid: member_test(account_z[m]) for gid, m in comps.items()}, dtype=float)
+    group_z = pd.concat([pooled_z, members_z], axis=1).max(axis=1) if len(comps) else pd.Series(dtype=float)
     final = account_z.copy()
     for gid, members in comps.items():
         final.loc[members] = np.maximum(final.loc[members], group_z[gid])
@@ -220,23 +240,38 @@ def decide(
         gid = group_of.get(a)
         key = gid if gid is not None and group_z[gid] > threshold else f"a:{a}"
         flagged_groups.setdefault(key, []).append(a)
+    if content.source_hits is not None and flagged_groups:
+        keys = list(flagged_groups)
+        for account, j in join_by_content(graph, content.source_hits, [flagged_groups[k] for k in keys]).items():
+            key = keys[j]
+            flagged_groups[key].append(account)
+            final[account] = max(final[account], account_z[key[2:]] if key.startswith("a:") else group_z[key])
+        flagged = sorted(a for members in flagged_groups.values() for a in members)
     for key, members in flagged_groups.items():
+        a = acc.loc[members]
         if key.startswith("a:"):
-            z, ind = float(account_z[members[0]]), indicator_z.loc[members[0]]
+            z, ind = float(account_z[key[2:]]), indicator_z.loc[key[2:]]
+            tests = {"account": z}
         else:
             z, ind = float(group_z[key]), group_ind.loc[key]
-        a = acc.loc[members]
+            tests = {"pooled": float(pooled_z[key]), "members": float(members_z[key])}
+        tests = {k: round(v, 3) for k, v in tests.items() if np.isfinite(v)}
+        fired = [k for k in INDICATORS if ind[k] > FIRED_Z]
+        if tests.get("members", -np.inf) > threshold:
+            fired.append("members")
         campaigns.append(
             dict(
                 accounts=tuple(sorted(members)),
                 score=z,
+                tests=tests,
+                member_median_z=round(float(account_z[members].median()), 3),
                 requests=int(a["n"].sum()),
-                harvest_requests=int(a["harvest"].sum() if key.startswith("a:") else group_acc.at[key, "harvest"]),
+                harvest_requests=int(a["harvest"].sum()),
                 distinct_prompts=int(a["distinct"].sum()),
                 first_ms=int(a["first_ms"].min()),
                 last_ms=int(a["last_ms"].max()),
                 indicators={k: round(float(ind[k]), 3) for k in INDICATORS},
-                fired=tuple(k for k in INDICATORS if ind[k] > FIRED_Z),
+                fired=tuple(fired),
                 links=graph.evidence(list(members)),
             )
         )

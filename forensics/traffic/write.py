@@ -33,7 +33,7 @@ def scan_summary(result: ScanResult, logs: list[Path]) -> dict:
             }
             for c, log in zip(result.campaigns, logs)
         ],
-        "content_link_threshold_z": result.content.similarity_threshold,
+        "same_source_link_cut_log10_p": result.content.source_link_cut,
         "mmd": [
             {
                 "account_id": m.account,
