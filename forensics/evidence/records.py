@@ -429,6 +429,8 @@ class CampaignRecord(Record):
     required = {"run_id": str, "campaign_id": str, "accounts": list, "calibration": dict}
     optional = {
         "score_z": _NUM,
+        "tests_z": dict,
+        "member_median_z": _NUM,
         "threshold_z": _NUM,
         "requests": int,
         "harvest_requests": int,

@@ -107,9 +107,7 @@ def content_features(sample: pd.DataFrame, min_prompts: int = 5, *, rng: np.rand
     accounts = list(dict.fromkeys(sample["account_id"]))
     index = {a: i for i, a in enumerate(accounts)}
     rows = sample["account_id"].map(index).to_numpy()
-    narrowness = {}
-    for a in accounts:
-        narrowness[a] = mean_pairwise_cosine(x[np.flatnonzero(rows == index[a])])
+    narrowness = {a: mean_pairwise_cosine(x[np.flatnonzero(rows == index[a])]) for a in accounts}
     hits = SourceHits.from_prompts(reduce_tfidf(x, rng=rng), rows, accounts)
     similar, cut = hits.pairs()
     hashes = minhashes(sample["prompt"].tolist())
@@ -129,6 +127,16 @@ def content_features(sample: pd.DataFrame, min_prompts: int = 5, *, rng: np.rand
                 cross[tuple(sorted((acct[i], acct[j])))] += 1
     template = pd.Series(has_twin).groupby(acct).mean().to_dict()
     return ContentFeatures(narrowness, template, dict(cross), similar, cut, hits)
+
+
+def account_narrowness(sample: pd.DataFrame, min_prompts: int = 5) -> dict[str, float]:
+    """Narrowness of each sampled account with at least ``min_prompts`` prompts (for a reference log)."""
+    counts = sample["account_id"].value_counts()
+    sample = sample[sample["account_id"].isin(counts[counts >= min_prompts].index)].reset_index(drop=True)
+    if sample.empty:
+        return {}
+    x = tfidf(sample["prompt"].tolist())
+    return {a: mean_pairwise_cosine(x[idx]) for a, idx in sample.groupby("account_id").indices.items()}
 
 
 def nearest_other(z: np.ndarray, rows: np.ndarray, k: int, block: int = 256) -> np.ndarray:
@@ -274,12 +282,12 @@ def group_narrowness(
 
 @dataclass(frozen=True)
 class MMDResult:
-    """An account's MMD² against the reference sample, its permutation p-value and the draws used."""
+    """A campaign's MMD² (its pooled prompts against the reference sample), its permutation p-value and draws."""
 
-    account: str
+    campaign: str
     mmd2: float
     p_value: float
-    n_account: int
+    n_prompts: int
     n_reference: int
     permutations: int
 
@@ -306,26 +314,22 @@ def mmd_test(x: np.ndarray, y: np.ndarray, *, rng: np.random.Generator, permutat
     return float(observed), (exceed + 1) / (permutations + 1)
 
 
-def mmd_accounts(
-    sample: pd.DataFrame,
-    accounts: list[str],
+def mmd_campaigns(
+    prompts: dict[str, list[str]],
     reference_prompts: list[str],
     embedder,
     *,
     rng: np.random.Generator,
-    per_account: int = 16,
     permutations: int = 200,
 ) -> list[MMDResult]:
-    """The published detector's test for each named account: its prompts against the reference prompts."""
-    if not accounts or len(reference_prompts) < 10:
+    """The published detector's test for each campaign: its pooled prompts against the reference prompts."""
+    if not prompts or len(reference_prompts) < 10:
         return []
     ref = embedder.embed(reference_prompts)
     results = []
-    for a in accounts:
-        prompts = sample.loc[sample["account_id"] == a, "prompt"].tolist()[:per_account]
-        if len(prompts) < 5:
+    for campaign, texts in prompts.items():
+        if len(texts) < 5:
             continue
-        x = embedder.embed(prompts)
-        mmd2, p = mmd_test(x, ref, rng=rng, permutations=permutations)
-        results.append(MMDResult(a, mmd2, p, len(prompts), len(ref), permutations))
+        mmd2, p = mmd_test(embedder.embed(texts), ref, rng=rng, permutations=permutations)
+        results.append(MMDResult(campaign, mmd2, p, len(texts), len(ref), permutations))
     return results

@@ -120,6 +120,8 @@ def write_campaign_logs(result: ScanResult, out_dir: Path | str, command: list[s
                         "campaign_id": campaign.id,
                         "accounts": _account_rows(result, campaign),
                         "score_z": round(campaign.score, 4),
+                        "tests_z": dict(campaign.tests),
+                        "member_median_z": campaign.member_median_z,
                         "threshold_z": result.calibration.threshold,
                         "calibration": result.calibration.to_dict(),
                         "requests": campaign.requests,
@@ -131,15 +133,15 @@ def write_campaign_logs(result: ScanResult, out_dir: Path | str, command: list[s
                         "links": campaign.links,
                         "mmd": [
                             {
-                                "account_id": m.account,
+                                "campaign_id": m.campaign,
                                 "mmd2": m.mmd2,
                                 "p_value": m.p_value,
-                                "n": m.n_account,
+                                "n_prompts": m.n_prompts,
                                 "n_reference": m.n_reference,
                                 "permutations": m.permutations,
                             }
                             for m in result.mmd
-                            if m.account in set(campaign.accounts)
+                            if m.campaign == campaign.id
                         ],
                         "limits": list(LIMITS),
                         "scan": {

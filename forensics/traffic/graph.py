@@ -6,7 +6,8 @@ with the same user agent AND the same dominant decoding signature are linked (a 
 so a proxy of 20,000 accounts costs one group, not 2·10⁸ pairs). Content links need no
 infrastructure: two accounts whose prompts share near-duplicates, or whose centred TF-IDF
 centroids are closer than chance allows over all candidate pairs, draw on one prompt source.
-Synchronised timing (near-identical daily activity) links accounts that also share a user agent.
+Synchronised timing (near-identical daily activity) links accounts that also share a user agent and a
+network or an org.
 After scoring, an account whose prompts are tied to a whole flagged campaign (not to any one member)
 joins it (:func:`join_by_content`).
 """
@@ -95,7 +96,7 @@ def build_graph(
             graph.link(a, b, "near_duplicate_prompts")
     for a, b in content.source_pairs:
         graph.link(a, b, "same_prompt_source")
-    _timing_links(graph, acc, days, candidates)
+    _timing_links(graph, acc, days, candidates, tokens)
     return graph
 
 
@@ -114,7 +115,12 @@ def join_by_content(graph: Graph, hits, groups: list[list[str]]) -> dict[str, in
     return joined
 
 
-def _timing_links(graph: Graph, acc: pd.DataFrame, days: pd.DataFrame, candidates: list[str]) -> None:
+def _timing_links(
+    graph: Graph, acc: pd.DataFrame, days: pd.DataFrame, candidates: list[str], tokens: dict[str, pd.DataFrame]
+) -> None:
+    """Near-identical daily activity links two accounts that also share a user agent and a network or an org:
+    steady people behind one office egress can move in step too, so timing only strengthens shared
+    infrastructure (where the decoding signatures differ), it never links strangers."""
     cand = [a for a in candidates if acc.at[a, "active_days"] >= MIN_TIMING_DAYS]
     if len(cand) < 2:
         return
@@ -124,6 +130,13 @@ def _timing_links(graph: Graph, acc: pd.DataFrame, days: pd.DataFrame, candidate
     x /= np.linalg.norm(x, axis=1, keepdims=True).clip(min=1e-12)
     cos = x @ x.T
     ua = acc.loc[cand, "top_ua"].to_numpy()
+    chosen = set(cand)
+    places: dict[str, set] = defaultdict(set)
+    for name in ("client_net", "org_id"):
+        t = tokens[name]
+        t = t[t["account_id"].isin(chosen) & t[name].notna()]
+        for a, v in zip(t["account_id"], t[name]):
+            places[a].add((name, v))
     for i, j in zip(*np.nonzero(np.triu(cos >= TIMING_COSINE, 1))):
-        if ua[i] == ua[j]:
+        if ua[i] == ua[j] and places[cand[i]] & places[cand[j]]:
             graph.link(cand[i], cand[j], "synchronised_timing")

@@ -3,9 +3,10 @@
 Stages: (1) cheap features on every row and per-account reductions on Dask; (2) a first score
 without content, which points at the candidate accounts; (3) a filtered second read of only
 those accounts' prompts for content features (TF-IDF narrowness, MinHash near-duplicates,
-similar prompt sources); (4) the calibrated account score; (5) the coordination graph and its
-components, each scored as one pooled account; (6) optionally the embedding MMD test on the
-flagged accounts, within a text budget.
+same-source nearest-neighbour links); (4) the calibrated account score; (5) the coordination graph
+and its components, each scored by two tests (pooled counts; the median of its members' own
+scores); accounts whose prompts tie them to a flagged campaign join it; (6) optionally the
+embedding MMD test of each flagged campaign's prompts, within a text budget (reported, not scored).
 """
 
 from __future__ import annotations
@@ -18,7 +19,14 @@ import numpy as np
 import pandas as pd
 
 from forensics.traffic.aggregate import AccountTables, aggregate, dask_scheduler, sample_prompts
-from forensics.traffic.content import ContentFeatures, MMDResult, content_features, group_narrowness, mmd_accounts
+from forensics.traffic.content import (
+    ContentFeatures,
+    MMDResult,
+    account_narrowness,
+    content_features,
+    group_narrowness,
+    mmd_campaigns,
+)
 from forensics.traffic.graph import Graph, build_graph, join_by_content
 from forensics.traffic.reading import log_files
 from forensics.traffic.schema import ColumnMapping
@@ -26,9 +34,18 @@ from forensics.traffic.scoring import INDICATORS, MIN_ACTIVE, Calibration, Score
 
 MIN_DISTINCT_FOR_CONTENT = 5
 REFERENCE_SAMPLE = 50_000
+REFERENCE_CONTENT_ACCOUNTS = 1000  # active accounts of a reference log whose prompts are sampled for narrowness
 FIRED_Z = 2.0  # an indicator "fires" for a campaign when its normal score is above this
 MEMBER_FLOOR = 1.0  # the members test needs the typical member one robust SD above the typical account
 MEMBER_MIN = 3  # and a median of at least three accounts
+MMD_PROMPTS = 32  # prompts per campaign in the embedding MMD test, spread over its accounts
+
+
+def campaign_prompts(sample: pd.DataFrame, accounts, limit: int) -> list[str]:
+    """Up to ``limit`` sampled prompts of a campaign, taken in turn from each account (smallest hashes first)."""
+    s = sample[sample["account_id"].isin(set(accounts))].sort_values(["account_id", "phash"])
+    s = s.assign(turn=s.groupby("account_id").cumcount()).sort_values(["turn", "account_id"], kind="stable")
+    return s["prompt"].head(limit).tolist()
 
 
 def member_test(z: pd.Series) -> float:
@@ -126,7 +143,11 @@ def scan(
     with dask_scheduler(scheduler, workers) as scheduler_name:
         tables = aggregate(files, mapping)
         seconds["cheap features and aggregation"] = tables.seconds
-        ref_tables = aggregate(log_files(reference_log), mapping) if reference_log is not None else None
+        ref_tables = None
+        if reference_log is not None:
+            started = time.monotonic()
+            ref_tables = reference_tables(log_files(reference_log), mapping, per_account, rng=rng)
+            seconds["reference log (aggregation and content sample)"] = time.monotonic() - started
         started = time.monotonic()
         candidates, extra = pick_candidates(tables, ref_tables, fpr, max_candidates, rng=rng)
         sample = sample_prompts(files, mapping, candidates + extra, per_account)
@@ -153,6 +174,20 @@ def scan(
         settings=settings,
         rng=rng,
     )
+
+
+def reference_tables(
+    files: list[Path], mapping: ColumnMapping, per_account: int, *, rng: np.random.Generator
+) -> AccountTables:
+    """The cheap stage of an earlier-period log, with the narrowness of a random sample of its active accounts,
+    so every indicator of the score (content included) has a reference."""
+    tables = aggregate(files, mapping)
+    acc = tables.accounts
+    pool = acc.index[(acc["n"] >= MIN_ACTIVE) & (acc["distinct"] >= MIN_DISTINCT_FOR_CONTENT)]
+    chosen = sorted(rng.permutation(np.asarray(pool))[:REFERENCE_CONTENT_ACCOUNTS].tolist()) if len(pool) else []
+    narrowness = account_narrowness(sample_prompts(files, mapping, chosen, per_account), MIN_DISTINCT_FOR_CONTENT)
+    tables.accounts = acc.assign(narrowness=pd.Series(narrowness, dtype=float).reindex(acc.index))
+    return tables
 
 
 def pick_candidates(
@@ -196,7 +231,11 @@ def decide(
     ref_acc, description = None, ""
     if ref_tables is not None:
         ref_acc = _reference(ref_tables.accounts, MIN_ACTIVE, rng)
-        description = f"the earlier-period log ({ref_tables.n_rows} rows; its active accounts)"
+        with_content = int(ref_tables.accounts.get("narrowness", pd.Series(dtype=float)).notna().sum())
+        description = (
+            f"the earlier-period log ({ref_tables.n_rows} rows; its active accounts, the prompts of {with_content} "
+            "of them sampled for narrowness)"
+        )
     started = time.monotonic()
     content = content_features(sample, MIN_DISTINCT_FOR_CONTENT, rng=rng)
     acc["narrowness"] = pd.Series(content.narrowness).reindex(acc.index)
@@ -278,22 +317,21 @@ def decide(
     campaigns.sort(key=lambda c: (-c["harvest_requests"], c["accounts"][0]))
     campaigns = tuple(Campaign(id=f"C{i + 1:03d}", **c) for i, c in enumerate(campaigns))
     mmd: list[MMDResult] = []
-    if embed_budget > 0 and flagged:
+    if embed_budget > 0 and campaigns:
         started = time.monotonic()
-        per = 16
-        leaders = [c.accounts[int(np.argmax(acc.loc[list(c.accounts), "n"].to_numpy()))] for c in campaigns]
-        reference_prompts = sample[~sample["account_id"].isin(set(flagged))]
-        reference_prompts = reference_prompts.iloc[
-            rng.permutation(len(reference_prompts))[: min(400, embed_budget // 2)]
-        ]
-        budget_accounts = leaders[: max(0, (embed_budget - len(reference_prompts)) // per)]
+        reference = sample[~sample["account_id"].isin(set(flagged))]
+        reference = reference.iloc[rng.permutation(len(reference))[: min(400, embed_budget // 2)]]
+        budget = campaigns[: max(0, (embed_budget - len(reference)) // MMD_PROMPTS)]
         try:
             if embedder is None:
                 from forensics.features import quiet_embedder
 
                 embedder = quiet_embedder()
-            mmd = mmd_accounts(
-                sample, budget_accounts, reference_prompts["prompt"].tolist(), embedder, rng=rng, per_account=per
+            mmd = mmd_campaigns(
+                {c.id: campaign_prompts(sample, c.accounts, MMD_PROMPTS) for c in budget},
+                reference["prompt"].tolist(),
+                embedder,
+                rng=rng,
             )
         except (ImportError, OSError, RuntimeError, ValueError) as exc:  # an optional, reported-only stage
             settings = {**(settings or {}), "mmd_error": f"{type(exc).__name__}: {exc}"}
