@@ -315,6 +315,21 @@ def test_same_source_links_join_a_campaign_and_leave_people_and_a_hub_apart(rng)
     assert not any(a.startswith(("user", "hub")) for a, _, _ in joins)
 
 
+def test_a_colleague_behind_the_campaigns_org_and_client_is_linked_but_not_flagged(tmp_path):
+    frame, kinds = synthetic_log(np.random.default_rng(7))
+    campaign_row = frame[frame["account_id"] == "camp-0000"].iloc[0]
+    people = frame[frame["account_id"] == "user-0001"].copy()  # a person's own sessions, under a new account
+    people["account_id"] = "colleague"
+    for column in ("org_id", "user_agent"):  # the campaign's org (a billing entity) and its client
+        people[column] = campaign_row[column]
+    people["request_id"] = [f"{r}-c" for r in people["request_id"]]
+    folder = write_parquet_days(pd.concat([frame, people]).sort_values("ts"), tmp_path / "log")
+    result = scan(folder, scheduler="synchronous", rng=np.random.default_rng(0))
+    assert result.accounts.at["colleague", "group"] == result.accounts.at["camp-0000", "group"]
+    assert "camp-0000" in result.flagged and "colleague" not in result.flagged
+    assert result.scores["colleague"] == pytest.approx(result.accounts.at["colleague", "account_z"])
+
+
 def test_the_members_test_needs_an_effect_and_three_members():
     from forensics.traffic.scan import member_test
 

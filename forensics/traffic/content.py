@@ -1,18 +1,18 @@
 """Content features on sampled prompts of the accounts the cheap stage points at.
 
 Lexical: TF-IDF (hashed word 1-2-grams, sublinear tf) gives each account's narrowness (mean
-pairwise cosine of its distinct prompts) and a centred centroid whose cosine with another account's
-says whether both draw on the same prompt source. MinHash/LSH (``datasketch``) finds near-duplicate
-and templated prompts within and across accounts. Embeddings (all-MiniLM-L6-v2, offline) give the
-published detector's test: an MMD between an account's prompts and a reference sample, with a
-permutation p-value.
+pairwise cosine of the closer half of its distinct prompts) and, through each prompt's nearest
+prompts of other accounts, whether two accounts draw on the same prompt source (``SourceHits``).
+MinHash/LSH (``datasketch``) finds near-duplicate and templated prompts within and across
+accounts. Embeddings (all-MiniLM-L6-v2, offline) give the published detector's test: an MMD
+between a campaign's prompts and a reference sample, with a permutation p-value.
 """
 
 from __future__ import annotations
 
 import re
 from collections import defaultdict
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
@@ -40,10 +40,11 @@ class ContentFeatures:
 
     narrowness: dict[str, float]
     template_share: dict[str, float]
-    near_dup_pairs: dict[tuple[str, str], int]
+    near_dup_pairs: dict[tuple[str, str], int]  # pair -> prompts with a near-duplicate in the other (fewer side)
     source_pairs: dict[tuple[str, str], dict]
     source_link_cut: float
     source_hits: SourceHits | None = None
+    sampled: dict[str, int] = field(default_factory=dict)  # distinct prompts sampled per account
 
 
 def _vectoriser() -> HashingVectorizer:
@@ -115,7 +116,7 @@ def content_features(sample: pd.DataFrame, min_prompts: int = 5, *, rng: np.rand
     for i, h in enumerate(hashes):
         lsh.insert(i, h)
     has_twin = np.zeros(len(sample), dtype=bool)
-    cross: dict[tuple[str, str], int] = defaultdict(int)
+    sides: dict[tuple[str, str], tuple[set, set]] = defaultdict(lambda: (set(), set()))
     acct = sample["account_id"].to_numpy()
     for i, h in enumerate(hashes):
         for j in lsh.query(h):
@@ -124,9 +125,15 @@ def content_features(sample: pd.DataFrame, min_prompts: int = 5, *, rng: np.rand
             if acct[i] == acct[j]:
                 has_twin[i] = has_twin[j] = True
             else:
-                cross[tuple(sorted((acct[i], acct[j])))] += 1
+                (a, ia), (b, ib) = sorted(((acct[i], i), (acct[j], j)))
+                sides[(a, b)][0].add(ia)
+                sides[(a, b)][1].add(ib)
+    # the prompts of each account that have a near-duplicate in the other, the smaller side: one popular
+    # text pasted by two people is one prompt each side, however many copies the other holds
+    cross = {pair: min(len(left), len(right)) for pair, (left, right) in sides.items()}
     template = pd.Series(has_twin).groupby(acct).mean().to_dict()
-    return ContentFeatures(narrowness, template, dict(cross), similar, cut, hits)
+    sampled = {a: int(c) for a, c in sample["account_id"].value_counts().items()}
+    return ContentFeatures(narrowness, template, cross, similar, cut, hits, sampled)
 
 
 def account_narrowness(sample: pd.DataFrame, min_prompts: int = 5) -> dict[str, float]:
@@ -139,17 +146,18 @@ def account_narrowness(sample: pd.DataFrame, min_prompts: int = 5) -> dict[str, 
     return {a: mean_pairwise_cosine(x[idx]) for a, idx in sample.groupby("account_id").indices.items()}
 
 
-def nearest_other(z: np.ndarray, rows: np.ndarray, k: int, block: int = 256) -> np.ndarray:
-    """For each unit row of ``z``, the indices of its ``k`` most similar rows of *other* accounts (cosine)."""
+def nearest_other(z: np.ndarray, rows: np.ndarray, k: int, block: int = 128) -> np.ndarray:
+    """For each unit row of ``z``, the indices of its ``k`` most similar rows of *other* accounts (cosine),
+    one block of rows at a time (memory: a few ``block`` × rows arrays, whatever the sample size)."""
     n = len(z)
     k = max(1, min(k, n - 1))
     out = np.empty((n, k), dtype=np.int64)
     for start in range(0, n, block):
         stop = min(n, start + block)
-        sim = z[start:stop] @ z.T
-        sim[rows[start:stop, None] == rows[None, :]] = -np.inf
-        top = np.argpartition(-sim, k - 1, axis=1)[:, :k]
-        out[start:stop] = top
+        distance = z[start:stop] @ z.T
+        np.negative(distance, out=distance)
+        distance[rows[start:stop, None] == rows[None, :]] = np.inf
+        out[start:stop] = np.argpartition(distance, k - 1, axis=1)[:, :k]
     return out
 
 
@@ -157,7 +165,7 @@ def reduce_tfidf(x: sparse.csr_matrix, *, rng: np.random.Generator, dims: int = 
     """Unit rows of a truncated SVD of the TF-IDF rows: dense, so neighbours are one matrix product per block."""
     dims = min(dims, x.shape[0] - 1, x.shape[1] - 1)
     svd = TruncatedSVD(n_components=max(1, dims), random_state=int(rng.integers(2**31 - 1)))
-    z = svd.fit_transform(x).astype(np.float32)
+    z = svd.fit_transform(x.astype(np.float32)).astype(np.float32)
     return z / np.linalg.norm(z, axis=1, keepdims=True).clip(min=1e-9)
 
 
@@ -192,6 +200,7 @@ class SourceHits:
         nb.sort(axis=1)
         first = np.ones_like(nb, dtype=bool)
         first[:, 1:] = nb[:, 1:] != nb[:, :-1]
+        first &= nb != rows[:, None]  # a tiny sample can leave only the account's own prompts as neighbours
         src = np.repeat(rows, nb.shape[1]).reshape(nb.shape)[first]
         return cls(accounts, sparse.coo_matrix((np.ones(len(src)), (src, nb[first])), shape=(n, n)).tocsr())
 

@@ -38,6 +38,7 @@ REFERENCE_CONTENT_ACCOUNTS = 1000  # active accounts of a reference log whose pr
 FIRED_Z = 2.0  # an indicator "fires" for a campaign when its normal score is above this
 MEMBER_FLOOR = 1.0  # the members test needs the typical member one robust SD above the typical account
 MEMBER_MIN = 3  # and a median of at least three accounts
+CONTENT_LINKS = {"near_duplicate_prompts", "same_prompt_source"}
 MMD_PROMPTS = 32  # prompts per campaign in the embedding MMD test, spread over its accounts
 
 
@@ -46,6 +47,18 @@ def campaign_prompts(sample: pd.DataFrame, accounts, limit: int) -> list[str]:
     s = sample[sample["account_id"].isin(set(accounts))].sort_values(["account_id", "phash"])
     s = s.assign(turn=s.groupby("account_id").cumcount()).sort_values(["turn", "account_id"], kind="stable")
     return s["prompt"].head(limit).tolist()
+
+
+def own_evidence(account_z: pd.Series, graph: Graph, group_of: dict[str, str]) -> pd.Series:
+    """Whether each account carries evidence of its own inside its component: its own z at least
+    ``MEMBER_FLOOR``, or a content link (near-duplicates, same prompt source) to another member. A
+    component's score reaches only these members: an account tied to a campaign by a shared org, network
+    or timing alone (a colleague behind the same egress as a harvesting account) keeps its own score."""
+    linked: set[str] = set()
+    for (a, b), kinds in graph.edges.items():
+        if kinds & CONTENT_LINKS and group_of.get(a) is not None and group_of.get(a) == group_of.get(b):
+            linked.update((a, b))
+    return (account_z >= MEMBER_FLOOR) | account_z.index.isin(list(linked))
 
 
 def member_test(z: pd.Series) -> float:
@@ -245,10 +258,17 @@ def decide(
     graph = build_graph(acc, tables.tokens, tables.days, content, candidates)
     comps = {f"g{i}": members for i, members in enumerate(graph.components())}
     group_of = {a: gid for gid, members in comps.items() for a in members}
-    group_acc = pooled(acc, comps, group_narrowness(sample, comps, rng=rng))
+    # the components of content links alone: a prompt source shared by accounts that infrastructure also
+    # ties to other people (a harvester on a carrier NAT) is tested on its own as well
+    whole = {tuple(m) for m in comps.values()}
+    sources = [m for m in graph.components(kinds=CONTENT_LINKS) if tuple(m) not in whole]
+    sources = {f"s{i}": members for i, members in enumerate(sources)}
+    source_of = {a: sid for sid, members in sources.items() for a in members}
+    groups = {**comps, **sources}
+    group_acc = pooled(acc, groups, group_narrowness(sample, groups, rng=rng))
     if ref_acc is None:
         singles = acc.loc[[a for a in acc.index if a not in group_of]]
-        actors = pd.concat([singles, group_acc]) if len(group_acc) else singles
+        actors = pd.concat([singles, group_acc.loc[list(comps)]]) if len(comps) else singles
         ref_acc = _reference(actors, MIN_ACTIVE, rng)
         description = "this log's own active actors (accounts, and coordination components pooled), unlabelled"
     eligible = int(((acc["n"] >= MIN_ACTIVE) | acc.index.isin(list(group_of))).sum())
@@ -263,21 +283,29 @@ def decide(
     indicator_z = scorer.indicator_z(acc)
     pooled_z = scorer.z(group_acc) if len(group_acc) else pd.Series(dtype=float)
     group_ind = scorer.indicator_z(group_acc) if len(group_acc) else pd.DataFrame()
-    members_z = pd.Series({gid: member_test(account_z[m]) for gid, m in comps.items()}, dtype=float)
-    group_z = pd.concat([pooled_z, members_z], axis=1).max(axis=1) if len(comps) else pd.Series(dtype=float)
+    members_z = pd.Series({gid: member_test(account_z[m]) for gid, m in groups.items()}, dtype=float)
+    group_z = pd.concat([pooled_z, members_z], axis=1).max(axis=1) if len(groups) else pd.Series(dtype=float)
+    carries = own_evidence(account_z, graph, group_of)
     final = account_z.copy()
-    for gid, members in comps.items():
+    for gid, members in groups.items():
+        members = [m for m in members if carries[m]]
         final.loc[members] = np.maximum(final.loc[members], group_z[gid])
     threshold = scorer.calibration.threshold
-    in_group = pd.Series(group_z.reindex([group_of.get(a) for a in acc.index]).to_numpy(), index=acc.index)
-    can_flag = ((acc["n"] >= MIN_ACTIVE) & (account_z > threshold)) | (in_group > threshold)
+
+    def group_score(of: dict[str, str]) -> pd.Series:
+        return pd.Series(group_z.reindex([of.get(a) for a in acc.index]).to_numpy(), index=acc.index)
+
+    in_group = np.maximum(group_score(group_of).fillna(-np.inf), group_score(source_of).fillna(-np.inf))
+    can_flag = ((acc["n"] >= MIN_ACTIVE) & (account_z > threshold)) | ((in_group > threshold) & carries)
     flagged = sorted(acc.index[can_flag.to_numpy()])
     seconds["coordination graph and scoring"] = time.monotonic() - started
     campaigns = []
     flagged_groups: dict[str, list[str]] = {}
     for a in flagged:
-        gid = group_of.get(a)
-        key = gid if gid is not None and group_z[gid] > threshold else f"a:{a}"
+        # the most specific flagged group: the account's prompt source, then its whole component
+        key = next(
+            (g for g in (source_of.get(a), group_of.get(a)) if g is not None and group_z[g] > threshold), f"a:{a}"
+        )
         flagged_groups.setdefault(key, []).append(a)
     if content.source_hits is not None and flagged_groups:
         keys = list(flagged_groups)
@@ -343,7 +371,9 @@ def decide(
         flagged=tuple(flagged),
         campaigns=campaigns,
         calibration=scorer.calibration,
-        accounts=acc.assign(account_z=account_z, final_z=final, group=pd.Series(group_of)),
+        accounts=acc.assign(
+            account_z=account_z, final_z=final, group=pd.Series(group_of), source_group=pd.Series(source_of)
+        ),
         tables=tables,
         sample=sample,
         content=content,
