@@ -34,8 +34,9 @@ LIMITS = (
     "The log holds requests only: it cannot show which answers were kept or used to train a model.",
     "Scores are calibrated on this log's own unlabelled traffic; a campaign large enough to be most of the "
     "active traffic, or one indistinguishable from it, would shift or escape the calibration.",
-    "Camouflage (harvest prompts mixed with ordinary chat) and accounts with no shared infrastructure, client or "
-    "prompt source can stay below the threshold.",
+    "Campaign membership rests on shared infrastructure, near-duplicate prompts or a shared prompt source (lexical "
+    "nearest neighbours); a campaign spread over many accounts of a few requests each, or one whose prompts are as "
+    "broad as ordinary traffic, can stay below the threshold.",
     "Supporting requests are a deterministic sample (smallest prompt hashes) of each account's distinct "
     "single-turn prompts, not every request.",
 )
