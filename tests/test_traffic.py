@@ -23,7 +23,7 @@ from forensics.traffic.reading import read_file
 from forensics.traffic.scoring import robust_location_scale
 
 sys.path.insert(0, str(Path(__file__).parent))
-from traffic_synth import synthetic_log, write_jsonl, write_parquet_days  # noqa: E402
+from traffic_synth import camouflaged_log, synthetic_log, write_jsonl, write_parquet_days  # noqa: E402
 
 SHARED_TRAFFIC = (
     Path(os.environ.get("FORENSICS_SHARED_BENCHMARKS", Path(__file__).resolve().parents[2] / "shared" / "benchmarks"))
@@ -44,7 +44,7 @@ def synth(tmp_path_factory):
 def synth_scan(synth, tmp_path_factory):
     folder, _, _ = synth
     out = tmp_path_factory.mktemp("scan") / "out"
-    args = ["traffic", "scan", str(folder), "--out", str(out), "--scheduler", "synchronous", "--embed-budget", "60"]
+    args = ["traffic", "scan", str(folder), "--out", str(out), "--scheduler", "synchronous", "--embed-budget", "100"]
     assert main(args) == 0
     return out
 
@@ -249,10 +249,114 @@ def test_an_earlier_period_log_can_be_the_reference(synth, tmp_path):
     reference = write_parquet_days(earlier, tmp_path / "earlier")
     folder = synth[0]
     result = scan(folder, reference_log=reference, scheduler="synchronous", rng=np.random.default_rng(0))
-    assert "earlier-period log" in result.calibration.reference
+    assert (
+        "earlier-period log" in result.calibration.reference
+        and "sampled for narrowness" in result.calibration.reference
+    )
     assert result.settings["reference_log"] == str(reference)
+    assert result.calibration.indicator_reference["narrowness"] is not None  # content counts with a reference log
     campaign = {a for a, k in kinds.items() if k == "campaign"}
     assert campaign <= set(result.flagged) and not set(result.flagged) - campaign
+
+
+def test_a_camouflaged_campaign_of_people_like_accounts_is_one_campaign_by_its_members_test(tmp_path):
+    frame, kinds = camouflaged_log(np.random.default_rng(3))
+    folder = write_parquet_days(frame, tmp_path / "log")
+    result = scan(folder, scheduler="synchronous", rng=np.random.default_rng(0))
+    hidden = {a for a, k in kinds.items() if k == "hidden"}
+    flagged = set(result.flagged)
+    assert hidden <= flagged
+    assert not {a for a in flagged if kinds[a] in ("user", "app")}
+    (campaign,) = [c for c in result.campaigns if set(c.accounts) & hidden]
+    assert set(campaign.accounts) == hidden
+    threshold = result.calibration.threshold
+    # no member and not the pooled counts pass on their own: the typical member, many times over, does
+    assert result.accounts.loc[sorted(hidden), "account_z"].max() < threshold
+    assert campaign.tests["pooled"] < threshold < campaign.tests["members"] and "members" in campaign.fired
+    worst_benign = max(s for a, s in result.scores.items() if kinds[a] in ("user", "app"))
+    assert result.scores[sorted(hidden)].min() > worst_benign
+
+
+def _cluster(rng, centre, n, spread):
+    x = centre + spread * rng.normal(size=(n, len(centre)))
+    return x / np.linalg.norm(x, axis=1, keepdims=True)
+
+
+def test_same_source_links_join_a_campaign_and_leave_people_and_a_hub_apart(rng):
+    from forensics.traffic.content import SourceHits
+
+    dims = 64
+    source = rng.normal(size=dims)
+    parts, accounts = [], []
+    for i in range(4):  # one narrow prompt source, four accounts
+        parts.append(_cluster(rng, source, 20, 0.15))
+        accounts += [f"camp-{i}"] * 20
+    half = np.vstack([_cluster(rng, source, 4, 0.15), _cluster(rng, np.zeros(dims), 4, 1.0)])
+    parts.append(half)  # camouflaged and light: half its prompts from the source
+    accounts += ["camp-light"] * 8
+    topic = rng.normal(size=dims)
+    for i in range(40):  # people: broad prompts; eight of them also ask a lot about one topic
+        mine = [_cluster(rng, np.zeros(dims), 6 if i >= 8 else 4, 1.0)]
+        parts.append(np.vstack(mine + ([_cluster(rng, topic, 10, 0.35)] if i < 8 else [])))
+        accounts += [f"user-{i}"] * len(parts[-1])
+    parts.append(_cluster(rng, topic, 100, 0.35))  # an application on that topic: its prompts find those people
+    accounts += ["hub"] * 100
+    z = np.vstack(parts).astype(np.float32)
+    names = list(dict.fromkeys(accounts))
+    rows = np.array([names.index(a) for a in accounts])
+    hits = SourceHits.from_prompts(z, rows, names)
+    pairs, cut = hits.pairs()
+    campaign = {f"camp-{i}" for i in range(4)}
+    linked = {a for pair in pairs for a in pair}
+    assert campaign <= linked and cut > 0
+    assert all(set(pair) <= campaign | {"camp-light"} for pair in pairs)
+    joins = hits.joins([sorted(campaign)])
+    assert [j[0] for j in joins] in ([], ["camp-light"])
+    assert not any(a.startswith(("user", "hub")) for a, _, _ in joins)
+
+
+def test_a_colleague_behind_the_campaigns_org_and_client_is_linked_but_not_flagged(tmp_path):
+    frame, kinds = synthetic_log(np.random.default_rng(7))
+    campaign_row = frame[frame["account_id"] == "camp-0000"].iloc[0]
+    people = frame[frame["account_id"] == "user-0001"].copy()  # a person's own sessions, under a new account
+    people["account_id"] = "colleague"
+    for column in ("org_id", "user_agent"):  # the campaign's org (a billing entity) and its client
+        people[column] = campaign_row[column]
+    people["request_id"] = [f"{r}-c" for r in people["request_id"]]
+    folder = write_parquet_days(pd.concat([frame, people]).sort_values("ts"), tmp_path / "log")
+    result = scan(folder, scheduler="synchronous", rng=np.random.default_rng(0))
+    assert result.accounts.at["colleague", "group"] == result.accounts.at["camp-0000", "group"]
+    assert "camp-0000" in result.flagged and "colleague" not in result.flagged
+    assert result.scores["colleague"] == pytest.approx(result.accounts.at["colleague", "account_z"])
+
+
+def test_the_members_test_needs_an_effect_and_three_members():
+    from forensics.traffic.scan import member_test
+
+    assert np.isnan(member_test(pd.Series([4.0, 4.0])))  # two members: no median to trust
+    assert np.isnan(member_test(pd.Series([0.6] * 400)))  # 400 slightly unusual accounts: no effect
+    z = member_test(pd.Series([1.5] * 25))
+    assert z == pytest.approx(1.5 * 5 / 1.2533)
+
+
+def test_a_prompt_the_log_holds_many_times_is_not_harvest_even_across_accounts(tmp_path):
+    from forensics.traffic.aggregate import aggregate
+    from forensics.traffic.reading import log_files
+
+    rng = np.random.default_rng(8)
+    frame, _ = synthetic_log(rng, users=3, campaign_accounts=0)
+    row = frame.iloc[0].to_dict()
+    extra = []
+    for k in range(20):
+        prompt = [{"role": "user", "content": f"synthetic sweep item {k} {'x' * k}"}]
+        for account in ("lab-1", "lab-2", "lab-3"):  # a sweep: every prompt once per account, thrice in the log
+            extra.append(row | {"account_id": account, "messages": json.dumps(prompt), "request_id": f"r{k}{account}"})
+        unique = [{"role": "user", "content": f"synthetic single ask {k} {'y' * k}"}]
+        extra.append(row | {"account_id": "once-1", "messages": json.dumps(unique), "request_id": f"u{k}"})
+    folder = write_parquet_days(pd.concat([frame, pd.DataFrame(extra)]), tmp_path / "log")
+    acc = aggregate(log_files(folder), ColumnMapping()).accounts
+    assert acc.loc[["lab-1", "lab-2", "lab-3"], "harvest"].tolist() == [0.0, 0.0, 0.0]
+    assert acc.at["once-1", "harvest"] == 20.0
 
 
 def test_robust_calibration_is_not_moved_much_by_a_few_attackers(rng):

@@ -4,6 +4,9 @@ Benign people chat in multi-turn sessions about random topics built from a made-
 benign application repeats a short menu of templated requests; one synthetic "campaign" runs many
 light accounts behind a few shared networks with one client and one decoding signature, each sending
 distinct single-turn prompts of one narrow made-up task family with a step-by-step demand.
+``camouflaged_log`` adds a second made-up campaign that hides: each of its accounts looks like one of the
+people (own network, a people's client, unset decoding settings, the same multi-turn sessions) and mixes
+its sessions about one to one with single-turn prompts of another narrow made-up task family.
 """
 
 from __future__ import annotations
@@ -131,6 +134,40 @@ def synthetic_log(
     frame = pd.DataFrame(rows)
     frame["ts"] = pd.to_datetime(frame["ts"], utc=True)
     return frame.sort_values("ts").reset_index(drop=True), kinds
+
+
+def camouflaged_log(
+    rng: np.random.Generator, accounts: int = 12, harvest_per_account: int = 24
+) -> tuple[pd.DataFrame, dict[str, str]]:
+    """The synthetic log plus a camouflaged campaign ("hidden"), and the kinds of every account."""
+    frame, kinds = synthetic_log(rng)
+    start = pd.Timestamp("2030-01-01", tz="UTC")
+    places, creatures = [_word(rng) for _ in range(300)], [_word(rng) for _ in range(300)]
+    rows, k = [], 0
+    for c in range(accounts):
+        account = f"hide-{c:04d}"
+        kinds[account] = "hidden"
+        ua, net = ["web/1", "sdk-py/2", "sdk-js/3"][c % 3], f"net-home-h{c}"
+        for _ in range(harvest_per_account):
+            t = start + pd.Timedelta(minutes=int(rng.integers(0, 6 * 24 * 60)))
+            task = (
+                f"Pretend you are the keeper of the {creatures[(k * 7) % 300]} in {places[k % 300]}. "
+                f"Describe in your own voice how you would calm the {creatures[(k * 11) % 300]} at night."
+            )
+            rows.append(_row(rng, t, account, f"org-h{c}", net, ua, [{"role": "user", "content": task}]))
+            k += 1
+        for _ in range(harvest_per_account // 2):  # ordinary sessions, as many requests as the harvest
+            t = start + pd.Timedelta(minutes=int(rng.integers(0, 6 * 24 * 60)))
+            turns = []
+            for _ in range(2):
+                question = " ".join(_word(rng) for _ in range(int(rng.integers(5, 14)))) + "?"
+                turns.append({"role": "user", "content": question})
+                rows.append(_row(rng, t, account, f"org-h{c}", net, ua, list(turns)))
+                turns.append({"role": "assistant", "content": "[omitted: 120 tokens]"})
+                t += pd.Timedelta(minutes=int(rng.integers(1, 5)))
+    hidden = pd.DataFrame(rows)
+    hidden["ts"] = pd.to_datetime(hidden["ts"], utc=True)
+    return pd.concat([frame, hidden]).sort_values("ts").reset_index(drop=True), kinds
 
 
 def write_parquet_days(frame: pd.DataFrame, folder: Path) -> Path:

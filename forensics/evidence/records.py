@@ -427,6 +427,22 @@ class CampaignRecord(Record):
 
     kind = "campaign"
     required = {"run_id": str, "campaign_id": str, "accounts": list, "calibration": dict}
+    optional = {
+        "score_z": _NUM,
+        "tests_z": dict,
+        "member_median_z": _NUM,
+        "threshold_z": _NUM,
+        "requests": int,
+        "harvest_requests": int,
+        "first_request": str,
+        "last_request": str,
+        "indicators": dict,
+        "fired": list,
+        "links": dict,
+        "mmd": list,
+        "limits": list,
+        "scan": dict,
+    }
 
 
 class TrafficRequestRecord(Record):
@@ -434,6 +450,17 @@ class TrafficRequestRecord(Record):
 
     kind = "traffic_request"
     required = {"run_id": str, "campaign_id": str, "account_id": str, "source": dict}
+    optional = {
+        "request_time": str,
+        "model": _STR_OR_NONE,
+        "user_agent": _STR_OR_NONE,
+        "client_net": _STR_OR_NONE,
+        "system": str,
+        "prompt": str,
+        "prompt_chars": int,
+        "prompt_sha256": str,
+        "features": dict,
+    }
 
 
 class NoteRecord(Record):

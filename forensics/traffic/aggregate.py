@@ -71,7 +71,6 @@ class AccountTables:
     n_rows: int
     seconds: float
     files: list[str] = field(default_factory=list)
-    prompt_counts: pd.DataFrame = field(repr=False, default_factory=pd.DataFrame)
 
 
 def _bad_head(frame: pd.DataFrame) -> pd.DataFrame:
@@ -138,8 +137,11 @@ def aggregate(files: list[Path], mapping: ColumnMapping) -> AccountTables:
     acc["gap_mean"] = sums["log_gap_sum"] / k
     acc["gap_sd"] = np.sqrt((sums["log_gap2_sum"] / k - acc["gap_mean"] ** 2).clip(lower=0))
     pc = prompt_counts.rename("c").reset_index()
+    # a harvest request asks for an answer the log holds at most twice: a prompt that many sends repeat,
+    # whether from one account or from several (a sweep, a shared evaluation set, a menu), is not harvest
+    in_log = pc.groupby("phash")["c"].transform("sum")
     per = (
-        pc.assign(once=np.where(pc["c"] <= 2, pc["c"], 0))
+        pc.assign(once=np.where(in_log <= 2, pc["c"], 0))
         .groupby("account_id")
         .agg(distinct=("c", "size"), harvest=("once", "sum"))
     )
@@ -172,7 +174,6 @@ def aggregate(files: list[Path], mapping: ColumnMapping) -> AccountTables:
         model_max={str(k): float(v) for k, v in model_max.items()},
         bad=bad,
         n_rows=int(n_rows),
-        prompt_counts=pc,
         seconds=time.monotonic() - started,
         files=[str(f) for f in files],
     )

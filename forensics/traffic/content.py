@@ -1,23 +1,24 @@
 """Content features on sampled prompts of the accounts the cheap stage points at.
 
 Lexical: TF-IDF (hashed word 1-2-grams, sublinear tf) gives each account's narrowness (mean
-pairwise cosine of its distinct prompts) and a centred centroid whose cosine with another account's
-says whether both draw on the same prompt source. MinHash/LSH (``datasketch``) finds near-duplicate
-and templated prompts within and across accounts. Embeddings (all-MiniLM-L6-v2, offline) give the
-published detector's test: an MMD between an account's prompts and a reference sample, with a
-permutation p-value.
+pairwise cosine of the closer half of its distinct prompts) and, through each prompt's nearest
+prompts of other accounts, whether two accounts draw on the same prompt source (``SourceHits``).
+MinHash/LSH (``datasketch``) finds near-duplicate and templated prompts within and across
+accounts. Embeddings (all-MiniLM-L6-v2, offline) give the published detector's test: an MMD
+between a campaign's prompts and a reference sample, with a permutation p-value.
 """
 
 from __future__ import annotations
 
 import re
 from collections import defaultdict
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
 from datasketch import MinHash, MinHashLSH
 from scipy import sparse, stats
+from sklearn.decomposition import TruncatedSVD
 from sklearn.feature_extraction.text import HashingVectorizer, TfidfTransformer
 
 from forensics.traffic.features import COT_CUES
@@ -27,6 +28,10 @@ NUM_PERM = 64
 NEAR_DUP_JACCARD = 0.6
 SHINGLE = 3
 TFIDF_CHARS = 4000  # a prompt's first characters are enough to say what kind of task it is
+CORE_SHARE = 0.5  # narrowness is measured on the half of an account's prompts closest to the rest
+SVD_DIMS = 128
+KNN = 10
+LINK_ALPHA = 0.01  # expected chance same-source links per scan
 
 
 @dataclass(frozen=True)
@@ -35,9 +40,11 @@ class ContentFeatures:
 
     narrowness: dict[str, float]
     template_share: dict[str, float]
-    near_dup_pairs: dict[tuple[str, str], int]
-    similar_pairs: dict[tuple[str, str], float]
-    similarity_threshold: float
+    near_dup_pairs: dict[tuple[str, str], int]  # pair -> prompts with a near-duplicate in the other (fewer side)
+    source_pairs: dict[tuple[str, str], dict]
+    source_link_cut: float
+    source_hits: SourceHits | None = None
+    sampled: dict[str, int] = field(default_factory=dict)  # distinct prompts sampled per account
 
 
 def _vectoriser() -> HashingVectorizer:
@@ -61,11 +68,19 @@ def tfidf(prompts: list[str]) -> sparse.csr_matrix:
     return TfidfTransformer(sublinear_tf=True).fit_transform(counts).tocsr()
 
 
-def mean_pairwise_cosine(x: sparse.csr_matrix) -> float:
-    """Unbiased mean cosine over distinct pairs of unit rows (NaN below 3 rows)."""
+def mean_pairwise_cosine(x: sparse.csr_matrix, core: float = CORE_SHARE) -> float:
+    """Mean cosine over distinct pairs of unit rows, among the ``core`` share of rows closest to the others
+    (NaN below 3 rows). The core is what camouflage cannot dilute: an account that mixes a narrow harvest
+    1:1 with ordinary chat keeps the harvest half's narrowness, while broad traffic stays broad in any half."""
     m = x.shape[0]
     if m < 3:
         return float("nan")
+    if core < 1:
+        gram = (x @ x.T).toarray()
+        np.fill_diagonal(gram, 0.0)
+        keep = np.argsort(-gram.sum(axis=1), kind="stable")[: max(3, int(np.ceil(core * m)))]
+        sub = gram[np.ix_(keep, keep)]
+        return float(sub.sum() / (len(keep) * (len(keep) - 1)))
     s = np.asarray(x.sum(axis=0)).ravel()
     total = float(s @ s)
     diag = float(x.multiply(x).sum())
@@ -81,8 +96,8 @@ def minhashes(prompts: list[str]) -> list[MinHash]:
     return MinHash.bulk(shingles, num_perm=NUM_PERM)
 
 
-def content_features(sample: pd.DataFrame, min_prompts: int = 5) -> ContentFeatures:
-    """Narrowness, template share, near-duplicate pairs and similar-source pairs of the sampled accounts."""
+def content_features(sample: pd.DataFrame, min_prompts: int = 5, *, rng: np.random.Generator) -> ContentFeatures:
+    """Narrowness, template share, near-duplicate pairs and same-source pairs of the sampled accounts."""
     sample = sample.reset_index(drop=True)
     counts = sample["account_id"].value_counts()
     keep = counts[counts >= min_prompts].index
@@ -93,19 +108,15 @@ def content_features(sample: pd.DataFrame, min_prompts: int = 5) -> ContentFeatu
     accounts = list(dict.fromkeys(sample["account_id"]))
     index = {a: i for i, a in enumerate(accounts)}
     rows = sample["account_id"].map(index).to_numpy()
-    narrowness = {}
-    member = sparse.csr_matrix((np.ones(len(rows)), (rows, np.arange(len(rows)))), shape=(len(accounts), len(rows)))
-    for a in accounts:
-        narrowness[a] = mean_pairwise_cosine(x[np.flatnonzero(rows == index[a])])
-    sizes = np.asarray(member.sum(axis=1)).ravel()
-    centroid = (sparse.diags(1 / sizes) @ member @ x).tocsr()
-    similar, threshold = similar_sources(centroid, accounts)
+    narrowness = {a: mean_pairwise_cosine(x[np.flatnonzero(rows == index[a])]) for a in accounts}
+    hits = SourceHits.from_prompts(reduce_tfidf(x, rng=rng), rows, accounts)
+    similar, cut = hits.pairs()
     hashes = minhashes(sample["prompt"].tolist())
     lsh = MinHashLSH(threshold=NEAR_DUP_JACCARD, num_perm=NUM_PERM)
     for i, h in enumerate(hashes):
         lsh.insert(i, h)
     has_twin = np.zeros(len(sample), dtype=bool)
-    cross: dict[tuple[str, str], int] = defaultdict(int)
+    sides: dict[tuple[str, str], tuple[set, set]] = defaultdict(lambda: (set(), set()))
     acct = sample["account_id"].to_numpy()
     for i, h in enumerate(hashes):
         for j in lsh.query(h):
@@ -114,35 +125,149 @@ def content_features(sample: pd.DataFrame, min_prompts: int = 5) -> ContentFeatu
             if acct[i] == acct[j]:
                 has_twin[i] = has_twin[j] = True
             else:
-                cross[tuple(sorted((acct[i], acct[j])))] += 1
+                (a, ia), (b, ib) = sorted(((acct[i], i), (acct[j], j)))
+                sides[(a, b)][0].add(ia)
+                sides[(a, b)][1].add(ib)
+    # the prompts of each account that have a near-duplicate in the other, the smaller side: one popular
+    # text pasted by two people is one prompt each side, however many copies the other holds
+    cross = {pair: min(len(left), len(right)) for pair, (left, right) in sides.items()}
     template = pd.Series(has_twin).groupby(acct).mean().to_dict()
-    return ContentFeatures(narrowness, template, dict(cross), similar, threshold)
+    sampled = {a: int(c) for a, c in sample["account_id"].value_counts().items()}
+    return ContentFeatures(narrowness, template, cross, similar, cut, hits, sampled)
 
 
-def similar_sources(centroid: sparse.csr_matrix, accounts: list[str]) -> tuple[dict[tuple[str, str], float], float]:
-    """Pairs of accounts whose centred centroids are closer than chance allows over all pairs.
+def account_narrowness(sample: pd.DataFrame, min_prompts: int = 5) -> dict[str, float]:
+    """Narrowness of each sampled account with at least ``min_prompts`` prompts (for a reference log)."""
+    counts = sample["account_id"].value_counts()
+    sample = sample[sample["account_id"].isin(counts[counts >= min_prompts].index)].reset_index(drop=True)
+    if sample.empty:
+        return {}
+    x = tfidf(sample["prompt"].tolist())
+    return {a: mean_pairwise_cosine(x[idx]) for a, idx in sample.groupby("account_id").indices.items()}
 
-    Centroids are centred on the mean of account centroids (each account once), and each pair's cosine
-    is a robust z against both accounts' own rows (median and MAD of their cosines to everyone else),
-    so a large campaign neither drags the centre nor widens everyone's spread. The cut is the normal
-    quantile of 1/P for P pairs: about one chance link per scan.
-    """
-    k = len(accounts)
-    if k < 5:
-        return {}, float("inf")
-    mu = np.asarray(centroid.mean(axis=0)).ravel()
-    gram = (centroid @ centroid.T).toarray()
-    v = centroid @ mu
-    centred = gram - v[:, None] - v[None, :] + float(mu @ mu)
-    norms = np.sqrt(np.clip(np.diag(centred), 1e-12, None))
-    cos = centred / np.outer(norms, norms)
-    np.fill_diagonal(cos, np.nan)
-    med = np.nanmedian(cos, axis=1)
-    mad = np.maximum(stats.median_abs_deviation(cos, axis=1, nan_policy="omit", scale="normal"), 1e-6)
-    z = np.minimum((cos - med[:, None]) / mad[:, None], (cos - med[None, :]) / mad[None, :])
-    threshold = float(stats.norm.isf(1.0 / (k * (k - 1) / 2)))
-    found = np.triu(np.nan_to_num(z, nan=-np.inf) > threshold, 1)
-    return {(accounts[i], accounts[j]): float(cos[i, j]) for i, j in zip(*np.nonzero(found))}, threshold
+
+def nearest_other(z: np.ndarray, rows: np.ndarray, k: int, block: int = 128) -> np.ndarray:
+    """For each unit row of ``z``, the indices of its ``k`` most similar rows of *other* accounts (cosine),
+    one block of rows at a time (memory: a few ``block`` × rows arrays, whatever the sample size)."""
+    n = len(z)
+    k = max(1, min(k, n - 1))
+    out = np.empty((n, k), dtype=np.int64)
+    for start in range(0, n, block):
+        stop = min(n, start + block)
+        distance = z[start:stop] @ z.T
+        np.negative(distance, out=distance)
+        distance[rows[start:stop, None] == rows[None, :]] = np.inf
+        out[start:stop] = np.argpartition(distance, k - 1, axis=1)[:, :k]
+    return out
+
+
+def reduce_tfidf(x: sparse.csr_matrix, *, rng: np.random.Generator, dims: int = SVD_DIMS) -> np.ndarray:
+    """Unit rows of a truncated SVD of the TF-IDF rows: dense, so neighbours are one matrix product per block."""
+    dims = min(dims, x.shape[0] - 1, x.shape[1] - 1)
+    svd = TruncatedSVD(n_components=max(1, dims), random_state=int(rng.integers(2**31 - 1)))
+    z = svd.fit_transform(x.astype(np.float32)).astype(np.float32)
+    return z / np.linalg.norm(z, axis=1, keepdims=True).clip(min=1e-9)
+
+
+def _tail(observed: np.ndarray, expected: np.ndarray) -> np.ndarray:
+    """-log10 of the Poisson tail P(H >= observed) for mean ``expected`` (0 where nothing was observed)."""
+    observed = np.asarray(observed, dtype=float)
+    out = -stats.poisson.logsf(observed - 1, np.maximum(expected, 1e-12)) / np.log(10)
+    return np.where(observed > 0, out, 0.0)
+
+
+@dataclass(frozen=True)
+class SourceHits:
+    """Which accounts' prompts are each other's nearest neighbours: ``hits[a, b]`` counts the prompts of
+    ``a`` that have a prompt of ``b`` among their ``k`` nearest prompts of other accounts (``b`` once per
+    prompt). Under the null, hits fall on accounts in proportion to how many they give and get (a
+    configuration model, as in modularity), so a popular topic or a heavy account links nothing by itself.
+    Each direction is tested on its own: a hub (an application many people's prompts resemble) gets hits
+    from people but gives few back, while accounts fed from one prompt source give and get. A link needs
+    both Poisson tails below ``alpha`` over the number of tests (about ``alpha`` chance links per scan).
+    Camouflage halves an account's hits into its campaign; it does not remove them."""
+
+    accounts: list[str]
+    hits: sparse.csr_matrix
+    alpha: float = LINK_ALPHA
+
+    @classmethod
+    def from_prompts(cls, z: np.ndarray, rows: np.ndarray, accounts: list[str], k: int = KNN) -> SourceHits:
+        n = len(accounts)
+        if n < 3 or len(z) < 3:
+            return cls(accounts, sparse.csr_matrix((n, n)))
+        nb = rows[nearest_other(z, rows, k)]
+        nb.sort(axis=1)
+        first = np.ones_like(nb, dtype=bool)
+        first[:, 1:] = nb[:, 1:] != nb[:, :-1]
+        first &= nb != rows[:, None]  # a tiny sample can leave only the account's own prompts as neighbours
+        src = np.repeat(rows, nb.shape[1]).reshape(nb.shape)[first]
+        return cls(accounts, sparse.coo_matrix((np.ones(len(src)), (src, nb[first])), shape=(n, n)).tocsr())
+
+    def _margins(self) -> tuple[np.ndarray, np.ndarray, float]:
+        given = np.asarray(self.hits.sum(axis=1)).ravel()
+        got = np.asarray(self.hits.sum(axis=0)).ravel()
+        return given, got, float(given.sum()) or 1.0
+
+    def cut(self, tests: float) -> float:
+        """The cut on -log10 p for ``tests`` tests."""
+        return float(np.log10(max(tests, 1.0) / self.alpha))
+
+    def pairs(self) -> tuple[dict[tuple[str, str], dict], float]:
+        """Linked pairs of accounts -> {hits, expected, log10_p}, and the cut (over all pairs of accounts)."""
+        n = len(self.accounts)
+        cut = self.cut(n * (n - 1) / 2)
+        if not self.hits.nnz:
+            return {}, cut
+        given, got, total = self._margins()
+        both = (self.hits + self.hits.T).tocoo()
+        upper = both.row < both.col
+        a, b = both.row[upper], both.col[upper]
+        ab, ba = np.asarray(self.hits[a, b]).ravel(), np.asarray(self.hits[b, a]).ravel()
+        e_ab, e_ba = given[a] * got[b] / total, given[b] * got[a] / total
+        log10_p = np.minimum(_tail(ab, e_ab), _tail(ba, e_ba))
+        keep = log10_p > cut
+        return {
+            (self.accounts[i], self.accounts[j]): {
+                "hits": int(u + v),
+                "expected": round(float(e + f), 3),
+                "log10_p": round(float(q), 2),
+            }
+            for i, j, u, v, e, f, q in zip(a[keep], b[keep], ab[keep], ba[keep], e_ab[keep], e_ba[keep], log10_p[keep])
+        }, cut
+
+    def joins(self, components: list[list[str]]) -> list[tuple[str, int, float]]:
+        """Accounts outside ``components`` whose prompts tie them to one: the same two-way test between the
+        account and the component taken whole, so a campaign account with too few sampled prompts to link to
+        any one member still joins the campaign its prompts come from. Returns (account, component, log10 p)."""
+        index = {a: i for i, a in enumerate(self.accounts)}
+        comps = [[index[a] for a in c if a in index] for c in components]
+        comps = [(j, c) for j, c in enumerate(comps) if c]
+        if not comps or not self.hits.nnz:
+            return []
+        member = sparse.csr_matrix(
+            (
+                np.ones(sum(len(c) for _, c in comps)),
+                (np.concatenate([c for _, c in comps]), np.repeat(np.arange(len(comps)), [len(c) for _, c in comps])),
+            ),
+            shape=(len(self.accounts), len(comps)),
+        )
+        outside = np.asarray(member.sum(axis=1)).ravel() == 0
+        given, got, total = self._margins()
+        to = (self.hits @ member).toarray()
+        back = (self.hits.T @ member).toarray()
+        got_c = member.T @ got
+        given_c = member.T @ given
+        log10_p = np.minimum(
+            _tail(to, given[:, None] * got_c[None, :] / total), _tail(back, given_c[None, :] * got[:, None] / total)
+        )
+        cut = self.cut(outside.sum() * len(comps))
+        out = []
+        for i in np.flatnonzero(outside):
+            j = int(np.argmax(log10_p[i]))
+            if log10_p[i, j] > cut:
+                out.append((self.accounts[i], comps[j][0], round(float(log10_p[i, j]), 2)))
+        return out
 
 
 def group_narrowness(
@@ -166,12 +291,12 @@ def group_narrowness(
 
 @dataclass(frozen=True)
 class MMDResult:
-    """An account's MMD² against the reference sample, its permutation p-value and the draws used."""
+    """A campaign's MMD² (its pooled prompts against the reference sample), its permutation p-value and draws."""
 
-    account: str
+    campaign: str
     mmd2: float
     p_value: float
-    n_account: int
+    n_prompts: int
     n_reference: int
     permutations: int
 
@@ -198,26 +323,22 @@ def mmd_test(x: np.ndarray, y: np.ndarray, *, rng: np.random.Generator, permutat
     return float(observed), (exceed + 1) / (permutations + 1)
 
 
-def mmd_accounts(
-    sample: pd.DataFrame,
-    accounts: list[str],
+def mmd_campaigns(
+    prompts: dict[str, list[str]],
     reference_prompts: list[str],
     embedder,
     *,
     rng: np.random.Generator,
-    per_account: int = 16,
     permutations: int = 200,
 ) -> list[MMDResult]:
-    """The published detector's test for each named account: its prompts against the reference prompts."""
-    if not accounts or len(reference_prompts) < 10:
+    """The published detector's test for each campaign: its pooled prompts against the reference prompts."""
+    if not prompts or len(reference_prompts) < 10:
         return []
     ref = embedder.embed(reference_prompts)
     results = []
-    for a in accounts:
-        prompts = sample.loc[sample["account_id"] == a, "prompt"].tolist()[:per_account]
-        if len(prompts) < 5:
+    for campaign, texts in prompts.items():
+        if len(texts) < 5:
             continue
-        x = embedder.embed(prompts)
-        mmd2, p = mmd_test(x, ref, rng=rng, permutations=permutations)
-        results.append(MMDResult(a, mmd2, p, len(prompts), len(ref), permutations))
+        mmd2, p = mmd_test(embedder.embed(texts), ref, rng=rng, permutations=permutations)
+        results.append(MMDResult(campaign, mmd2, p, len(texts), len(ref), permutations))
     return results

@@ -1,9 +1,9 @@
 """Each flagged campaign as a sealed evidence log, written through the evidence layer's writer.
 
 A campaign log holds: an ``import`` record opening the run (the scanned log, the SHA-256 of every
-file the supporting requests come from, the settings, the calibration and the command); one
-``campaign`` record (accounts with their counts and scores, the indicators and links that fired,
-what the evidence cannot show); one ``traffic_request`` record per supporting request (its file,
+file the supporting requests come from, and the command); one ``campaign`` record (accounts with
+their counts and scores, the indicators and links that fired, the calibration, the scan's rows,
+bad rows and settings, what the evidence cannot show); one ``traffic_request`` record per supporting request (its file,
 the file's SHA-256 and the row, with the prompt as logged); and the Ed25519 seal. ``forensics verify
 --trust`` checks it like any other log.
 """
@@ -34,8 +34,9 @@ LIMITS = (
     "The log holds requests only: it cannot show which answers were kept or used to train a model.",
     "Scores are calibrated on this log's own unlabelled traffic; a campaign large enough to be most of the "
     "active traffic, or one indistinguishable from it, would shift or escape the calibration.",
-    "Camouflage (harvest prompts mixed with ordinary chat) and accounts with no shared infrastructure, client or "
-    "prompt source can stay below the threshold.",
+    "Campaign membership rests on shared infrastructure, near-duplicate prompts or a shared prompt source (lexical "
+    "nearest neighbours); a campaign spread over many accounts of a few requests each, or one whose prompts are as "
+    "broad as ordinary traffic, can stay below the threshold.",
     "Supporting requests are a deterministic sample (smallest prompt hashes) of each account's distinct "
     "single-turn prompts, not every request.",
 )
@@ -43,6 +44,11 @@ LIMITS = (
 
 def iso(ms: int) -> str:
     return datetime.fromtimestamp(ms / 1000, UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def _text_or_none(value) -> str | None:
+    """A logged identifier as text, or None where the log left it empty (pandas may hold that as NaN)."""
+    return value if isinstance(value, str) else None
 
 
 def _account_rows(result: ScanResult, campaign: Campaign) -> list[dict]:
@@ -103,9 +109,6 @@ def write_campaign_logs(result: ScanResult, out_dir: Path | str, command: list[s
                         "run_id": run_id,
                         "source": result.log,
                         "files": {result.files[f]: hashes[f] for f in sorted(set(support["file"].astype(int)))},
-                        "rows_read": result.tables.n_rows,
-                        "bad_rows": result.tables.bad.to_dict(),
-                        "settings": result.settings,
                         "command": list(command or []),
                     }
                 ),
@@ -118,6 +121,8 @@ def write_campaign_logs(result: ScanResult, out_dir: Path | str, command: list[s
                         "campaign_id": campaign.id,
                         "accounts": _account_rows(result, campaign),
                         "score_z": round(campaign.score, 4),
+                        "tests_z": dict(campaign.tests),
+                        "member_median_z": campaign.member_median_z,
                         "threshold_z": result.calibration.threshold,
                         "calibration": result.calibration.to_dict(),
                         "requests": campaign.requests,
@@ -129,17 +134,22 @@ def write_campaign_logs(result: ScanResult, out_dir: Path | str, command: list[s
                         "links": campaign.links,
                         "mmd": [
                             {
-                                "account_id": m.account,
+                                "campaign_id": m.campaign,
                                 "mmd2": m.mmd2,
                                 "p_value": m.p_value,
-                                "n": m.n_account,
+                                "n_prompts": m.n_prompts,
                                 "n_reference": m.n_reference,
                                 "permutations": m.permutations,
                             }
                             for m in result.mmd
-                            if m.account in set(campaign.accounts)
+                            if m.campaign == campaign.id
                         ],
                         "limits": list(LIMITS),
+                        "scan": {
+                            "rows_read": result.tables.n_rows,
+                            "bad_rows": result.tables.bad.to_dict(),
+                            "settings": result.settings,
+                        },
                     }
                 ),
                 sync=False,
@@ -157,9 +167,9 @@ def write_campaign_logs(result: ScanResult, out_dir: Path | str, command: list[s
                                 "row": int(r.row),
                             },
                             "request_time": iso(int(r.ts_ms)),
-                            "model": r.model,
-                            "user_agent": r.user_agent,
-                            "client_net": r.client_net,
+                            "model": _text_or_none(r.model),
+                            "user_agent": _text_or_none(r.user_agent),
+                            "client_net": _text_or_none(r.client_net),
                             "system": (r.system or "")[:PROMPT_CHARS],
                             "prompt": r.prompt[:PROMPT_CHARS],
                             "prompt_chars": len(r.prompt),

@@ -103,6 +103,7 @@ def render_report(result: ScanResult, logs: list[Path], command: list[str] | Non
                 "requests": c.requests,
                 "harvest": c.harvest_requests,
                 "score": f"{c.score:.2f}",
+                "tests": ", ".join(f"{k} {v:.2f}" for k, v in c.tests.items()),
                 "first": iso(c.first_ms)[:10],
                 "last": iso(c.last_ms)[:10],
                 "fired": [k.replace("_", " ") for k in c.fired],

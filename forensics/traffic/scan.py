@@ -3,9 +3,10 @@
 Stages: (1) cheap features on every row and per-account reductions on Dask; (2) a first score
 without content, which points at the candidate accounts; (3) a filtered second read of only
 those accounts' prompts for content features (TF-IDF narrowness, MinHash near-duplicates,
-similar prompt sources); (4) the calibrated account score; (5) the coordination graph and its
-components, each scored as one pooled account; (6) optionally the embedding MMD test on the
-flagged accounts, within a text budget.
+same-source nearest-neighbour links); (4) the calibrated account score; (5) the coordination graph
+and its components, each scored by two tests (pooled counts; the median of its members' own
+scores); accounts whose prompts tie them to a flagged campaign join it; (6) optionally the
+embedding MMD test of each flagged campaign's prompts, within a text budget (reported, not scored).
 """
 
 from __future__ import annotations
@@ -18,15 +19,60 @@ import numpy as np
 import pandas as pd
 
 from forensics.traffic.aggregate import AccountTables, aggregate, dask_scheduler, sample_prompts
-from forensics.traffic.content import ContentFeatures, MMDResult, content_features, group_narrowness, mmd_accounts
-from forensics.traffic.graph import Graph, build_graph
+from forensics.traffic.content import (
+    ContentFeatures,
+    MMDResult,
+    account_narrowness,
+    content_features,
+    group_narrowness,
+    mmd_campaigns,
+)
+from forensics.traffic.graph import Graph, build_graph, join_by_content
 from forensics.traffic.reading import log_files
 from forensics.traffic.schema import ColumnMapping
 from forensics.traffic.scoring import INDICATORS, MIN_ACTIVE, Calibration, Scorer, pooled
 
 MIN_DISTINCT_FOR_CONTENT = 5
 REFERENCE_SAMPLE = 50_000
+REFERENCE_CONTENT_ACCOUNTS = 1000  # active accounts of a reference log whose prompts are sampled for narrowness
 FIRED_Z = 2.0  # an indicator "fires" for a campaign when its normal score is above this
+MEMBER_FLOOR = 1.0  # the members test needs the typical member one robust SD above the typical account
+MEMBER_MIN = 3  # and a median of at least three accounts
+CONTENT_LINKS = {"near_duplicate_prompts", "same_prompt_source"}
+MMD_PROMPTS = 32  # prompts per campaign in the embedding MMD test, spread over its accounts
+
+
+def campaign_prompts(sample: pd.DataFrame, accounts, limit: int) -> list[str]:
+    """Up to ``limit`` sampled prompts of a campaign, taken in turn from each account (smallest hashes first)."""
+    s = sample[sample["account_id"].isin(set(accounts))].sort_values(["account_id", "phash"])
+    s = s.assign(turn=s.groupby("account_id").cumcount()).sort_values(["turn", "account_id"], kind="stable")
+    return s["prompt"].head(limit).tolist()
+
+
+def own_evidence(account_z: pd.Series, graph: Graph, group_of: dict[str, str]) -> pd.Series:
+    """Whether each account carries evidence of its own inside its component: its own z at least
+    ``MEMBER_FLOOR``, or a content link (near-duplicates, same prompt source) to another member. A
+    component's score reaches only these members: an account tied to a campaign by a shared org, network
+    or timing alone (a colleague behind the same egress as a harvesting account) keeps its own score."""
+    linked: set[str] = set()
+    for (a, b), kinds in graph.edges.items():
+        if kinds & CONTENT_LINKS and group_of.get(a) is not None and group_of.get(a) == group_of.get(b):
+            linked.update((a, b))
+    return (account_z >= MEMBER_FLOOR) | account_z.index.isin(list(linked))
+
+
+def member_test(z: pd.Series) -> float:
+    """A component's members test: the median of its members' own robust z, as a z of its own under the null
+    that the members are any accounts (the median of k normal scores has SD 1.2533/sqrt(k)). A campaign of
+    many accounts that each look mild stands out here, where pooling its counts might not. NaN below
+    ``MEMBER_MIN`` members, or when the typical member is below ``MEMBER_FLOOR``: with many members any small
+    shift is significant, so a large benign group (an enterprise behind one egress) needs an effect, not
+    only a p-value."""
+    z = z.dropna()
+    median = float(z.median()) if len(z) else float("nan")
+    if len(z) < MEMBER_MIN or not median >= MEMBER_FLOOR:
+        return float("nan")
+    return median * float(np.sqrt(len(z))) / 1.2533
 
 
 @dataclass(frozen=True)
@@ -36,6 +82,8 @@ class Campaign:
     id: str
     accounts: tuple[str, ...]
     score: float
+    tests: dict[str, float]
+    member_median_z: float
     requests: int
     harvest_requests: int
     distinct_prompts: int
@@ -108,7 +156,11 @@ def scan(
     with dask_scheduler(scheduler, workers) as scheduler_name:
         tables = aggregate(files, mapping)
         seconds["cheap features and aggregation"] = tables.seconds
-        ref_tables = aggregate(log_files(reference_log), mapping) if reference_log is not None else None
+        ref_tables = None
+        if reference_log is not None:
+            started = time.monotonic()
+            ref_tables = reference_tables(log_files(reference_log), mapping, per_account, rng=rng)
+            seconds["reference log (aggregation and content sample)"] = time.monotonic() - started
         started = time.monotonic()
         candidates, extra = pick_candidates(tables, ref_tables, fpr, max_candidates, rng=rng)
         sample = sample_prompts(files, mapping, candidates + extra, per_account)
@@ -135,6 +187,20 @@ def scan(
         settings=settings,
         rng=rng,
     )
+
+
+def reference_tables(
+    files: list[Path], mapping: ColumnMapping, per_account: int, *, rng: np.random.Generator
+) -> AccountTables:
+    """The cheap stage of an earlier-period log, with the narrowness of a random sample of its active accounts,
+    so every indicator of the score (content included) has a reference."""
+    tables = aggregate(files, mapping)
+    acc = tables.accounts
+    pool = acc.index[(acc["n"] >= MIN_ACTIVE) & (acc["distinct"] >= MIN_DISTINCT_FOR_CONTENT)]
+    chosen = sorted(rng.permutation(np.asarray(pool))[:REFERENCE_CONTENT_ACCOUNTS].tolist()) if len(pool) else []
+    narrowness = account_narrowness(sample_prompts(files, mapping, chosen, per_account), MIN_DISTINCT_FOR_CONTENT)
+    tables.accounts = acc.assign(narrowness=pd.Series(narrowness, dtype=float).reindex(acc.index))
+    return tables
 
 
 def pick_candidates(
@@ -178,9 +244,13 @@ def decide(
     ref_acc, description = None, ""
     if ref_tables is not None:
         ref_acc = _reference(ref_tables.accounts, MIN_ACTIVE, rng)
-        description = f"the earlier-period log ({ref_tables.n_rows} rows; its active accounts)"
+        with_content = int(ref_tables.accounts.get("narrowness", pd.Series(dtype=float)).notna().sum())
+        description = (
+            f"the earlier-period log ({ref_tables.n_rows} rows; its active accounts, the prompts of {with_content} "
+            "of them sampled for narrowness)"
+        )
     started = time.monotonic()
-    content = content_features(sample, MIN_DISTINCT_FOR_CONTENT)
+    content = content_features(sample, MIN_DISTINCT_FOR_CONTENT, rng=rng)
     acc["narrowness"] = pd.Series(content.narrowness).reindex(acc.index)
     acc["template_share"] = pd.Series(content.template_share).reindex(acc.index)
     seconds["content features"] = time.monotonic() - started
@@ -188,10 +258,17 @@ def decide(
     graph = build_graph(acc, tables.tokens, tables.days, content, candidates)
     comps = {f"g{i}": members for i, members in enumerate(graph.components())}
     group_of = {a: gid for gid, members in comps.items() for a in members}
-    group_acc = pooled(acc, comps, group_narrowness(sample, comps, rng=rng), tables.prompt_counts)
+    # the components of content links alone: a prompt source shared by accounts that infrastructure also
+    # ties to other people (a harvester on a carrier NAT) is tested on its own as well
+    whole = {tuple(m) for m in comps.values()}
+    sources = [m for m in graph.components(kinds=CONTENT_LINKS) if tuple(m) not in whole]
+    sources = {f"s{i}": members for i, members in enumerate(sources)}
+    source_of = {a: sid for sid, members in sources.items() for a in members}
+    groups = {**comps, **sources}
+    group_acc = pooled(acc, groups, group_narrowness(sample, groups, rng=rng))
     if ref_acc is None:
         singles = acc.loc[[a for a in acc.index if a not in group_of]]
-        actors = pd.concat([singles, group_acc]) if len(group_acc) else singles
+        actors = pd.concat([singles, group_acc.loc[list(comps)]]) if len(comps) else singles
         ref_acc = _reference(actors, MIN_ACTIVE, rng)
         description = "this log's own active actors (accounts, and coordination components pooled), unlabelled"
     eligible = int(((acc["n"] >= MIN_ACTIVE) | acc.index.isin(list(group_of))).sum())
@@ -204,61 +281,85 @@ def decide(
     )
     account_z = scorer.z(acc)
     indicator_z = scorer.indicator_z(acc)
-    group_z = scorer.z(group_acc) if len(group_acc) else pd.Series(dtype=float)
+    pooled_z = scorer.z(group_acc) if len(group_acc) else pd.Series(dtype=float)
     group_ind = scorer.indicator_z(group_acc) if len(group_acc) else pd.DataFrame()
+    members_z = pd.Series({gid: member_test(account_z[m]) for gid, m in groups.items()}, dtype=float)
+    group_z = pd.concat([pooled_z, members_z], axis=1).max(axis=1) if len(groups) else pd.Series(dtype=float)
+    carries = own_evidence(account_z, graph, group_of)
     final = account_z.copy()
-    for gid, members in comps.items():
+    for gid, members in groups.items():
+        members = [m for m in members if carries[m]]
         final.loc[members] = np.maximum(final.loc[members], group_z[gid])
     threshold = scorer.calibration.threshold
-    in_group = pd.Series(group_z.reindex([group_of.get(a) for a in acc.index]).to_numpy(), index=acc.index)
-    can_flag = ((acc["n"] >= MIN_ACTIVE) & (account_z > threshold)) | (in_group > threshold)
+
+    def group_score(of: dict[str, str]) -> pd.Series:
+        return pd.Series(group_z.reindex([of.get(a) for a in acc.index]).to_numpy(), index=acc.index)
+
+    in_group = np.maximum(group_score(group_of).fillna(-np.inf), group_score(source_of).fillna(-np.inf))
+    can_flag = ((acc["n"] >= MIN_ACTIVE) & (account_z > threshold)) | ((in_group > threshold) & carries)
     flagged = sorted(acc.index[can_flag.to_numpy()])
     seconds["coordination graph and scoring"] = time.monotonic() - started
     campaigns = []
     flagged_groups: dict[str, list[str]] = {}
     for a in flagged:
-        gid = group_of.get(a)
-        key = gid if gid is not None and group_z[gid] > threshold else f"a:{a}"
+        # the most specific flagged group: the account's prompt source, then its whole component
+        key = next(
+            (g for g in (source_of.get(a), group_of.get(a)) if g is not None and group_z[g] > threshold), f"a:{a}"
+        )
         flagged_groups.setdefault(key, []).append(a)
+    if content.source_hits is not None and flagged_groups:
+        keys = list(flagged_groups)
+        for account, j in join_by_content(graph, content.source_hits, [flagged_groups[k] for k in keys]).items():
+            key = keys[j]
+            flagged_groups[key].append(account)
+            final[account] = max(final[account], account_z[key[2:]] if key.startswith("a:") else group_z[key])
+        flagged = sorted(a for members in flagged_groups.values() for a in members)
     for key, members in flagged_groups.items():
+        a = acc.loc[members]
         if key.startswith("a:"):
-            z, ind = float(account_z[members[0]]), indicator_z.loc[members[0]]
+            z, ind = float(account_z[key[2:]]), indicator_z.loc[key[2:]]
+            tests = {"account": z}
         else:
             z, ind = float(group_z[key]), group_ind.loc[key]
-        a = acc.loc[members]
+            tests = {"pooled": float(pooled_z[key]), "members": float(members_z[key])}
+        tests = {k: round(v, 3) for k, v in tests.items() if np.isfinite(v)}
+        fired = [k for k in INDICATORS if ind[k] > FIRED_Z]
+        if tests.get("members", -np.inf) > threshold:
+            fired.append("members")
         campaigns.append(
             dict(
                 accounts=tuple(sorted(members)),
                 score=z,
+                tests=tests,
+                member_median_z=round(float(account_z[members].median()), 3),
                 requests=int(a["n"].sum()),
-                harvest_requests=int(a["harvest"].sum() if key.startswith("a:") else group_acc.at[key, "harvest"]),
+                harvest_requests=int(a["harvest"].sum()),
                 distinct_prompts=int(a["distinct"].sum()),
                 first_ms=int(a["first_ms"].min()),
                 last_ms=int(a["last_ms"].max()),
                 indicators={k: round(float(ind[k]), 3) for k in INDICATORS},
-                fired=tuple(k for k in INDICATORS if ind[k] > FIRED_Z),
+                fired=tuple(fired),
                 links=graph.evidence(list(members)),
             )
         )
     campaigns.sort(key=lambda c: (-c["harvest_requests"], c["accounts"][0]))
     campaigns = tuple(Campaign(id=f"C{i + 1:03d}", **c) for i, c in enumerate(campaigns))
     mmd: list[MMDResult] = []
-    if embed_budget > 0 and flagged:
+    if embed_budget > 0 and campaigns:
         started = time.monotonic()
-        per = 16
-        leaders = [c.accounts[int(np.argmax(acc.loc[list(c.accounts), "n"].to_numpy()))] for c in campaigns]
-        reference_prompts = sample[~sample["account_id"].isin(set(flagged))]
-        reference_prompts = reference_prompts.iloc[
-            rng.permutation(len(reference_prompts))[: min(400, embed_budget // 2)]
-        ]
-        budget_accounts = leaders[: max(0, (embed_budget - len(reference_prompts)) // per)]
+        reference = sample[~sample["account_id"].isin(set(flagged))]
+        reference = reference.iloc[rng.permutation(len(reference))[: min(400, embed_budget // 2)]]
+        budget = campaigns[: max(0, (embed_budget - len(reference)) // MMD_PROMPTS)]
         try:
             if embedder is None:
                 from forensics.features import quiet_embedder
 
                 embedder = quiet_embedder()
-            mmd = mmd_accounts(
-                sample, budget_accounts, reference_prompts["prompt"].tolist(), embedder, rng=rng, per_account=per
+            mmd = mmd_campaigns(
+                {c.id: campaign_prompts(sample, c.accounts, MMD_PROMPTS) for c in budget},
+                reference["prompt"].tolist(),
+                embedder,
+                rng=rng,
             )
         except (ImportError, OSError, RuntimeError, ValueError) as exc:  # an optional, reported-only stage
             settings = {**(settings or {}), "mmd_error": f"{type(exc).__name__}: {exc}"}
@@ -270,7 +371,9 @@ def decide(
         flagged=tuple(flagged),
         campaigns=campaigns,
         calibration=scorer.calibration,
-        accounts=acc.assign(account_z=account_z, final_z=final, group=pd.Series(group_of)),
+        accounts=acc.assign(
+            account_z=account_z, final_z=final, group=pd.Series(group_of), source_group=pd.Series(source_of)
+        ),
         tables=tables,
         sample=sample,
         content=content,

@@ -22,11 +22,11 @@ from scipy import stats
 # name -> (what it measures, why a harvester shows it). The order is the report's.
 INDICATORS: dict[str, tuple[str, str]] = {
     "harvest_volume": (
-        "log10(1 + single-turn requests whose prompt the account sends at most twice)",
+        "log10(1 + single-turn requests whose prompt the whole log holds at most twice)",
         "a harvester wants many answers, each once",
     ),
     "once_share": (
-        "share of single-turn requests whose prompt the account sends at most twice",
+        "share of single-turn requests whose prompt the whole log holds at most twice",
         "applications repeat a menu, a document set or an evaluation set; harvesters do not",
     ),
     "single_turn": (
@@ -199,23 +199,10 @@ class Scorer:
         return (self.raw(acc) - c.centre) / c.scale
 
 
-def pooled(
-    acc: pd.DataFrame,
-    members: dict[str, list[str]],
-    narrowness: dict[str, float],
-    prompt_counts: pd.DataFrame | None = None,
-) -> pd.DataFrame:
-    """Aggregated counts of each group of accounts, as if the group were one account. With ``prompt_counts``
-    (account, phash, c), harvest requests are counted over the group: a prompt the group's accounts send
-    three times between them is a repeat, as it would be for one account."""
+def pooled(acc: pd.DataFrame, members: dict[str, list[str]], narrowness: dict[str, float]) -> pd.DataFrame:
+    """Aggregated counts of each group of accounts, as if the group were one account (harvest requests are
+    already counted against the whole log, so a prompt the members repeat between them is not harvest)."""
     rows = {}
-    if prompt_counts is not None and len(prompt_counts):
-        group_of = {a: gid for gid, accounts in members.items() for a in accounts}
-        pc = prompt_counts[prompt_counts["account_id"].isin(group_of.keys())]
-        pc = pc.assign(group=pc["account_id"].map(group_of)).groupby(["group", "phash"])["c"].sum().reset_index()
-        harvest = pc[pc["c"] <= 2].groupby("group")["c"].sum()
-    else:
-        harvest = None
     for gid, accounts in members.items():
         a = acc.loc[accounts]
         n = a["n"].sum()
@@ -224,7 +211,7 @@ def pooled(
         rows[gid] = {
             "n": n,
             "n_single": a["n_single"].sum(),
-            "harvest": float(harvest.get(gid, 0.0)) if harvest is not None else a["harvest"].sum(),
+            "harvest": a["harvest"].sum(),
             "n_cot": a["n_cot"].sum(),
             "n_cap": a["n_cap"].sum(),
             "n_multi": a["n_multi"].sum(),

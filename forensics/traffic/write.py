@@ -27,19 +27,21 @@ def scan_summary(result: ScanResult, logs: list[Path]) -> dict:
                 "requests": c.requests,
                 "harvest_requests": c.harvest_requests,
                 "score_z": round(c.score, 4),
+                "tests_z": dict(c.tests),
+                "member_median_z": c.member_median_z,
                 "fired": list(c.fired),
                 "links": c.links,
                 "evidence_log": str(log),
             }
             for c, log in zip(result.campaigns, logs)
         ],
-        "content_link_threshold_z": result.content.similarity_threshold,
+        "same_source_link_cut_log10_p": result.content.source_link_cut,
         "mmd": [
             {
-                "account_id": m.account,
+                "campaign_id": m.campaign,
                 "mmd2": m.mmd2,
                 "p_value": m.p_value,
-                "n": m.n_account,
+                "n_prompts": m.n_prompts,
                 "n_reference": m.n_reference,
                 "permutations": m.permutations,
             }
