@@ -128,9 +128,10 @@ def _evidence_warnings(verified: Sequence[VerifiedLog], keys: Sequence[Mapping])
         out.append(f"Unsealed evidence (no key vouches for it): {', '.join(unsealed)}.")
     loose = sorted(Path(r.path).name for r in verified if not r.anchored)
     if loose:
+        which = f"any of the {len(loose)} logs" if len(loose) == len(verified) > 3 else ", ".join(loose)
         out.append(
             "Head not anchored: no heads-ledger entry on this machine and no --expect-head for "
-            + ", ".join(loose)
+            + which
             + "; a log cut back to an earlier seal would look the same. Compare the heads below with those "
             "sent out of band."
         )
