@@ -1,4 +1,4 @@
-"""Attribution ranks candidate teachers fairly: a reference every model resembles wins nothing for it."""
+"""Attribution ranks candidate teachers by score and names none that every model resembles."""
 
 from __future__ import annotations
 
@@ -35,7 +35,11 @@ def _central_reference_case(rng, n_prompts=60, dim=24):
     return make_corpus(texts), LookupEmbedder(table, dim)
 
 
-def test_the_central_reference_is_closest_but_the_teacher_is_attributed(rng):
+def test_a_central_reference_ranked_first_is_not_named_and_the_teacher_shows_beyond_the_panel(rng):
+    """The known cost of ranking by the suspect's own contrast (docs/methods.md says why it is
+    still the better ranking on real models): a reference every model resembles can rank first.
+    It must not be named, because the selection test draws the ranking around the independent
+    models' means; and the teacher's lean beyond the independent models is there to read."""
     corpus, emb = _central_reference_case(rng)
     features = Features(corpus, embedder=emb)
     panel = ["I1", "I2", "I3", "I4"]
@@ -53,20 +57,17 @@ def test_the_central_reference_is_closest_but_the_teacher_is_attributed(rng):
         settings=SETTINGS,
         store=ClosenessStore(corpus, features),
     )
-    assert result.top == "R_teacher"
-    # the suspect's own contrast favours the reference every model resembles; its lean beyond the
-    # independent models (what the ranking sorts by) favours the teacher
-    scores = {c.candidate: c.score for c in result.ranking}
-    ranks = {c.candidate: c.rank_value for c in result.ranking}
-    assert scores["R_central"] > scores["R_teacher"] and ranks["R_teacher"] > ranks["R_central"]
+    ranking = {c.candidate: c for c in result.ranking}
+    assert [c.candidate for c in result.ranking] == sorted(ranking, key=lambda c: -ranking[c].score)
+    assert ranking["R_teacher"].excess > ranking["R_central"].excess
+    assert result.teacher != "R_central" and result.vendor != "centralco", result.summary()
+    if result.top == "R_central":
+        assert result.kind in (Answer.INCONCLUSIVE, Answer.NO_EVIDENCE), result.summary()
     # each candidate's pair verdict is contrasted with the other vendor's candidate
     assert {c.candidate: c.verdict.anchors for c in result.ranking} == {
         "R_teacher": ["R_central"],
         "R_central": ["R_teacher"],
     }
-    # four independent models give little power, but whatever the answer, it points at the teacher
-    assert result.kind is not Answer.NO_EVIDENCE and "R_teacher" in result.answer, result.summary()
-    assert "R_central" not in result.answer
 
 
 def test_an_independent_suspect_gets_no_teacher(rng):

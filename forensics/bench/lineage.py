@@ -100,7 +100,7 @@ class PairResult:
     panel: tuple[str, ...]
     scores: Mapping[str, float]
     declared: Mapping[str, bool]
-    ranks: Mapping[str, float]  # what ranks candidate teachers (the engine: its lean beyond the independents)
+    ranks: Mapping[str, float]  # what ranks candidate teachers (the engine: its score, as attribution ranks)
     p_value: float = float("nan")
     undefined: bool = False
     verdict: object = None  # forensics.verdict.Verdict of the engine (all-prompt run only)
@@ -365,7 +365,8 @@ def _score_config(prep: _Prepared, spec: dict, pids: list[str], rng_seed, run: _
                 prompt_ids=pids,
                 store=prep.store,
             )
-            scores["engine"], ranks["engine"], p, undefined = v.score, v.rank_value, v.p_value, not v.test.defined
+            scores["engine"], p, undefined = v.score, v.p_value, not v.test.defined
+            ranks["engine"] = v.score
             declared["engine"] = bool(np.isfinite(v.p_value) and v.p_value < run.settings.alpha)
             verdict = v if keep else None
             timing["analysis"] += time.perf_counter() - t0

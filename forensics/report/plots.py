@@ -220,20 +220,14 @@ def _named(attribution: Any) -> tuple[str | None, str | None]:
     return teacher, vendor
 
 
-def _rank_value(candidate: Any):
-    """What ranks a candidate: its lean beyond the independent models, or its score when that is absent."""
-    value = _get(candidate, "rank_value")
-    return value if value is not None else _get(candidate, "score")
-
-
 def attribution_plot(attribution: Any) -> Figure:
-    """:class:`forensics.verdict.Attribution` (or its view): candidates by their lean beyond the
-    independent models (what ranks them), red for the named teacher or the named vendor's
+    """:class:`forensics.verdict.Attribution` (or its view): candidates by their score (the
+    suspect's lean towards each, against the other vendors' candidates), red for the named teacher or the named vendor's
     candidates, grey otherwise."""
     teacher, vendor = _named(attribution)
     rows = []
     for c in list(_get(attribution, "ranking", default=()) or ()):
-        score = _rank_value(c)
+        score = _get(c, "score")
         if score is not None and math.isfinite(float(score)):
             name = _get(c, "candidate", default="?")
             named = name == teacher or (vendor is not None and _get(c, "vendor") == vendor)
@@ -251,14 +245,14 @@ def attribution_plot(attribution: Any) -> Figure:
         )
         ax.set_yticks(list(ys), [r[0] for r in reversed(rows)])
         ax.axvline(0.0, color="#55606e", linewidth=0.8)
-        ax.set_xlabel("lean beyond the independent models (red: named by the answer)")
+        ax.set_xlabel("lean towards the candidate, its score (red: named by the answer)")
         ax.set_title(plain(f"{suspect}: which candidate reference?"))
     return fig
 
 
 def attribution_heatmap(attributions: Sequence[Any]) -> Figure:
     """Suspects (rows) x candidate references (columns), coloured by the suspect's lean towards the
-    candidate beyond the independent models' (which ranks candidates) and annotated with it and the
+    candidate, its score (which ranks candidates), and annotated with it and the
     candidate's own p-value; a solid box marks a named
     teacher, a dashed box the candidates of a named vendor whose snapshot is uncertain, a dot the
     top-ranked candidate."""
@@ -274,7 +268,7 @@ def attribution_heatmap(attributions: Sequence[Any]) -> Figure:
             for rank, c in enumerate(ranking):
                 name = str(_get(c, "candidate", default="?"))
                 j = columns.index(name)
-                m = _rank_value(c)
+                m = _get(c, "score")
                 grid[i, j] = float(m) if m is not None and math.isfinite(float(m)) else np.nan
                 p = _get(c, "p_value")
                 notes[i][j] = fmt_num(m, 2, significant=True) + "\n" + (f"p {fmt_p(p)}" if p is not None else "n/a")
@@ -299,8 +293,8 @@ def attribution_heatmap(attributions: Sequence[Any]) -> Figure:
         ax.set_xticks(range(len(columns)), [_short_label(c, 18) for c in columns], rotation=30, ha="right")
         ax.set_yticks(range(len(rows)), [_short_label(r[0], 22) for r in rows])
         ax.spines[:].set_visible(False)
-        fig.colorbar(image, ax=ax, shrink=0.8, label="lean beyond the independent models")
-        ax.set_title("Which teacher? Contrast beyond the independent models")
+        fig.colorbar(image, ax=ax, shrink=0.8, label="lean towards the candidate (score)")
+        ax.set_title("Which teacher? The suspect's lean towards each candidate")
     return fig
 
 

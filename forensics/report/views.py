@@ -218,7 +218,7 @@ def attribution_view(attribution: Mapping) -> dict:
             "family": str(c.get("family") or c["candidate"]),
             "vendor": str(c.get("vendor") or c["candidate"]),
             "score": num(c.get("score")),
-            "rank_value": num(c.get("rank_value")),
+            "excess": num(c.get("excess")),
             "statistic": num(c.get("statistic")),
             "effect_size": num(c.get("effect_size")),
             "p_value": num(c.get("p_value")),

@@ -7,6 +7,10 @@ leans towards all of them) and costs most of the power. This test simulates the 
 under H0 instead: every candidate's contrast as one more independent model would draw it, jointly,
 with the correlation the independent models show between candidates, and asks how often the
 candidate that *then* ranks first reaches the t the real top candidate reached (docs/methods.md).
+
+Candidates are ranked by the suspect's own contrast towards each, so under H0 a candidate that every
+independent model leans towards (a central one) tends to rank first; the simulation draws the
+suspect's contrasts around the independent models' means, so that is part of the null.
 """
 
 from __future__ import annotations
@@ -51,6 +55,16 @@ class SelectionTest:
         return jsonable(out)
 
 
+def _testable(tests: Mapping[str, ContrastTest]) -> list[str]:
+    return [c for c, t in tests.items() if t.defined and np.isfinite(t.statistic) and t.panel_sd > 0]
+
+
+def _unit_matrix(tests: Mapping[str, ContrastTest], names: list[str]) -> tuple[list[str], np.ndarray]:
+    """The independent models every named test has, and their contrasts: [units, candidates]."""
+    units = sorted(set.intersection(*(set(tests[c].unit_values) for c in names))) if names else []
+    return units, np.array([[tests[c].unit_values[u] for c in names] for u in units]).reshape(len(units), len(names))
+
+
 def selection_test(
     tests: Mapping[str, ContrastTest],
     top: str,
@@ -61,17 +75,18 @@ def selection_test(
     """Simulate "rank the candidates, take the first" under H0 (see the module docstring).
 
     ``tests``: candidate -> its pair test (all on the same suspect and independent models);
-    ``top``: the candidate ranked first by its excess over the independent models. Under H0 each
-    candidate c's excess is one more unit's draw, ``panel_sd(c) * sqrt(1 + 1/K) * Z_c`` with ``Z``
-    multivariate t (df of the tests, the units' correlation between candidates) widened by kappa."""
+    ``top``: the candidate ranked first by the suspect's own contrast. Under H0 the suspect is one
+    more independent model: its contrast towards c is the units' mean ``mu_c`` plus
+    ``panel_sd(c) * sqrt(1 + 1/K) * Z_c``, with ``Z`` multivariate t (df of the tests, the units'
+    correlation between candidates) widened by kappa."""
     rng_state = rng_description(rng)
-    names = [c for c, t in tests.items() if t.defined and np.isfinite(t.statistic) and t.panel_sd > 0]
+    names = _testable(tests)
     nan = float("nan")
     if top not in names:
         return SelectionTest(
             top, nan, nan, nan, len(tests), nan, np.zeros(0), 0, rng_state, False, "top candidate untestable"
         )
-    units = sorted(set.intersection(*(set(tests[c].unit_values) for c in names)))
+    units, U = _unit_matrix(tests, names)
     K = len(units)
     if K < 3 or len(names) == 1:
         t = tests[top]
@@ -87,10 +102,9 @@ def selection_test(
             rng_state,
             note="one candidate, or too few independent models to estimate correlation",
         )
-    mu = np.array([np.mean([tests[c].unit_values[u] for u in units]) for c in names])
+    mu = U.mean(axis=0)
     sd = np.array([tests[c].panel_sd for c in names])
-    resid = np.array([[(tests[c].unit_values[u] - m) / s for c, m, s in zip(names, mu, sd)] for u in units])
-    cov, _ = ledoit_wolf(resid, assume_centered=True)
+    cov, _ = ledoit_wolf((U - mu) / sd, assume_centered=True)
     d = np.sqrt(np.clip(np.diag(cov), 1e-12, None))
     corr = cov / np.outer(d, d)
     df = float(np.median([tests[c].df for c in names]))
@@ -98,11 +112,19 @@ def selection_test(
     Z = rng.multivariate_normal(np.zeros(len(names)), corr, size=n_draws, method="eigh")
     Z /= np.sqrt(rng.chisquare(df, size=n_draws) / df)[:, None]
     Z *= kappa
-    first = np.argmax(sd[None] * Z, axis=1)  # the ranking by excess; sqrt(1 + 1/K) is common to all
+    first = np.argmax(mu[None] + sd[None] * np.sqrt(1.0 + 1.0 / K) * Z, axis=1)  # the ranking by own contrast
     null = Z[np.arange(n_draws), first]
     t_top = float(tests[top].statistic)
     p = float((1 + np.sum(null >= t_top)) / (n_draws + 1))
     off = corr[~np.eye(len(names), dtype=bool)]
     return SelectionTest(
-        top, t_top, p, float(tests[top].p_value), len(names), float(np.mean(np.abs(off))), null, n_draws, rng_state
+        top,
+        t_top,
+        p,
+        float(tests[top].p_value),
+        len(names),
+        float(np.mean(np.abs(off))),
+        null,
+        n_draws,
+        rng_state,
     )

@@ -1,7 +1,8 @@
 """Attribution: which of several candidate references, if any, taught the suspect, in one answer.
 
 Candidates are ranked by the score of their pair verdicts (the suspect's lean towards each,
-against the other vendors' references). The answer is hierarchical (docs/methods.md): first the top
+against the other vendors' references); a candidate every model leans towards is part of the null
+that the selection test simulates. The answer is hierarchical (docs/methods.md): first the top
 candidate's vendor, by the top candidate's test corrected for having been selected among all the
 candidates (:func:`forensics.stats.selection_test`, which uses the candidates' correlation instead
 of Holm over every snapshot); then, inside that vendor, the snapshot, by testing whether the suspect
@@ -52,9 +53,9 @@ class CandidateResult:
     verdict: Verdict | None
 
     @property
-    def rank_value(self) -> float:
-        """What the ranking sorts by: the verdict's lean beyond the independent models, else the score."""
-        return self.verdict.rank_value if self.verdict is not None else self.score
+    def excess(self) -> float:
+        """The suspect's contrast beyond the independent models' mean (NaN without any)."""
+        return self.verdict.test.excess if self.verdict is not None else float("nan")
 
     def to_dict(self) -> dict:
         return jsonable(
@@ -66,7 +67,7 @@ class CandidateResult:
                 "statistic": self.statistic,
                 "effect_size": self.effect_size,
                 "p_value": self.p_value,
-                "rank_value": self.rank_value,
+                "excess": self.excess,
                 "label": self.verdict.label if self.verdict is not None else None,
             }
         )
@@ -154,10 +155,9 @@ def _fmt_answer_p(p: float) -> str:
 
 
 def rank_candidates(results: Iterable[CandidateResult]) -> list[CandidateResult]:
-    """Candidates by their lean beyond the independent models' (``Verdict.rank_value``), highest
-    first, undefined last, then by name: the one ranking attribution, the report and the benchmark
-    share. A reference every model resembles gains nothing from being resembled."""
-    return sorted(results, key=lambda c: (-_finite(c.rank_value), c.candidate))
+    """Candidates by score, highest first, undefined last, then by name: the one ranking
+    attribution, the report and the benchmark share (docs/methods.md says why not by excess)."""
+    return sorted(results, key=lambda c: (-_finite(c.score), c.candidate))
 
 
 def _finite(x: float) -> float:

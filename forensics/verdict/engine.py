@@ -141,12 +141,6 @@ class Verdict:
     power: PanelPower | None = None  # what this panel can detect
 
     @property
-    def rank_value(self) -> float:
-        """What candidates are ranked by: the suspect's contrast towards R beyond the independent
-        models' mean (R's centrality removed), or its own contrast when there is no independent model."""
-        return self.test.excess if np.isfinite(self.test.excess) else self.score
-
-    @property
     def distilled(self) -> bool:
         """True for "distilled from R" and for "same model or direct derivative"."""
         return self.label.derived
