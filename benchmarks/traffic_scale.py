@@ -84,26 +84,33 @@ class PeakMemory:
         self._thread.join()
 
 
-def run_stages(files: list[Path], workers: int, seed: int = 0) -> dict[str, float]:
+def run_stages(files: list[Path], workers: int, mem: PeakMemory, seed: int = 0) -> tuple[dict, dict]:
+    """Seconds and peak memory (bytes) of each stage."""
     mapping = ColumnMapping()
     rng = np.random.default_rng(seed)
-    seconds = {}
+    seconds, peaks = {}, {}
+
+    def done(stage: str, t: float) -> None:
+        seconds[stage] = time.monotonic() - t
+        peaks[stage], mem.peak = mem.peak, 0
+
     # one worker: the synchronous scheduler (no pool to start); more: a process pool, because the
     # per-row features are Python and threads would share one interpreter lock
     with dask_scheduler("synchronous" if workers == 1 else "processes", None if workers == 1 else workers):
         t = time.monotonic()
         tables = aggregate(files, mapping)
-        seconds["cheap features + aggregation (every row)"] = time.monotonic() - t
+        done("cheap features + aggregation (every row)", t)
         t = time.monotonic()
         candidates, extra = pick_candidates(tables, None, 1e-3, 3000, rng=rng)
         sample = sample_prompts(files, mapping, candidates + extra, 48)
-        seconds["content sample (filtered second read)"] = time.monotonic() - t
+        done("content sample (filtered second read)", t)
     t = time.monotonic()
     result = decide("scale", tables, sample, candidates, fpr=1e-3, rng=rng)
-    seconds["content features, graph, scoring (in memory)"] = time.monotonic() - t
+    done("content features, graph, scoring (in memory)", t)
     seconds["_flagged"] = len(result.flagged)
     seconds["_accounts"] = len(result.accounts)
-    return seconds
+    seconds["_sampled"] = len(sample)
+    return seconds, peaks
 
 
 def main() -> None:
@@ -129,15 +136,15 @@ def main() -> None:
         results = {}
         for w in args.workers:
             with PeakMemory() as mem:
-                seconds = run_stages(files, w)
+                seconds, peaks = run_stages(files, w, mem)
             results[w] = seconds
             print(
-                f"\n{w} worker(s): peak memory {mem.peak / 1e9:.2f} GB (this process and its workers), "
-                f"{seconds['_accounts']} accounts, {seconds['_flagged']} flagged"
+                f"\n{w} worker(s): peak memory {max(peaks.values()) / 1e9:.2f} GB (this process and its workers), "
+                f"{seconds['_accounts']} accounts, {seconds['_sampled']} prompts sampled, {seconds['_flagged']} flagged"
             )
             for stage, s in seconds.items():
                 if not stage.startswith("_"):
-                    print(f"  {stage:<48} {s:8.1f} s  {rows / s:10.0f} rows/s")
+                    print(f"  {stage:<48} {s:8.1f} s  {rows / s:10.0f} rows/s  peak {peaks[stage] / 1e9:5.2f} GB")
             total = sum(s for k, s in seconds.items() if not k.startswith("_"))
             print(f"  {'total':<48} {total:8.1f} s  {rows / total:10.0f} rows/s")
         w = max(results)
