@@ -11,7 +11,6 @@ between a campaign's prompts and a reference sample, with a permutation p-value.
 from __future__ import annotations
 
 import re
-from collections import defaultdict
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -26,6 +25,7 @@ from forensics.traffic.features import COT_CUES
 _WORD = re.compile(r"\w+", re.U)
 NUM_PERM = 64
 NEAR_DUP_JACCARD = 0.6
+MIN_SHARED = 2  # near-duplicate prompts two accounts must share before the graph looks at the pair
 SHINGLE = 3
 TFIDF_CHARS = 4000  # a prompt's first characters are enough to say what kind of task it is
 CORE_SHARE = 0.5  # narrowness is measured on the half of an account's prompts closest to the rest
@@ -111,29 +111,47 @@ def content_features(sample: pd.DataFrame, min_prompts: int = 5, *, rng: np.rand
     narrowness = {a: mean_pairwise_cosine(x[np.flatnonzero(rows == index[a])]) for a in accounts}
     hits = SourceHits.from_prompts(reduce_tfidf(x, rng=rng), rows, accounts)
     similar, cut = hits.pairs()
-    hashes = minhashes(sample["prompt"].tolist())
+    template, cross = near_duplicates(minhashes(sample["prompt"].tolist()), rows, accounts)
+    sampled = {a: int(c) for a, c in sample["account_id"].value_counts().items()}
+    return ContentFeatures(narrowness, template, cross, similar, cut, hits, sampled)
+
+
+def near_duplicates(
+    hashes: list[MinHash], rows: np.ndarray, accounts: list[str]
+) -> tuple[dict[str, float], dict[tuple[str, str], int]]:
+    """Each account's share of prompts with a near-duplicate of its own (template repetition), and for each
+    pair of accounts the prompts of the fewer side that have a near-duplicate in the other (kept from
+    ``MIN_SHARED`` up: the graph needs at least that many).
+
+    Sparse products, not a loop over pairs of prompts: a text that a thousand accounts send makes a
+    million pairs of accounts, which a dict of sets cannot hold at provider scale (docs/methods.md)."""
+    n, m = len(hashes), len(accounts)
     lsh = MinHashLSH(threshold=NEAR_DUP_JACCARD, num_perm=NUM_PERM)
     for i, h in enumerate(hashes):
         lsh.insert(i, h)
-    has_twin = np.zeros(len(sample), dtype=bool)
-    sides: dict[tuple[str, str], tuple[set, set]] = defaultdict(lambda: (set(), set()))
-    acct = sample["account_id"].to_numpy()
+    rows = np.asarray(rows, dtype=np.int32)
+    twin = np.zeros(n, dtype=bool)
+    prompt_of, other = [], []  # prompt i has a near-duplicate in account b: one entry per (i, b)
     for i, h in enumerate(hashes):
-        for j in lsh.query(h):
-            if j <= i:
-                continue
-            if acct[i] == acct[j]:
-                has_twin[i] = has_twin[j] = True
-            else:
-                (a, ia), (b, ib) = sorted(((acct[i], i), (acct[j], j)))
-                sides[(a, b)][0].add(ia)
-                sides[(a, b)][1].add(ib)
-    # the prompts of each account that have a near-duplicate in the other, the smaller side: one popular
-    # text pasted by two people is one prompt each side, however many copies the other holds
-    cross = {pair: min(len(left), len(right)) for pair, (left, right) in sides.items()}
-    template = pd.Series(has_twin).groupby(acct).mean().to_dict()
-    sampled = {a: int(c) for a, c in sample["account_id"].value_counts().items()}
-    return ContentFeatures(narrowness, template, cross, similar, cut, hits, sampled)
+        found = np.fromiter(lsh.query(h), dtype=np.int64)
+        found = rows[found[found != i]]
+        twin[i] = bool((found == rows[i]).any())
+        found = np.unique(found[found != rows[i]])
+        prompt_of.append(np.full(len(found), i, dtype=np.int32))
+        other.append(found)
+    prompt_of, other = (np.concatenate(x) if x else np.zeros(0, dtype=np.int32) for x in (prompt_of, other))
+    template = {a: float(twin[rows == k].mean()) for k, a in enumerate(accounts)}
+    q = sparse.csr_matrix((np.ones(len(prompt_of), dtype=np.float32), (prompt_of, other)), shape=(n, m))
+    del prompt_of, other
+    owner = sparse.csr_matrix((np.ones(n, dtype=np.float32), (rows, np.arange(n))), shape=(m, n))
+    shared = (owner @ q).tocsr()  # [a, b]: prompts of a with a near-duplicate in b
+    coo = shared.tocoo()
+    upper = coo.row < coo.col
+    a, b = coo.row[upper], coo.col[upper]
+    fewer = np.minimum(coo.data[upper], np.asarray(shared[b, a]).ravel())
+    keep = fewer >= MIN_SHARED
+    cross = {tuple(sorted((accounts[i], accounts[j]))): int(k) for i, j, k in zip(a[keep], b[keep], fewer[keep])}
+    return template, cross
 
 
 def account_narrowness(sample: pd.DataFrame, min_prompts: int = 5) -> dict[str, float]:
