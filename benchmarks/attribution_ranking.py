@@ -78,7 +78,8 @@ def main(argv=None) -> int:
                     tests[r] = v.test
                 w = eb_weight(tests)
                 weights.append(w)
-                centre = {r: float(np.mean([*t.unit_values.values()] or [0.0])) for r, t in tests.items()}
+                # the independents' mean contrast (with one independent the test is undefined, its excess is not)
+                centre = {r: t.suspect_value - t.excess if np.isfinite(t.excess) else 0.0 for r, t in tests.items()}
                 for name, share in (("score", 0.0), ("excess", 1.0), ("eb", w)):
                     value = {r: tests[r].suspect_value - share * centre[r] for r in refs}
                     top = max(sorted(value), key=lambda r: value[r] if np.isfinite(value[r]) else -np.inf)
