@@ -393,10 +393,7 @@ def _bench_results():
         ("B", "n1", "negative", float("nan"), float("nan")),
         ("B", "s2", "other", 9.0, 0.001),
     ]
-    pairs = [
-        PairResult(r, s, kind, (), {"engine": score}, {"engine": p < 0.05}, {"engine": score}, p)
-        for r, s, kind, score, p in rows
-    ]
+    pairs = [PairResult(r, s, kind, (), {"engine": score}, {"engine": p < 0.05}, p) for r, s, kind, score, p in rows]
 
     def method(auc, family_auc, correct, n_runs):
         return MethodResult(auc, family_auc, 0.5, 0.0, 1.0, 0.0, 0.0, correct, correct, 2, (), n_runs)

@@ -100,7 +100,6 @@ class PairResult:
     panel: tuple[str, ...]
     scores: Mapping[str, float]
     declared: Mapping[str, bool]
-    ranks: Mapping[str, float]  # what ranks candidate teachers (the engine: its score, as attribution ranks)
     p_value: float = float("nan")
     undefined: bool = False
     verdict: object = None  # forensics.verdict.Verdict of the engine (all-prompt run only)
@@ -331,7 +330,7 @@ def _evaluate(results: dict, spec: dict, method: str) -> MethodResult:
 
 
 def _top(results: dict, spec: dict, suspect: str, method: str) -> str | None:
-    scored = {r: results[(r, suspect)].ranks[method] for r in spec["references"] if (r, suspect) in results}
+    scored = {r: results[(r, suspect)].scores[method] for r in spec["references"] if (r, suspect) in results}
     scored = {r: v for r, v in scored.items() if np.isfinite(v)}
     return max(sorted(scored), key=lambda r: scored[r]) if scored else None
 
@@ -350,7 +349,7 @@ def _score_config(prep: _Prepared, spec: dict, pids: list[str], rng_seed, run: _
     peer_cache: dict = {}
     for r, s, kind in spec["pairs"]:
         pan = spec["panels"][(r, s)]
-        scores, declared, ranks, p, undefined, verdict, refit = {}, {}, {}, float("nan"), False, None, False
+        scores, declared, p, undefined, verdict, refit = {}, {}, float("nan"), False, None, False
         if "engine" in run.methods:
             t0 = time.perf_counter()
             engine_params, refit = params[s]
@@ -366,7 +365,6 @@ def _score_config(prep: _Prepared, spec: dict, pids: list[str], rng_seed, run: _
                 store=prep.store,
             )
             scores["engine"], p, undefined = v.score, v.p_value, not v.test.defined
-            ranks["engine"] = v.score
             declared["engine"] = bool(np.isfinite(v.p_value) and v.p_value < run.settings.alpha)
             verdict = v if keep else None
             timing["analysis"] += time.perf_counter() - t0
@@ -376,9 +374,8 @@ def _score_config(prep: _Prepared, spec: dict, pids: list[str], rng_seed, run: _
                 continue
             ctx = PeerContext(prep.store, r, s, pan, families, pids, np.random.default_rng(0), peer_cache)
             scores[name], declared[name] = PEERS[name].run(ctx)
-            ranks[name] = scores[name]
         timing["peers"] += time.perf_counter() - t0
-        results[(r, s)] = PairResult(r, s, kind, tuple(pan), scores, declared, ranks, p, undefined, verdict, refit)
+        results[(r, s)] = PairResult(r, s, kind, tuple(pan), scores, declared, p, undefined, verdict, refit)
     return results
 
 

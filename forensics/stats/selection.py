@@ -55,13 +55,9 @@ class SelectionTest:
         return jsonable(out)
 
 
-def _testable(tests: Mapping[str, ContrastTest]) -> list[str]:
-    return [c for c, t in tests.items() if t.defined and np.isfinite(t.statistic) and t.panel_sd > 0]
-
-
 def _unit_matrix(tests: Mapping[str, ContrastTest], names: list[str]) -> tuple[list[str], np.ndarray]:
     """The independent models every named test has, and their contrasts: [units, candidates]."""
-    units = sorted(set.intersection(*(set(tests[c].unit_values) for c in names))) if names else []
+    units = sorted(set.intersection(*(set(tests[c].unit_values) for c in names)))
     return units, np.array([[tests[c].unit_values[u] for c in names] for u in units]).reshape(len(units), len(names))
 
 
@@ -80,7 +76,7 @@ def selection_test(
     ``panel_sd(c) * sqrt(1 + 1/K) * Z_c``, with ``Z`` multivariate t (df of the tests, the units'
     correlation between candidates) widened by kappa."""
     rng_state = rng_description(rng)
-    names = _testable(tests)
+    names = [c for c, t in tests.items() if t.defined and np.isfinite(t.statistic) and t.panel_sd > 0]
     nan = float("nan")
     if top not in names:
         return SelectionTest(
